@@ -1,0 +1,10 @@
+/** Unit and end-to-end tests; e2e tests run the built CLIs in bin/ (npm test builds first). */
+module.exports = {
+  preset: 'ts-jest',
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testTimeout: 60000,
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }],
+  },
+};
