@@ -60,7 +60,11 @@ export interface HostCommon {
   OS?: string;
   QG_HOSTID?: string;
   TAGS?: Tag[];
-  METADATA?: { EC2?: MetadataAttribute[]; AZURE?: MetadataAttribute[]; GOOGLE?: MetadataAttribute[] };
+  METADATA?: {
+    EC2?: MetadataAttribute[];
+    AZURE?: MetadataAttribute[];
+    GOOGLE?: MetadataAttribute[];
+  };
   CLOUD_PROVIDER_TAGS?: CloudTag[];
   LAST_VM_SCANNED_DATE?: string;
   LAST_VM_SCANNED_DURATION?: number;
@@ -115,7 +119,10 @@ export interface QidInfo {
     publishedDate?: string;
     lastServiceModified?: string;
   };
-  corExploit: { vendorName?: string; exploits: { ref?: string; description?: string; link?: string }[] }[];
+  corExploit: {
+    vendorName?: string;
+    exploits: { ref?: string; description?: string; link?: string }[];
+  }[];
 }
 
 export interface Detection {
@@ -180,7 +187,10 @@ export interface KnowledgeBaseRecord {
   CONSEQUENCE?: string;
   SOLUTION?: string;
   CORRELATION?: {
-    EXPLOITS?: { SRC_NAME?: string; EXPLT_LIST?: { REF?: string; DESC?: string; LINK?: string }[] }[];
+    EXPLOITS?: {
+      SRC_NAME?: string;
+      EXPLT_LIST?: { REF?: string; DESC?: string; LINK?: string }[];
+    }[];
     MALWARE?: { SRC_NAME?: string; MW_LIST?: Record<string, string>[] }[];
   };
   CVSS?: { BASE?: number; TEMPORAL?: number; VECTOR_STRING?: string; ACCESS?: { VECTOR?: number } };

@@ -1,0 +1,344 @@
+/**
+ * The Qualys API client: one object per subscription owning the HTTP instance, the call budget,
+ * authentication, timeouts and error mapping. A call is a form-encoded POST (no URL length limits,
+ * field lessons #7) whose XML is parsed as it arrives; callers receive events one at a time.
+ * Streams never touch HTTP: they use the list operations in ./lists.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { Readable } from 'node:stream';
+
+import axios, { AxiosInstance, AxiosResponse } from 'axios';
+import { AirbyteLogger } from 'faros-airbyte-cdk';
+
+import { QualysConfig } from '../config';
+import { Api, API_PATHS, CallBudget } from './budget';
+import { QualysError, simpleReturnError, simpleReturnOf } from './errors';
+import { DEFAULT_RETRY_TIMING, RetryTiming } from './retry';
+import { ResponseEvent, ResponseReader } from './xml/response-reader';
+import { ObjectShape } from './xml/shape';
+
+export type Params = Record<string, string>;
+
+/** Sent as X-Requested-With, which Qualys requires on every call (API doc §1). */
+const CLIENT_NAME = 'qualys-vmdr-dataflow';
+/** Enough of an error body to read its SIMPLE_RETURN or message. */
+const MAX_ERROR_BODY = 64 * 1024;
+/** TLS failures are configuration problems (wrong host, proxy, CA), not transient ones. */
+const TLS_ERROR = /^(CERT_|ERR_TLS_|ERR_SSL_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|EPROTO$)/;
+
+export class QualysClient {
+  private static readonly instances = new Map<string, QualysClient>();
+
+  readonly budget: CallBudget;
+  /** Retried failures (5xx, resets, truncations, timeouts), for progress logs. */
+  retries = 0;
+  private invalidValues = 0;
+
+  constructor(
+    readonly config: QualysConfig,
+    private readonly http: AxiosInstance,
+    readonly logger: AirbyteLogger,
+    readonly retryTiming: RetryTiming = DEFAULT_RETRY_TIMING,
+    budget?: CallBudget,
+  ) {
+    this.budget = budget ?? new CallBudget(config.max_concurrency, (m) => logger.info(m));
+  }
+
+  /** One client per subscription and process, so that all streams share its budget. */
+  static instance(config: QualysConfig, logger: AirbyteLogger): QualysClient {
+    const key = `${config.base_url}|${config.username}`;
+    let client = QualysClient.instances.get(key);
+    if (client === undefined) {
+      client = new QualysClient(config, QualysClient.httpInstance(config), logger);
+      QualysClient.instances.set(key, client);
+    }
+    return client;
+  }
+
+  static httpInstance(config: QualysConfig): AxiosInstance {
+    const agentOptions = { keepAlive: true, maxSockets: config.max_concurrency * 3 };
+    return axios.create({
+      baseURL: config.base_url,
+      auth: { username: config.username, password: config.password },
+      headers: {
+        'X-Requested-With': CLIENT_NAME,
+        'Content-Type': 'application/x-www-form-urlencoded',
+      },
+      responseType: 'stream',
+      // Statuses are mapped here; redirects would send credentials elsewhere.
+      validateStatus: () => true,
+      maxRedirects: 0,
+      httpAgent: new http.Agent(agentOptions),
+      httpsAgent: new https.Agent(agentOptions),
+    });
+  }
+
+  /**
+   * One call to `api`: yields DATETIME, list items (shaped by `items`), ID_SET entries and the
+   * WARNING as they are parsed. Throws QualysError; `what` starts its message.
+   */
+  async *call(
+    api: Api,
+    params: Params,
+    what: string,
+    items: Record<string, ObjectShape> = {},
+  ): AsyncGenerator<ResponseEvent> {
+    const slot = await this.budget.acquire(api);
+    const timer = new IdleTimer(this.config.timeout * 1000);
+    try {
+      const response = await this.post(api, params, what, timer);
+      this.budget.observe(api, response.headers);
+      const body = response.data as Readable;
+      if (response.status !== 200) throw await this.statusError(response, body, what, timer);
+      const contentType = String(response.headers['content-type'] ?? '');
+      if (contentType && !/xml/i.test(contentType)) {
+        body.destroy();
+        throw new QualysError(
+          'fatal',
+          `${what}: the server answered ${contentType}, not XML: is base_url a Qualys API server?`,
+          { status: 200, configError: true },
+        );
+      }
+      const reader = new ResponseReader(items, (element, value, expected) =>
+        this.reportInvalidValue(element, value, expected),
+      );
+      for await (const chunk of idleGuarded(body, timer, what)) {
+        for (const event of reader.write(chunk)) yield event;
+      }
+      this.endDocument(reader, what);
+    } finally {
+      timer.stop();
+      slot.release();
+    }
+  }
+
+  private async post(
+    api: Api,
+    params: Params,
+    what: string,
+    timer: IdleTimer,
+  ): Promise<AxiosResponse> {
+    timer.start();
+    try {
+      return await this.http.post(API_PATHS[api], new URLSearchParams(params).toString(), {
+        signal: timer.signal,
+      });
+    } catch (err) {
+      throw networkError(err, what, timer.expired, this.config.timeout);
+    } finally {
+      timer.pause();
+    }
+  }
+
+  private endDocument(reader: ResponseReader, what: string): void {
+    try {
+      reader.end();
+    } catch (err) {
+      throw new QualysError('transient', `${what}: truncated response`, {}, err as Error);
+    }
+    const other = reader.otherDocument;
+    if (other === undefined) return;
+    if (other.root === 'SIMPLE_RETURN' || other.root === 'GENERIC_RETURN') {
+      const response = other.content.RESPONSE as Record<string, unknown> | undefined;
+      throw simpleReturnError(200, simpleReturnOf(response ?? other.content), what);
+    }
+    throw new QualysError('fatal', `${what}: unexpected <${other.root}> document`, {
+      status: 200,
+    });
+  }
+
+  /** Reads a non-200 response's (small) body and maps it to the error the caller acts on. */
+  private async statusError(
+    response: AxiosResponse,
+    body: Readable,
+    what: string,
+    timer: IdleTimer,
+  ): Promise<QualysError> {
+    const status = response.status;
+    let text = '';
+    try {
+      for await (const chunk of idleGuarded(body, timer, what)) {
+        text += chunk.toString('utf8');
+        if (text.length > MAX_ERROR_BODY) break;
+      }
+    } catch {
+      // The status says enough.
+    } finally {
+      body.destroy();
+    }
+    const simpleReturn = parseSimpleReturn(text);
+    if (simpleReturn) {
+      const error = simpleReturnError(status, simpleReturn, what);
+      if (error.kind === 'rate' && error.details.secondsToWait === undefined) {
+        const toWait = Number(response.headers['x-ratelimit-towait-sec']);
+        if (Number.isFinite(toWait) && toWait > 0) error.details.secondsToWait = toWait;
+      }
+      return error;
+    }
+    const message = text
+      .replace(/<[^>]*>/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim()
+      .slice(0, 300);
+    return statusErrorWithoutEnvelope(status, message, what, response.headers.location);
+  }
+
+  private reportInvalidValue(element: string, value: string, expected: string): void {
+    this.invalidValues++;
+    // A few examples are enough to diagnose; the count shows the extent.
+    if (this.invalidValues <= 5 || this.invalidValues % 1000 === 0) {
+      this.logger.warn(
+        `Qualys sent <${element}>${value.slice(0, 40)}</${element}>, not a ${expected}: ` +
+          `field omitted (${this.invalidValues} such values so far)`,
+      );
+    }
+  }
+}
+
+function parseSimpleReturn(text: string) {
+  if (!/<(SIMPLE|GENERIC)_RETURN\b/.test(text)) return undefined;
+  const reader = new ResponseReader({});
+  try {
+    reader.write(Buffer.from(text, 'utf8'));
+    reader.end();
+  } catch {
+    return undefined;
+  }
+  const content = reader.otherDocument?.content;
+  return content
+    ? simpleReturnOf((content.RESPONSE as Record<string, unknown>) ?? content)
+    : undefined;
+}
+
+function statusErrorWithoutEnvelope(
+  status: number,
+  message: string,
+  what: string,
+  location: unknown,
+): QualysError {
+  const detail = message ? `: ${message}` : '';
+  if (status === 401) {
+    return new QualysError(
+      'fatal',
+      `${what}: Qualys rejected the credentials (HTTP 401${detail}). Check username and password, ` +
+        `that the user has API access, and that base_url is the API server of the user's platform`,
+      { status, configError: true },
+    );
+  }
+  if (status === 403) {
+    return new QualysError(
+      'fatal',
+      `${what}: access denied (HTTP 403${detail}): the user needs API access and VM permissions`,
+      { status, configError: true },
+    );
+  }
+  if (status >= 300 && status < 400) {
+    return new QualysError(
+      'fatal',
+      `${what}: redirected (HTTP ${status}) to ${String(location ?? 'elsewhere')}: ` +
+        `base_url should be the Qualys API server, e.g. https://qualysapi.qg2.apps.qualys.com`,
+      { status, configError: true },
+    );
+  }
+  if (status === 404) {
+    return new QualysError(
+      'fatal',
+      `${what}: not found (HTTP 404): is base_url a Qualys API server?`,
+      { status, configError: true },
+    );
+  }
+  if (status === 409)
+    return new QualysError('concurrency', `${what}: HTTP 409${detail}`, { status });
+  if (status >= 500)
+    return new QualysError('transient', `${what}: HTTP ${status}${detail}`, { status });
+  return new QualysError('fatal', `${what}: HTTP ${status}${detail}`, {
+    status,
+    configError: true,
+  });
+}
+
+/** Maps a failure without a response (or a broken body) to a QualysError. */
+function networkError(err: unknown, what: string, timedOut: boolean, timeout: number): QualysError {
+  if (timedOut) {
+    return new QualysError('timeout', `${what}: no data from Qualys for ${timeout} s`);
+  }
+  const e = err as { code?: string; message?: string };
+  const code = e.code ?? '';
+  const reason = e.message ?? String(err);
+  if (TLS_ERROR.test(code)) {
+    return new QualysError('fatal', `${what}: TLS failure (${code}): ${reason}`, {
+      configError: true,
+    });
+  }
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ECONNREFUSED') {
+    return new QualysError('transient', `${what}: cannot reach the Qualys API server (${code})`);
+  }
+  return new QualysError('transient', `${what}: connection failed: ${reason}`);
+}
+
+/**
+ * Abandons a request when no byte arrives for `ms` — before the first byte as well as mid-body —
+ * but never counts time the consumer spends with a record (field lessons #1).
+ */
+class IdleTimer {
+  private readonly controller = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+  expired = false;
+
+  constructor(private readonly ms: number) {}
+
+  get seconds(): number {
+    return this.ms / 1000;
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  start(): void {
+    this.pause();
+    this.timer = setTimeout(() => {
+      this.expired = true;
+      this.controller.abort();
+    }, this.ms);
+  }
+
+  pause(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  stop(): void {
+    this.pause();
+  }
+}
+
+/** Reads a body chunk by chunk, with the idle timer running only while waiting for bytes. */
+async function* idleGuarded(
+  body: Readable,
+  timer: IdleTimer,
+  what: string,
+): AsyncGenerator<Buffer> {
+  const chunks = body[Symbol.asyncIterator]();
+  const onAbort = () => body.destroy(new Error('idle timeout'));
+  timer.signal.addEventListener('abort', onAbort);
+  try {
+    for (;;) {
+      timer.start();
+      let next: IteratorResult<Buffer>;
+      try {
+        next = await chunks.next();
+      } catch (err) {
+        throw networkError(err, what, timer.expired, timer.seconds);
+      } finally {
+        timer.pause();
+      }
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    timer.signal.removeEventListener('abort', onAbort);
+    if (!body.destroyed) body.destroy();
+  }
+}

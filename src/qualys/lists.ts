@@ -1,0 +1,227 @@
+/**
+ * The list operations the streams use, with retries: ID listings cut into ranges (Qualys'
+ * throughput advice, API doc §5), the records of one ID range page by page (WARNING 1980), and
+ * knowledge-base batches. A range that breaks mid-way resumes after its last record instead of
+ * starting over; one that times out twice without progress is handed back to be split.
+ */
+import { VError } from 'verror';
+
+import { Api } from './budget';
+import { Params, QualysClient } from './client';
+import { QualysCode, QualysError } from './errors';
+import { Attempts, retryDelay, sleep } from './retry';
+import { ObjectShape } from './xml/shape';
+
+/** A run of consecutive listed IDs: `count` IDs from `from` to `to`. */
+export interface IdRange {
+  from: number;
+  to: number;
+  count: number;
+}
+
+/** A range timed out repeatedly with no record arriving: split it (or skip a single host). */
+export class RangeStalledError extends VError {
+  constructor(
+    readonly resumeFrom: number,
+    readonly to: number,
+    cause: QualysError,
+  ) {
+    super({ cause, name: 'RangeStalledError' }, 'no progress on ids %d-%d', resumeFrom, to);
+  }
+}
+
+/** Fallback wait after a 1965 that says nothing of how long (qualysdk waits a window, 3601 s). */
+const UNKNOWN_RATE_WAIT_SEC = 60;
+
+/** Runs `attempt` until it succeeds or fails for good, waiting as the failure asks. */
+export async function withRetries<T>(
+  client: QualysClient,
+  api: Api,
+  attempt: () => Promise<T>,
+): Promise<T> {
+  const attempts: Attempts = { failures: 0, conflicts: 0 };
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (err) {
+      await waitBeforeRetry(client, api, err, attempts);
+    }
+  }
+}
+
+/** Waits as `err` asks before the next attempt, or rethrows it when it is final. */
+export async function waitBeforeRetry(
+  client: QualysClient,
+  api: Api,
+  err: unknown,
+  attempts: Attempts,
+): Promise<void> {
+  if (!(err instanceof QualysError)) throw err;
+  const delay = retryDelay(err, attempts, client.config.max_retries, client.retryTiming);
+  if (delay === undefined) throw err;
+  if (err.kind === 'rate') {
+    client.budget.blockFor(api, err.details.secondsToWait ?? UNKNOWN_RATE_WAIT_SEC, 'code 1965');
+    attempts.conflicts++;
+  } else if (err.kind === 'concurrency') {
+    client.budget.concurrencyConflict(api);
+    attempts.conflicts++;
+  } else {
+    attempts.failures++;
+    client.retries++;
+    client.logger.warn(
+      `${err.message}; retry ${attempts.failures} of ${client.config.max_retries} ` +
+        `in ${(delay / 1000).toFixed(1)} s`,
+    );
+  }
+  await sleep(delay);
+}
+
+/**
+ * Lists IDs (details=None, truncation_limit=0) and cuts them into ranges of at most `size` IDs.
+ * Returns the server's RESPONSE/DATETIME too: the next incremental cursor.
+ */
+export async function listIdRanges(
+  client: QualysClient,
+  api: Api,
+  params: Params,
+  size: number,
+  what: string,
+): Promise<{ datetime?: string; ranges: IdRange[]; total: number }> {
+  return withRetries(client, api, async () => {
+    const ranges: IdRange[] = [];
+    let datetime: string | undefined;
+    let total = 0;
+    let current: IdRange | undefined;
+    const request = { ...params, action: 'list', details: 'None', truncation_limit: '0' };
+    for await (const event of client.call(api, request, what)) {
+      if (event.kind === 'datetime') datetime = event.value;
+      if (event.kind !== 'id') continue;
+      if (!Number.isSafeInteger(event.from) || !Number.isSafeInteger(event.to)) {
+        throw new QualysError('fatal', `${what}: malformed ID_SET entry ${event.from}-${event.to}`);
+      }
+      // An ID_RANGE lists every ID from..to; cut it where a range fills up.
+      for (let from = event.from; from <= event.to;) {
+        if (current === undefined || current.count === size) {
+          current = { from, to: from - 1, count: 0 };
+          ranges.push(current);
+        }
+        const take = Math.min(size - current.count, event.to - from + 1);
+        current.to = from + take - 1;
+        current.count += take;
+        total += take;
+        from += take;
+      }
+    }
+    return { datetime, ranges, total };
+  });
+}
+
+export interface RangeRequest {
+  api: Api;
+  params: Params;
+  /** Item element and its shape: {HOST: shape} or {VULN: shape}. */
+  items: Record<string, ObjectShape>;
+  /** The record field holding the ID the range is over (ID for hosts, QID for the KB). */
+  idField: string;
+  /** truncation_limit; omitted for the KB, which has none. */
+  pageSize?: number;
+  /** Timeouts without progress before the range is handed back to be split. */
+  stallsToSplit: number;
+  what: string;
+}
+
+/**
+ * The records of one ID range in ascending ID order, each once: pages follow the WARNING's
+ * id_min; a record the server repeats across pages is dropped; a failure resumes after the last
+ * record delivered. Throws RangeStalledError after `stallsToSplit` timeouts without progress.
+ */
+export async function* rangeRecords(
+  client: QualysClient,
+  request: RangeRequest,
+  range: { from: number; to: number },
+): AsyncGenerator<Record<string, unknown>> {
+  const { api, items, idField, pageSize, what } = request;
+  let lastId = range.from - 1;
+  let idMin = range.from;
+  let stalls = 0;
+  const attempts: Attempts = { failures: 0, conflicts: 0 };
+  while (idMin <= range.to) {
+    const params: Params = { ...request.params, action: 'list', id_min: String(idMin) };
+    params.id_max = String(range.to);
+    if (pageSize !== undefined) params.truncation_limit = String(pageSize);
+    const pageWhat = `${what} for ids ${idMin}-${range.to}`;
+    let nextIdMin: number | undefined;
+    const lastBefore = lastId;
+    try {
+      for await (const event of client.call(api, params, pageWhat, items)) {
+        if (event.kind === 'record') {
+          const id = event.record[idField] as number;
+          if (!(id > lastId) || id > range.to) continue;
+          lastId = id;
+          yield event.record;
+        } else if (event.kind === 'warning' && event.code === QualysCode.TRUNCATED) {
+          nextIdMin = nextPageIdMin(event.url) ?? lastId + 1;
+        }
+      }
+      if (nextIdMin === undefined) return;
+      // Follow the server's id_min, but always move forward (a repeated page would loop).
+      idMin = nextIdMin > idMin ? nextIdMin : lastId + 1;
+      if (lastId > lastBefore) attempts.failures = attempts.conflicts = 0;
+    } catch (err) {
+      const progressed = lastId > lastBefore;
+      if (progressed) {
+        attempts.failures = attempts.conflicts = stalls = 0;
+      }
+      idMin = lastId + 1;
+      if (err instanceof QualysError && err.kind === 'timeout' && !progressed) {
+        if (++stalls >= request.stallsToSplit) throw new RangeStalledError(idMin, range.to, err);
+      }
+      if (idMin > range.to) return;
+      await waitBeforeRetry(client, api, err, attempts);
+    }
+  }
+}
+
+/** The id_min of a WARNING URL, CDATA or &amp;-escaped text alike (the tokenizer decoded it). */
+export function nextPageIdMin(url: string | undefined): number | undefined {
+  if (!url) return undefined;
+  const query = url.includes('?') ? url.slice(url.indexOf('?') + 1) : url;
+  const value = new URLSearchParams(query).get('id_min');
+  const id = value === null ? NaN : Number(value);
+  return Number.isSafeInteger(id) ? id : undefined;
+}
+
+/** Fetches the KB entries of `qids` (details=All), retrying the whole batch on failure. */
+export async function knowledgeBaseBatch(
+  client: QualysClient,
+  qids: number[],
+  kbShape: ObjectShape,
+): Promise<Record<string, unknown>[]> {
+  const ids = compressIds(qids);
+  return withRetries(client, 'knowledge_base', async () => {
+    const vulns: Record<string, unknown>[] = [];
+    const params = { action: 'list', details: 'All', ids };
+    for await (const event of client.call(
+      'knowledge_base',
+      params,
+      `Failed to fetch ${qids.length} QIDs from the knowledge base`,
+      { VULN: kbShape },
+    )) {
+      if (event.kind === 'record') vulns.push(event.record);
+    }
+    return vulns;
+  });
+}
+
+/** Sorted IDs as Qualys' compact list: "1,3-5,9". */
+export function compressIds(ids: number[]): string {
+  const sorted = [...new Set(ids)].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length;) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
+    parts.push(j === i ? String(sorted[i]) : `${sorted[i]}-${sorted[j]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
+}

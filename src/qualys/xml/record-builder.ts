@@ -1,0 +1,199 @@
+/**
+ * Builds one record (a HOST, a VULN, a WARNING…) from tokenizer events, following a compiled
+ * shape: numbers become numbers, 0|1 flags booleans, repeatable elements arrays even with one
+ * child, and attribute-carrying elements objects. Elements the shape does not know are kept
+ * (text, or nested objects) so that new Qualys fields are not lost. Empty elements are omitted.
+ */
+import { parseAttributes } from './tokenizer';
+import { Field, LeafType, ObjectShape, Shape } from './shape';
+
+type Target = Record<string, unknown> | unknown[];
+
+interface Frame {
+  /** undefined: an element the shape does not describe. */
+  shape: Shape | undefined;
+  /** The object or array being built; undefined for leaves and for unknown elements so far. */
+  value: Record<string, unknown> | unknown[] | undefined;
+  text: string;
+  /** Where the finished value goes, and how: set target[property], or push (arrays). */
+  target: Target;
+  property: string;
+  append: boolean;
+  /** For a wrapper (TAGS, DETECTION_LIST…): the item element name and shape. */
+  item?: string;
+  itemShape?: Shape;
+}
+
+/** Reports a value that does not fit its field (e.g. text in a number field); it is omitted. */
+export type InvalidValueHandler = (element: string, value: string, expected: LeafType) => void;
+
+function emptyFrame(): Frame {
+  return { shape: undefined, value: undefined, text: '', target: [], property: '', append: false };
+}
+
+export class RecordBuilder {
+  /** Frames are reused by depth: building a record allocates only the values it returns. */
+  private readonly frames: Frame[] = [];
+  private depth = 0;
+
+  constructor(private readonly onInvalidValue: InvalidValueHandler = () => undefined) {}
+
+  get building(): boolean {
+    return this.depth > 0;
+  }
+
+  /** Starts a record at its element's open tag. */
+  begin(shape: ObjectShape, name: string, attributes: string | undefined): void {
+    this.depth = 0;
+    this.push(shape, attributes, {}, 'record', false);
+  }
+
+  open(name: string, attributes: string | undefined): void {
+    const parent = this.frames[this.depth - 1];
+    const parentShape = parent.shape;
+    if (parent.item !== undefined) {
+      if (name === parent.item) {
+        this.push(parent.itemShape, attributes, parent.value as unknown[], '', true);
+      } else {
+        this.pushUnknown({}, name);
+      }
+      return;
+    }
+    const target = this.objectOf(parent);
+    const field = parentShape?.kind === 'object' ? parentShape.fields.get(name) : undefined;
+    if (field === undefined) this.pushUnknown(target, name);
+    else this.pushField(field, attributes, target);
+  }
+
+  text(text: string): void {
+    const frame = this.frames[this.depth - 1];
+    const shape = frame.shape;
+    // Only leaves, text-carrying objects and unknown leaves keep text (not layout whitespace).
+    if (
+      shape === undefined
+        ? frame.item !== undefined || frame.value !== undefined
+        : shape.kind === 'object' && shape.textField === undefined
+    )
+      return;
+    frame.text = frame.text.length ? frame.text + text : text;
+  }
+
+  /** Closes the current element; returns the record when its own element closes. */
+  close(name: string): Record<string, unknown> | undefined {
+    const frame = this.frames[--this.depth];
+    const value = this.finish(frame, name);
+    if (value !== undefined) {
+      if (frame.append) {
+        if (frame.property === '') (frame.target as unknown[]).push(value);
+        else {
+          const target = frame.target as Record<string, unknown>;
+          const list = target[frame.property] as unknown[] | undefined;
+          if (list === undefined) target[frame.property] = [value];
+          else list.push(value);
+        }
+      } else {
+        (frame.target as Record<string, unknown>)[frame.property] = value;
+      }
+    }
+    if (this.depth === 0) {
+      return ((frame.target as Record<string, unknown>).record as Record<string, unknown>) ?? {};
+    }
+    return undefined;
+  }
+
+  private objectOf(frame: Frame): Record<string, unknown> {
+    if (frame.value === undefined) frame.value = {};
+    return frame.value as Record<string, unknown>;
+  }
+
+  private pushField(field: Field, attributes: string | undefined, target: Record<string, unknown>) {
+    if (field.mode !== 'wrapped') {
+      this.push(field.shape, attributes, target, field.property, field.mode === 'repeated');
+      return;
+    }
+    let list = target[field.property] as unknown[] | undefined;
+    if (list === undefined) {
+      list = [];
+      target[field.property] = list;
+    }
+    const frame = this.push(undefined, undefined, target, field.property, false);
+    frame.value = list;
+    frame.item = field.item;
+    frame.itemShape = field.shape;
+  }
+
+  private push(
+    shape: Shape | undefined,
+    attributes: string | undefined,
+    target: Target,
+    property: string,
+    append: boolean,
+  ): Frame {
+    let frame = this.frames[this.depth];
+    if (frame === undefined) {
+      frame = emptyFrame();
+      this.frames[this.depth] = frame;
+    }
+    this.depth++;
+    frame.shape = shape;
+    frame.value =
+      shape?.kind === 'object' && shape.textField !== undefined
+        ? parseAttributes(attributes)
+        : undefined;
+    frame.text = '';
+    frame.target = target;
+    frame.property = property;
+    frame.append = append;
+    frame.item = undefined;
+    frame.itemShape = undefined;
+    return frame;
+  }
+
+  /** An element the shape does not describe; if it repeats it becomes an array (finishUnknown). */
+  private pushUnknown(target: Record<string, unknown>, name: string): void {
+    this.push(undefined, undefined, target, name, false);
+  }
+
+  private finish(frame: Frame, name: string): unknown {
+    const shape = frame.shape;
+    if (frame.item !== undefined) return undefined; // the wrapper's array is already in place
+    if (shape === undefined) return this.finishUnknown(frame);
+    if (shape.kind === 'leaf') return this.convert(frame.text, shape.type, name);
+    if (shape.textField !== undefined) {
+      const value = this.objectOf(frame);
+      const text = this.convert(frame.text, shape.textType ?? 'string', name);
+      if (text !== undefined) value[shape.textField] = text;
+      return value;
+    }
+    return this.objectOf(frame);
+  }
+
+  private finishUnknown(frame: Frame): unknown {
+    const value = frame.value ?? (frame.text.length ? frame.text : undefined);
+    if (value === undefined) return undefined;
+    const target = frame.target as Record<string, unknown>;
+    const existing = target[frame.property];
+    if (existing !== undefined) {
+      // A repeated unknown element: collect the occurrences into an array.
+      if (Array.isArray(existing)) existing.push(value);
+      else target[frame.property] = [existing, value];
+      return undefined;
+    }
+    return value;
+  }
+
+  private convert(text: string, type: LeafType, name: string): unknown {
+    if (type === 'string') return text.length ? text : undefined;
+    const trimmed = text.trim();
+    if (!trimmed.length) return undefined;
+    if (type === 'boolean') {
+      if (trimmed === '1' || trimmed === 'true') return true;
+      if (trimmed === '0' || trimmed === 'false') return false;
+    } else {
+      const n = Number(trimmed);
+      if (n === n && (type === 'number' || Number.isInteger(n))) return n;
+    }
+    this.onInvalidValue(name, trimmed, type);
+    return undefined;
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * Reads a Qualys list response as it streams in: RESPONSE/DATETIME, the list items one at a time
+ * (HOST, VULN, or ID/ID_RANGE of an ID_SET), and the pagination WARNING. A SIMPLE_RETURN or
+ * GENERIC_RETURN document, whatever the HTTP status, is collected and reported as an error
+ * document. Only the item being built is in memory, never the page.
+ */
+import { RecordBuilder, InvalidValueHandler } from './record-builder';
+import { ObjectShape } from './shape';
+import { XmlHandler, XmlTokenizer } from './tokenizer';
+
+export type ResponseEvent =
+  | { kind: 'datetime'; value: string }
+  | { kind: 'record'; record: Record<string, unknown> }
+  | { kind: 'id'; from: number; to: number }
+  | { kind: 'warning'; code?: number; text?: string; url?: string };
+
+/** A document whose root is not a list output: SIMPLE_RETURN, GENERIC_RETURN, about.php… */
+export interface OtherDocument {
+  root: string;
+  /** The root's content as generic objects (RESPONSE, CODE, TEXT…). */
+  content: Record<string, unknown>;
+}
+
+const GENERIC: ObjectShape = { kind: 'object', fields: new Map() };
+const LIST_CONTAINERS = new Set(['HOST_LIST', 'VULN_LIST', 'ID_SET']);
+const LIST_ROOTS = new Set([
+  'HOST_LIST_OUTPUT',
+  'HOST_LIST_VM_DETECTION_OUTPUT',
+  'KNOWLEDGE_BASE_VULN_LIST_OUTPUT',
+]);
+
+export class ResponseReader implements XmlHandler {
+  private readonly tokenizer = new XmlTokenizer(this);
+  private readonly builder: RecordBuilder;
+  private readonly path: string[] = [];
+  private events: ResponseEvent[] = [];
+  private capture: 'record' | 'warning' | 'document' | 'datetime' | 'id' | undefined;
+  private leafText = '';
+  private rootName: string | undefined;
+  private document: Record<string, unknown> | undefined;
+
+  /** @param items list item element name → its record shape, e.g. {HOST: hostShape} */
+  constructor(
+    private readonly items: Record<string, ObjectShape>,
+    onInvalidValue?: InvalidValueHandler,
+  ) {
+    this.builder = new RecordBuilder(onInvalidValue);
+  }
+
+  /** Feeds bytes; returns the events completed by them (the array is the reader's, use at once). */
+  write(chunk: Buffer): ResponseEvent[] {
+    this.events = [];
+    this.tokenizer.write(chunk);
+    return this.events;
+  }
+
+  /** Ends the input; throws XmlSyntaxError when the document was cut short. */
+  end(): void {
+    this.tokenizer.end();
+  }
+
+  get root(): string | undefined {
+    return this.rootName;
+  }
+
+  /** Set once a non-list document (e.g. SIMPLE_RETURN) has been read completely. */
+  get otherDocument(): OtherDocument | undefined {
+    return this.document && this.rootName
+      ? { root: this.rootName, content: this.document }
+      : undefined;
+  }
+
+  open(name: string, attributes: string | undefined): void {
+    if (this.capture !== undefined) {
+      if (this.capture === 'record' || this.capture === 'warning' || this.capture === 'document') {
+        this.builder.open(name, attributes);
+      }
+      return;
+    }
+    const depth = this.path.length;
+    this.path.push(name);
+    if (depth === 0) {
+      this.rootName = name;
+      if (!LIST_ROOTS.has(name)) this.startCapture('document', GENERIC, name, attributes);
+      return;
+    }
+    const parent = this.path[depth - 1];
+    if (depth === 2 && parent === 'RESPONSE') {
+      if (name === 'DATETIME') this.startCapture('datetime');
+      else if (name === 'WARNING') this.startCapture('warning', GENERIC, name, attributes);
+    } else if (depth === 3 && LIST_CONTAINERS.has(parent)) {
+      if (parent === 'ID_SET') this.startCapture('id');
+      else if (this.items[name]) this.startCapture('record', this.items[name], name, attributes);
+    }
+  }
+
+  text(text: string): void {
+    const capture = this.capture;
+    if (capture === 'record' || capture === 'warning' || capture === 'document') {
+      this.builder.text(text);
+    } else if (capture !== undefined) {
+      this.leafText += text;
+    }
+  }
+
+  close(name: string): void {
+    const capture = this.capture;
+    if (capture === 'record' || capture === 'warning' || capture === 'document') {
+      const value = this.builder.close(name);
+      if (value === undefined) return;
+      this.capture = undefined;
+      if (capture === 'record') this.events.push({ kind: 'record', record: value });
+      else if (capture === 'warning') this.events.push(warningOf(value));
+      else this.document = value;
+      this.path.pop();
+      return;
+    }
+    if (capture === 'datetime') {
+      this.events.push({ kind: 'datetime', value: this.leafText.trim() });
+    } else if (capture === 'id') {
+      this.events.push(idEvent(name, this.leafText.trim()));
+    }
+    this.capture = undefined;
+    this.path.pop();
+  }
+
+  private startCapture(
+    capture: NonNullable<ResponseReader['capture']>,
+    shape?: ObjectShape,
+    name?: string,
+    attributes?: string,
+  ): void {
+    this.capture = capture;
+    this.leafText = '';
+    if (shape && name) this.builder.begin(shape, name, attributes);
+  }
+}
+
+function warningOf(value: Record<string, unknown>): ResponseEvent {
+  const code = value.CODE !== undefined ? Number(value.CODE) : undefined;
+  return {
+    kind: 'warning',
+    code: Number.isFinite(code) ? code : undefined,
+    text: value.TEXT as string | undefined,
+    url: typeof value.URL === 'string' ? value.URL.trim() : undefined,
+  };
+}
+
+function idEvent(element: string, text: string): ResponseEvent {
+  if (element === 'ID_RANGE') {
+    const [from, to] = text.split('-').map((part) => Number(part.trim()));
+    return { kind: 'id', from, to: to ?? from };
+  }
+  const id = Number(text);
+  return { kind: 'id', from: id, to: id };
+}
