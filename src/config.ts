@@ -6,7 +6,7 @@
  */
 import Ajv, { ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
-import { VError } from 'verror';
+import VError from 'verror';
 
 import spec from '../resources/spec.json';
 

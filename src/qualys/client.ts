@@ -83,9 +83,10 @@ export class QualysClient {
     params: Params,
     what: string,
     items: Record<string, ObjectShape> = {},
+    timeoutSec = this.config.timeout,
   ): AsyncGenerator<ResponseEvent> {
     const slot = await this.budget.acquire(api);
-    const timer = new IdleTimer(this.config.timeout * 1000);
+    const timer = new IdleTimer(timeoutSec * 1000);
     try {
       const response = await this.post(api, params, what, timer);
       this.budget.observe(api, response.headers);
@@ -125,7 +126,7 @@ export class QualysClient {
         signal: timer.signal,
       });
     } catch (err) {
-      throw networkError(err, what, timer.expired, this.config.timeout);
+      throw networkError(err, what, timer.expired, timer.seconds);
     } finally {
       timer.pause();
     }

@@ -2,7 +2,7 @@
  * Qualys errors: the SIMPLE_RETURN envelope (recognised whatever the HTTP status — "account
  * expired" arrives with HTTP 200, API doc §5) and how each kind of failure is retried.
  */
-import { VError } from 'verror';
+import VError from 'verror';
 
 /** SIMPLE_RETURN codes with a meaning the client acts on (API doc §5, Appendix D). */
 export const QualysCode = {

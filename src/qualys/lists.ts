@@ -4,11 +4,12 @@
  * knowledge-base batches. A range that breaks mid-way resumes after its last record instead of
  * starting over; one that times out twice without progress is handed back to be split.
  */
-import { VError } from 'verror';
+import VError from 'verror';
 
 import { Api } from './budget';
 import { Params, QualysClient } from './client';
 import { QualysCode, QualysError } from './errors';
+import { sinceParams, tagFilterParams } from './params';
 import { Attempts, retryDelay, sleep } from './retry';
 import { ObjectShape } from './xml/shape';
 
@@ -77,8 +78,9 @@ export async function waitBeforeRetry(
 }
 
 /**
- * Lists IDs (details=None, truncation_limit=0) and cuts them into ranges of at most `size` IDs.
- * Returns the server's RESPONSE/DATETIME too: the next incremental cursor.
+ * Lists IDs (details=None, truncation_limit=0) and cuts them into ranges of at most `size` IDs,
+ * leaving out IDs inside `exclude` (sorted, disjoint [from, to] intervals, e.g. ranges a resumed
+ * sync already finished). Returns the server's RESPONSE/DATETIME too: the next incremental cursor.
  */
 export async function listIdRanges(
   client: QualysClient,
@@ -86,34 +88,66 @@ export async function listIdRanges(
   params: Params,
   size: number,
   what: string,
+  exclude: [number, number][] = [],
 ): Promise<{ datetime?: string; ranges: IdRange[]; total: number }> {
+  // The KB has no truncation_limit; the host list needs 0 for "no limit" (API doc §2, §4).
+  const request: Params = { ...params, action: 'list', details: 'None' };
+  if (api !== 'knowledge_base') request.truncation_limit = '0';
   return withRetries(client, api, async () => {
     const ranges: IdRange[] = [];
     let datetime: string | undefined;
     let total = 0;
     let current: IdRange | undefined;
-    const request = { ...params, action: 'list', details: 'None', truncation_limit: '0' };
+    const add = (first: number, last: number) => {
+      // An ID_RANGE lists every ID from..to; cut it where a range fills up.
+      for (let from = first; from <= last;) {
+        if (current === undefined || current.count === size) {
+          current = { from, to: from - 1, count: 0 };
+          ranges.push(current);
+        }
+        const take = Math.min(size - current.count, last - from + 1);
+        current.to = from + take - 1;
+        current.count += take;
+        total += take;
+        from += take;
+      }
+    };
     for await (const event of client.call(api, request, what)) {
       if (event.kind === 'datetime') datetime = event.value;
       if (event.kind !== 'id') continue;
       if (!Number.isSafeInteger(event.from) || !Number.isSafeInteger(event.to)) {
         throw new QualysError('fatal', `${what}: malformed ID_SET entry ${event.from}-${event.to}`);
       }
-      // An ID_RANGE lists every ID from..to; cut it where a range fills up.
-      for (let from = event.from; from <= event.to;) {
-        if (current === undefined || current.count === size) {
-          current = { from, to: from - 1, count: 0 };
-          ranges.push(current);
-        }
-        const take = Math.min(size - current.count, event.to - from + 1);
-        current.to = from + take - 1;
-        current.count += take;
-        total += take;
-        from += take;
-      }
+      for (const [from, to] of subtractIntervals(event.from, event.to, exclude)) add(from, to);
     }
     return { datetime, ranges, total };
   });
+}
+
+/** [from, to] minus the sorted, disjoint intervals of `exclude`. */
+export function subtractIntervals(
+  from: number,
+  to: number,
+  exclude: [number, number][],
+): [number, number][] {
+  const parts: [number, number][] = [];
+  let start = from;
+  // Binary search for the first interval that ends at or after `from`.
+  let lo = 0;
+  for (let hi = exclude.length; lo < hi;) {
+    const mid = (lo + hi) >> 1;
+    if (exclude[mid][1] < from) lo = mid + 1;
+    else hi = mid;
+  }
+  for (let i = lo; i < exclude.length; i++) {
+    const [a, b] = exclude[i];
+    if (a > to) break;
+    if (a > start) parts.push([start, a - 1]);
+    start = Math.max(start, b + 1);
+    if (start > to) return parts;
+  }
+  if (start <= to) parts.push([start, to]);
+  return parts;
 }
 
 export interface RangeRequest {
@@ -224,4 +258,76 @@ export function compressIds(ids: number[]): string {
     i = j + 1;
   }
   return parts.join(',');
+}
+
+export interface IdListing {
+  /** The incremental lower bound (vm_processed_after / last_modified_after). */
+  since: string | undefined;
+  /** Intervals already read by an interrupted sync. */
+  exclude: [number, number][];
+  /** IDs per range. */
+  size: number;
+  /** Only IDs in [from, to] (to split a range). */
+  within?: { from: number; to: number };
+}
+
+/** Host IDs to read (Host List, details=None, with the tag filter), as ranges. */
+export function listHostIdRanges(client: QualysClient, listing: IdListing) {
+  const params: Params = {
+    ...tagFilterParams(client.config),
+    ...sinceParams('hosts', listing.since),
+    ...withinParams(listing.within),
+  };
+  return listIdRanges(
+    client,
+    'host_list',
+    params,
+    listing.size,
+    'Failed to list host IDs',
+    listing.exclude,
+  );
+}
+
+/** QIDs to read (KnowledgeBase, details=None), as ranges. */
+export function listQidRanges(client: QualysClient, listing: IdListing) {
+  const params: Params = {
+    ...sinceParams('knowledge_base', listing.since),
+    ...withinParams(listing.within),
+  };
+  return listIdRanges(
+    client,
+    'knowledge_base',
+    params,
+    listing.size,
+    'Failed to list knowledge base QIDs',
+    listing.exclude,
+  );
+}
+
+function withinParams(within: { from: number; to: number } | undefined): Params {
+  return within ? { id_min: String(within.from), id_max: String(within.to) } : {};
+}
+
+/** `check` does not wait the configured timeout (up to 10 min) for an unresponsive host. */
+const CHECK_TIMEOUT_SEC = 120;
+
+/**
+ * One cheap authenticated call — an ID listing of at most one host — that proves the URL, the
+ * credentials and VM API access. A 409 proves them too: the subscription is only busy.
+ */
+export async function checkAccess(client: QualysClient): Promise<void> {
+  const params = { action: 'list', details: 'None', truncation_limit: '1' };
+  const what = `Cannot use the Qualys API at ${client.config.base_url}`;
+  const timeout = Math.min(client.config.timeout, CHECK_TIMEOUT_SEC);
+  try {
+    for await (const _event of client.call('host_list', params, what, {}, timeout)) {
+      // Reading the response to its end is the check.
+    }
+  } catch (err) {
+    if (err instanceof QualysError && (err.kind === 'concurrency' || err.kind === 'rate')) {
+      client.logger.warn(`${err.message}: credentials accepted, the subscription is busy`);
+      return;
+    }
+    throw err;
+  }
 }

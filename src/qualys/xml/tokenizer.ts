@@ -8,7 +8,7 @@
  * "Benchmarks"). This scanner works on whole decoded chunks with indexOf and does no per-character
  * work outside tag names, which leaves room for building and writing records.
  */
-import { VError } from 'verror';
+import VError from 'verror';
 
 export interface XmlHandler {
   /** `attributes` is the raw text after the tag name (parse it with parseAttributes when needed). */

@@ -1,0 +1,58 @@
+/** `hosts`: the Host List API, one record per host (details=All with TruRisk, tags, cloud data). */
+import { Dictionary } from 'ts-essentials';
+
+import { listHostIdRanges, rangeRecords } from '../qualys/lists';
+import { hostListParams, sinceParams } from '../qualys/params';
+import { compileRecordShape } from '../qualys/xml/shape';
+import { HostRecord } from '../records';
+import schema from '../../resources/schemas/hosts.json';
+import { RangedStream } from './ranged-stream';
+import { RangeSource } from './ranged-sync';
+
+const HOST_SHAPE = compileRecordShape(schema);
+
+export class Hosts extends RangedStream<HostRecord> {
+  getJsonSchema(): Dictionary<unknown> {
+    return schema;
+  }
+
+  get primaryKey(): string[][] {
+    return [['subscription'], ['ID']];
+  }
+
+  override get cursorField(): string[] {
+    return ['LAST_VULN_SCAN_DATETIME'];
+  }
+
+  protected get units() {
+    return { record: 'hosts' };
+  }
+
+  protected get workers(): number {
+    return this.client.config.max_concurrency;
+  }
+
+  protected rangeSource(): RangeSource<HostRecord> {
+    const { client } = this;
+    const config = client.config;
+    return {
+      list: (listing) =>
+        listHostIdRanges(client, { ...listing, size: listing.size ?? config.hosts_page_size }),
+      read: async function* (range, since, stallsToSplit) {
+        const request = {
+          api: 'host_list' as const,
+          params: { ...hostListParams(config), ...sinceParams('hosts', since) },
+          items: { HOST: HOST_SHAPE },
+          idField: 'ID',
+          pageSize: config.hosts_page_size,
+          stallsToSplit,
+          what: 'Failed to list hosts',
+        };
+        for await (const host of rangeRecords(client, request, range)) {
+          host.subscription = config.subscription;
+          yield host as unknown as HostRecord;
+        }
+      },
+    };
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * The knowledge-base join of host_detections: each detection gets QID_INFO and its MITRE ATT&CK
+ * arrays. QIDs not seen yet in this sync are fetched in batches of kb_batch_size per POST
+ * (field lessons #6) and cached for the sync; a host waits only for the batch holding its QIDs,
+ * which is sent as soon as no other batch is in flight, so the stream is held back at most one
+ * batch. Detections share their QID's objects: nothing is copied per detection.
+ */
+import { AttackMapping, attackMappingOf } from '../qualys/mitre';
+import { qidInfoOf } from '../qualys/qid-info';
+import { Detection, HostDetectionRecord, KnowledgeBaseRecord, QidInfo } from '../records';
+
+interface Enrichment {
+  QID_INFO: QidInfo;
+  attack: AttackMapping;
+}
+
+interface Batch {
+  qids: number[];
+  done: Promise<void>;
+  settle: (error?: Error) => void;
+}
+
+/** KB batches in flight at once: one fetching, one filling up. */
+const MAX_BATCHES_IN_FLIGHT = 2;
+
+export class QidInfoJoin {
+  private readonly known = new Map<number, Enrichment | null>();
+  private readonly waiting = new Map<number, Promise<void>>();
+  private open: Batch | undefined;
+  private inFlight = 0;
+  /** QIDs the knowledge base did not return: their detections have no QID_INFO. */
+  readonly missing = new Set<number>();
+
+  constructor(
+    private readonly fetchBatch: (qids: number[]) => Promise<KnowledgeBaseRecord[]>,
+    private readonly batchSize: number,
+  ) {}
+
+  /** Attaches QID_INFO and ATT&CK to the host's detections, fetching unknown QIDs first. */
+  async enrich(host: HostDetectionRecord): Promise<void> {
+    let waits: Set<Promise<void>> | undefined;
+    for (const detection of host.VULNERABILITIES) {
+      if (this.known.has(detection.QID)) continue;
+      (waits ??= new Set()).add(this.request(detection.QID));
+    }
+    if (waits) {
+      this.dispatchIfIdle();
+      await Promise.all(waits);
+    }
+    for (const detection of host.VULNERABILITIES) attach(detection, this.known.get(detection.QID));
+  }
+
+  private request(qid: number): Promise<void> {
+    const waiting = this.waiting.get(qid);
+    if (waiting) return waiting;
+    const batch = (this.open ??= newBatch());
+    batch.qids.push(qid);
+    this.waiting.set(qid, batch.done);
+    if (batch.qids.length >= this.batchSize) this.dispatch();
+    return batch.done;
+  }
+
+  private dispatchIfIdle(): void {
+    if (this.open && this.inFlight < MAX_BATCHES_IN_FLIGHT) this.dispatch();
+  }
+
+  private dispatch(): void {
+    const batch = this.open;
+    if (!batch) return;
+    this.open = undefined;
+    this.inFlight++;
+    this.fetchBatch(batch.qids).then(
+      (vulns) => {
+        for (const vuln of vulns) {
+          const info = qidInfoOf(vuln);
+          this.known.set(vuln.QID, {
+            QID_INFO: info,
+            attack: attackMappingOf(info.qid.threatIntel, info.qid.category),
+          });
+        }
+        for (const qid of batch.qids) {
+          if (!this.known.has(qid)) {
+            this.known.set(qid, null);
+            this.missing.add(qid);
+          }
+        }
+        this.settled(batch);
+      },
+      (error: Error) => this.settled(batch, error),
+    );
+  }
+
+  private settled(batch: Batch, error?: Error): void {
+    // A failed batch is forgotten, so that later hosts ask for its QIDs again.
+    for (const qid of batch.qids) this.waiting.delete(qid);
+    this.inFlight--;
+    batch.settle(error);
+    this.dispatchIfIdle();
+  }
+}
+
+function newBatch(): Batch {
+  let settle!: (error?: Error) => void;
+  const done = new Promise<void>((resolve, reject) => {
+    settle = (error) => (error ? reject(error) : resolve());
+  });
+  // Every waiter handles the rejection; this keeps an unawaited batch from crashing the process.
+  done.catch(() => undefined);
+  return { qids: [], done, settle };
+}
+
+function attach(detection: Detection, enrichment: Enrichment | null | undefined): void {
+  if (!enrichment) return;
+  detection.QID_INFO = enrichment.QID_INFO;
+  detection.MITRE_TACTIC_ID = enrichment.attack.MITRE_TACTIC_ID;
+  detection.MITRE_TACTIC_NAME = enrichment.attack.MITRE_TACTIC_NAME;
+  detection.MITRE_TECHNIQUE_ID = enrichment.attack.MITRE_TECHNIQUE_ID;
+  detection.MITRE_TECHNIQUE_NAME = enrichment.attack.MITRE_TECHNIQUE_NAME;
+}
