@@ -20,7 +20,7 @@ interface ApiState {
   /** Calls of other clients of the subscription running at our last look. */
   others: number;
   inFlight: number;
-  /** X-RateLimit-Remaining, less the calls we started since it was read. */
+  /** X-RateLimit-Remaining, less the calls started since it was read: calls left to start. */
   remaining?: number;
   /** No call starts before this time (ms since epoch): ToWait-Sec, SECONDS_TO_WAIT. */
   blockedUntil: number;
@@ -101,12 +101,7 @@ export class CallBudget {
     const remaining = headerNumber(headers, 'x-ratelimit-remaining');
     if (remaining !== undefined) state.remaining = remaining;
     const toWait = headerNumber(headers, 'x-ratelimit-towait-sec');
-    if (toWait !== undefined && toWait > 0) {
-      this.blockFor(api, toWait, 'X-RateLimit-ToWait-Sec');
-    } else if (remaining === 0) {
-      // Window spent but no wait given: the next call learns the wait from its 1965.
-      state.remaining = undefined;
-    }
+    if (toWait !== undefined && toWait > 0) this.blockFor(api, toWait, 'X-RateLimit-ToWait-Sec');
     this.wake();
   }
 
@@ -170,11 +165,11 @@ export class CallBudget {
 
   private canStart(state: ApiState): boolean {
     if (this.now() < state.blockedUntil) return false;
-    // With the window spent (remaining <= 0) one call may probe: it gets the wait from its 1965.
-    const rateRoom = state.remaining === undefined ? Infinity : Math.max(state.remaining, 1);
+    // A spent window with no wait given lets one call probe: its 1965 says how long to wait.
+    if (state.remaining !== undefined && state.remaining <= 0 && state.inFlight > 0) return false;
     const limit = state.limit ?? this.learnedLimit ?? 1;
     const allowed = Math.max(1, Math.min(this.maxConcurrency, limit - state.others));
-    return state.inFlight < Math.min(allowed, rateRoom);
+    return state.inFlight < allowed;
   }
 
   /** Counts a started call; done before the waiter resumes so that wake() sees it at once. */
