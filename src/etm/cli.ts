@@ -1,0 +1,100 @@
+/**
+ * `bin/etm`: convert | sync | run | status | query. Each command lives in commands/; this file
+ * only declares options and maps a command's result to the exit code.
+ */
+import { Command } from 'commander';
+
+import { convert } from './commands/convert';
+import { query } from './commands/query';
+import { run } from './commands/run';
+import { status } from './commands/status';
+import { sync } from './commands/sync';
+import { Io, processIo } from './io';
+
+const DB = 'etm.db';
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+export function program(io: Io = processIo()): Command {
+  const cmd = new Command('etm')
+    .description(
+      'Qualys VMDR → ETM: convert Airbyte records, sync subscriptions into an ETM store, query it',
+    )
+    .showHelpAfterError()
+    .exitOverride();
+  const exit = (code: number): void => {
+    process.exitCode = code;
+  };
+  cmd
+    .command('convert')
+    .description(
+      'Airbyte messages (JSON lines) on stdin → final ETM records {model, record} as JSON lines on stdout',
+    )
+    .option(
+      '--transform-map <file>',
+      'transform map laid over the default (override, drop or add rows)',
+    )
+    .option(
+      '--identification-rules <rules>',
+      'identification rules to use, in precedence order, comma-separated',
+    )
+    .action(async (opts) => exit(await convert(opts, io)));
+  cmd
+    .command('sync')
+    .description('run the source for each subscription config and store the converted records')
+    .requiredOption(
+      '--config <file>',
+      'source config of one subscription (repeatable)',
+      collect,
+      [],
+    )
+    .option('--db <file>', 'ETM store', DB)
+    .option('--transform-map <file>', 'transform map laid over the default')
+    .option(
+      '--identification-rules <rules>',
+      'identification rules to use, in precedence order, comma-separated',
+    )
+    .option('--source <file>', 'source entrypoint run with node', undefined)
+    .action(async (opts) => exit(await sync(opts, io)));
+  cmd
+    .command('run')
+    .description("sync a profile's subscriptions on its schedule until the schedule ends")
+    .requiredOption('--profile <file>', 'profile (JSON)')
+    .option('--db <file>', 'ETM store', DB)
+    .option('--source <file>', 'source entrypoint run with node', undefined)
+    .action(async (opts) => exit(await run(opts, io)));
+  cmd
+    .command('status')
+    .description('connectors, their states and last runs')
+    .option('--db <file>', 'ETM store', DB)
+    .option('--format <format>', 'table or json', 'table')
+    .action(async (opts) => exit(await status(opts, io)));
+  cmd
+    .command('query')
+    .description(
+      'assets or findings, e.g. "inventory: (source: VMDR)" or "finding.findingSeverity >= 4"',
+    )
+    .argument('<query...>', 'the query (quote it, or pass it as several words)')
+    .option('--db <file>', 'ETM store', DB)
+    .option('--format <format>', 'table or json', 'table')
+    .option('--limit <n>', 'at most this many records')
+    .action(async (words: string[], opts) => exit(await query(words.join(' '), opts, io)));
+  return cmd;
+}
+
+export function main(argv: string[]): void {
+  // A reader that stops early (`etm query … | head`) is not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+  program()
+    .parseAsync(argv)
+    .catch((err: Error & { code?: string; exitCode?: number }) => {
+      if (err.code?.startsWith('commander.')) {
+        process.exitCode = err.exitCode ?? 1;
+        return;
+      }
+      process.stderr.write(`etm: ${err.message ?? String(err)}\n`);
+      process.exitCode = 1;
+    });
+}

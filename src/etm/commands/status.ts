@@ -1,0 +1,69 @@
+/**
+ * `etm status [--db F] [--format table|json]`: every connector with its state (Registered,
+ * Scheduled, Processing, Processed, Failed) and when it got there, its next scheduled run, and
+ * its last run.
+ */
+import { VError } from 'verror';
+
+import { Io, writeLine } from '../io';
+import { Connectors } from '../store/connectors';
+import { EtmStore } from '../store/database';
+import { cell, writeTable } from '../table';
+
+export interface StatusOptions {
+  readonly db: string;
+  readonly format: string;
+}
+
+const COLUMNS = [
+  'CONNECTOR',
+  'STATUS',
+  'SINCE',
+  'PROFILE',
+  'LAST RUN',
+  'RECORDS',
+  'NEXT RUN',
+  'ERROR',
+];
+
+export async function status(options: StatusOptions, io: Io): Promise<number> {
+  if (options.format !== 'table' && options.format !== 'json') {
+    throw new VError('--format must be table or json, not %j', options.format);
+  }
+  const store = EtmStore.open(options.db, { readonly: true });
+  try {
+    const connectors = new Connectors(store.db);
+    const rows = connectors.list().map((c) => {
+      const run = connectors.lastRun(c.name);
+      const summary = run?.summary ? (JSON.parse(run.summary) as { records?: number }) : undefined;
+      return { connector: c, run, records: summary?.records };
+    });
+    if (options.format === 'json') {
+      for (const { connector, run } of rows) {
+        const { state_at: stateSavedAt, ...fields } = connector;
+        await writeLine(
+          io.stdout,
+          JSON.stringify({ ...fields, state_saved_at: stateSavedAt, last_run: run ?? null }),
+        );
+      }
+      return 0;
+    }
+    await writeTable(
+      io.stdout,
+      COLUMNS,
+      rows.map(({ connector: c, run, records }) => [
+        c.name,
+        c.status,
+        c.status_at,
+        cell(c.profile),
+        run ? `${run.status} ${run.finished_at ?? run.started_at}` : '-',
+        cell(records),
+        cell(c.next_run_at),
+        cell(c.last_error),
+      ]),
+    );
+    return 0;
+  } finally {
+    store.close();
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * Finding identity: one finding per asset + QID + port + protocol + SSL + detection FQDN/instance
+ * (resources/etm/finding-identity.json). The detection key is that tuple read off a raw
+ * detection — independent of the transform map, so remapping attributes never splits or merges
+ * findings. The finding key prefixes it with the asset key; it is readable on purpose, so a user
+ * can see why two findings are distinct (a different port, say).
+ */
+import identity from '../../resources/etm/finding-identity.json';
+import { parseSourcePath } from './source-path';
+
+const FIELDS = identity.fields.map((f) => ({
+  get: parseSourcePath(f.path).get,
+  caseInsensitive: (f as { caseInsensitive?: boolean }).caseInsensitive === true,
+  boolean: (f as { boolean?: boolean }).boolean === true,
+}));
+
+function part(value: unknown, f: (typeof FIELDS)[number]): string {
+  if (f.boolean)
+    return value === true || value === 1 || value === '1' || value === 'true' ? '1' : '0';
+  if (value === null || value === undefined || typeof value === 'object') return '';
+  const text = String(value).trim();
+  // Components are URI-encoded so a '/' inside an FQDN or instance name cannot shift fields.
+  return encodeURIComponent(f.caseInsensitive ? text.toLowerCase() : text);
+}
+
+/** `91234/443/tcp/1/app01.example.com/` — the detection's identity on its host. */
+export function detectionKey(detection: unknown): string {
+  return FIELDS.map((f) => part(f.get(detection), f)).join('/');
+}
+
+/** `<assetKey>/<detectionKey>`; asset keys never contain '/'. */
+export function findingKey(assetKey: string, detection: string): string {
+  return `${assetKey}/${detection}`;
+}

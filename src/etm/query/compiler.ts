@@ -1,0 +1,180 @@
+/**
+ * Compiles a parsed query to SQL over the store. A query returns the model of its first
+ * condition (inventory:/asset. → assets, finding. → findings); conditions on the other model
+ * select by relation — assets having a finding that matches, findings whose asset matches — and
+ * adjacent conditions on that model must hold for the same related record.
+ *
+ * Fields are checked against resources/etm/models.json and compared by their type: `:`/`=` is
+ * case-insensitive equality (`*` is a wildcard) and, on a list, "contains"; `>=` etc. compare
+ * numbers and dates; `null` matches a missing value.
+ */
+import { VError } from 'verror';
+
+import { ASSET, EtmModel, FINDING, FINDING_TYPE, MODELS, SOURCE } from '../models';
+import { AttributeType, normaliseDatetime } from '../normalisers';
+import { FINDING_COLUMNS, FINDINGS_FROM } from '../store/reader';
+import { Op, QueryNode } from './parser';
+
+export interface CompiledQuery {
+  readonly model: EtmModel;
+  readonly sql: string;
+  readonly params: unknown[];
+}
+
+const MODEL_OF = { asset: ASSET, finding: FINDING } as const;
+
+/** Finding attributes the store keeps in columns (the knowledge record is the fallback). */
+const FINDING_COLUMN: Readonly<Record<string, string>> = {
+  findingStatus: 'f.status',
+  findingSubType: 'f.sub_type',
+  ignoreFinding: 'f.ignored',
+  detectionScore: 'f.score',
+  findingSeverity: 'f.severity',
+  findingLastFoundOn: 'f.last_found',
+};
+
+const FINDING_COMPUTED: Readonly<Record<string, string>> = {
+  findingKey: `(f.asset_key || '/' || f.detection_key)`,
+  assetKey: 'f.asset_key',
+  subscription: 'f.subscription',
+  qualysHostId: 'f.host_id',
+  source: `'${SOURCE}'`,
+  vendorProductName: `'${SOURCE}'`,
+  findingType: `'${FINDING_TYPE}'`,
+};
+
+const ASSET_COLUMN: Readonly<Record<string, string>> = {
+  assetKey: 'a.asset_key',
+  truRiskScore: 'a.tru_risk_score',
+  truRiskBand: 'a.tru_risk_band',
+};
+
+export function compileQuery(node: QueryNode, limit?: number): CompiledQuery {
+  const model = MODEL_OF[firstScope(node)];
+  const params: unknown[] = [];
+  const where = compileNode(node, model, params);
+  const tail = limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(limit))}` : '';
+  const sql =
+    model === ASSET
+      ? `SELECT a.record FROM assets a WHERE a.record IS NOT NULL AND (${where}) ORDER BY a.asset_key${tail}`
+      : `SELECT ${FINDING_COLUMNS} FROM ${FINDINGS_FROM} WHERE f.current = 1 AND (${where}) ORDER BY f.asset_key, f.detection_key${tail}`;
+  return { model, sql, params };
+}
+
+function firstScope(node: QueryNode): 'asset' | 'finding' {
+  if (node.kind === 'cond') return node.scope;
+  return firstScope(node.kind === 'not' ? node.part : node.parts[0]);
+}
+
+function scopes(node: QueryNode, out = new Set<EtmModel>()): Set<EtmModel> {
+  if (node.kind === 'cond') out.add(MODEL_OF[node.scope]);
+  else if (node.kind === 'not') scopes(node.part, out);
+  else node.parts.forEach((p) => scopes(p, out));
+  return out;
+}
+
+function compileNode(node: QueryNode, model: EtmModel, params: unknown[]): string {
+  const used = scopes(node);
+  if (!used.has(model)) {
+    // Only the other model: one related record must satisfy the whole sub-expression.
+    const other = model === ASSET ? FINDING : ASSET;
+    const inner = compileNode(node, other, params);
+    return other === FINDING
+      ? `EXISTS (SELECT 1 FROM ${FINDINGS_FROM} WHERE f.asset_key = a.asset_key AND f.current = 1 AND (${inner}))`
+      : `EXISTS (SELECT 1 FROM assets a WHERE a.asset_key = f.asset_key AND (${inner}))`;
+  }
+  if (node.kind === 'cond') return condition(node, params);
+  if (node.kind === 'not') return `NOT (${compileNode(node.part, model, params)})`;
+  return node.parts
+    .map((p) => `(${compileNode(p, model, params)})`)
+    .join(node.kind === 'and' ? ' AND ' : ' OR ');
+}
+
+function condition(c: Extract<QueryNode, { kind: 'cond' }>, params: unknown[]): string {
+  const model = MODEL_OF[c.scope];
+  const spec = MODELS[model].attributes.get(c.field);
+  if (!spec) {
+    throw new VError(
+      'query: unknown field %s.%s (%s fields: %s)',
+      c.scope,
+      c.field,
+      model,
+      [...MODELS[model].attributes.keys()].join(', '),
+    );
+  }
+  const expr = model === ASSET ? assetField(c.field) : findingField(c.field);
+  const label = `${c.scope}.${c.field}`;
+  if (!c.quoted && c.value.toLowerCase() === 'null') {
+    if (c.op === ':' || c.op === '=') return `${expr} IS NULL`;
+    if (c.op === '!=') return `${expr} IS NOT NULL`;
+    throw new VError('query: %s %s null: only :, = and != compare with null', label, c.op);
+  }
+  return compare(expr, spec.type, c.op, c.value, label, params);
+}
+
+function assetField(field: string): string {
+  return ASSET_COLUMN[field] ?? `json_extract(a.record, '$.${field}')`;
+}
+
+function findingField(field: string): string {
+  if (FINDING_COMPUTED[field]) return FINDING_COMPUTED[field];
+  const fallback = `json_extract(v.record, '$.${field}')`;
+  return `coalesce(${FINDING_COLUMN[field] ?? `json_extract(f.record, '$.${field}')`}, ${fallback})`;
+}
+
+function compare(
+  expr: string,
+  type: AttributeType,
+  op: Op,
+  value: string,
+  label: string,
+  params: unknown[],
+): string {
+  const equality = op === ':' || op === '=';
+  const negate = (sql: string): string => (op === '!=' ? `NOT coalesce(${sql}, 0)` : sql);
+  if (type === 'stringList' || type === 'objectList') {
+    if (!equality && op !== '!=')
+      throw new VError('query: %s is a list; use : (contains) or !=', label);
+    params.push(value);
+    const each =
+      type === 'stringList'
+        ? `SELECT 1 FROM json_each(${expr}) j WHERE ${textMatch('j.value', value)}`
+        : `SELECT 1 FROM json_each(${expr}) j, json_each(j.value) k WHERE ${textMatch('k.value', value)}`;
+    return negate(`EXISTS (${each})`);
+  }
+  if (type === 'boolean') {
+    const b = { true: 1, false: 0, '1': 1, '0': 0 }[value.toLowerCase()];
+    if (b === undefined || !(equality || op === '!=')) {
+      throw new VError('query: %s is true or false; compare it with : or !=', label);
+    }
+    params.push(b);
+    return negate(`${expr} = ?`);
+  }
+  if (type === 'integer' || type === 'number') {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n))
+      throw new VError('query: %s is a number, not %j', label, value);
+    params.push(n);
+    return negate(`${expr} ${equality || op === '!=' ? '=' : op} ?`);
+  }
+  if (type === 'datetime') {
+    if (equality && /^\d{4}-\d{2}-\d{2}$/.test(value)) {
+      params.push(value);
+      return `substr(${expr}, 1, 10) = ?`;
+    }
+    const iso = normaliseDatetime(value);
+    if (iso === null) throw new VError('query: %s is a date-time, not %j', label, value);
+    params.push(iso);
+    return negate(`${expr} ${equality || op === '!=' ? '=' : op} ?`);
+  }
+  params.push(value);
+  if (equality || op === '!=') return negate(textMatch(expr, value));
+  return `${expr} ${op} ?`;
+}
+
+/** Case-insensitive; `*` matches any run of characters. */
+function textMatch(expr: string, value: string): string {
+  return value.includes('*')
+    ? `${expr} LIKE replace(replace(replace(?, '%', '\\%'), '_', '\\_'), '*', '%') ESCAPE '\\'`
+    : `lower(${expr}) = lower(?)`;
+}

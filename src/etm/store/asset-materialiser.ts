@@ -1,0 +1,142 @@
+/**
+ * At each commit, rebuilds the assets touched since the last one: merges the attributes of the
+ * hosts that make up the asset, picks which host's report of each finding is current (the latest
+ * LAST_FOUND; ties go to subscription then host ID, so the choice never depends on arrival
+ * order), and computes TruRisk over the current open findings. Work is per touched asset,
+ * read in batches, so memory does not grow with the store.
+ */
+import { Statement } from 'better-sqlite3';
+
+import { CompiledMap } from '../attribute-mapping';
+import { HostIdentity, IdentificationRules } from '../identification-rules';
+import { ASSET, MODELS, SOURCE } from '../models';
+import { TruRiskAccumulator, truRiskBand } from '../trurisk';
+import { Db } from './database';
+
+interface HostRow {
+  subscription: string;
+  host_id: string;
+  identifiers: string;
+  attributes: string;
+}
+
+interface FindingRow {
+  id: number;
+  detection_key: string;
+  current: number;
+  status: string | null;
+  sub_type: string | null;
+  ignored: number | null;
+  score: number | null;
+}
+
+const BATCH = 500;
+const ASSET_MODEL = MODELS[ASSET];
+
+export class AssetMaterialiser {
+  private readonly s: Record<string, Statement>;
+
+  constructor(
+    db: Db,
+    private readonly map: CompiledMap,
+    private readonly rules: IdentificationRules,
+  ) {
+    this.s = {
+      dirty: db.prepare(
+        `SELECT asset_key, identified_by FROM assets WHERE dirty = 1 LIMIT ${BATCH}`,
+      ),
+      hosts: db.prepare(
+        `SELECT subscription, host_id, identifiers, attributes FROM asset_hosts
+          WHERE asset_key = ? ORDER BY last_scanned DESC NULLS LAST, seq`,
+      ),
+      findings: db.prepare(
+        `SELECT id, detection_key, current, status, sub_type, ignored, score FROM findings
+          WHERE asset_key = ?
+          ORDER BY detection_key, last_found DESC NULLS LAST, subscription, host_id`,
+      ),
+      setCurrent: db.prepare(`UPDATE findings SET current = ? WHERE id = ?`),
+      deleteAsset: db.prepare(`DELETE FROM assets WHERE asset_key = ?`),
+      save: db.prepare(
+        `UPDATE assets SET record = ?, tru_risk_score = ?, tru_risk_band = ?, dirty = 0 WHERE asset_key = ?`,
+      ),
+    };
+  }
+
+  /** Rebuilds every dirty asset; returns how many. */
+  run(): number {
+    let n = 0;
+    for (;;) {
+      const batch = this.s.dirty.all() as { asset_key: string; identified_by: string | null }[];
+      if (batch.length === 0) return n;
+      for (const a of batch) this.rebuild(a.asset_key, a.identified_by);
+      n += batch.length;
+    }
+  }
+
+  private rebuild(assetKey: string, identifiedBy: string | null): void {
+    const hosts = this.s.hosts.all(assetKey) as HostRow[];
+    if (hosts.length === 0) {
+      // Its last host moved to another asset.
+      this.s.deleteAsset.run(assetKey);
+      return;
+    }
+    const attributes = this.mergeAttributes(hosts.map((h) => JSON.parse(h.attributes)));
+    const risk = new TruRiskAccumulator();
+    let previous: string | null = null;
+    for (const f of this.s.findings.all(assetKey) as FindingRow[]) {
+      const current = f.detection_key !== previous ? 1 : 0;
+      previous = f.detection_key;
+      if (f.current !== current) this.s.setCurrent.run(current, f.id);
+      if (current) {
+        risk.add({
+          findingStatus: f.status,
+          findingSubType: f.sub_type,
+          ignoreFinding: f.ignored === null ? null : f.ignored === 1,
+          detectionScore: f.score,
+        });
+      }
+    }
+    const criticality = attributes.assetCriticalityScore;
+    const score = risk.score(typeof criticality === 'number' ? criticality : null);
+    const band = truRiskBand(score);
+    const identities: HostIdentity[] = hosts.map((h) => ({
+      subscription: h.subscription,
+      values: new Map(Object.entries(JSON.parse(h.identifiers))),
+    }));
+    const record = {
+      assetKey,
+      source: SOURCE,
+      subscriptions: [...new Set(hosts.map((h) => h.subscription))].sort(),
+      identifiedBy: identifiedBy ?? this.rules.firstWithValue(identities),
+      qualysHosts: hosts
+        .map((h) => ({ subscription: h.subscription, hostId: h.host_id }))
+        .sort(
+          (a, b) =>
+            a.subscription.localeCompare(b.subscription) || a.hostId.localeCompare(b.hostId),
+        ),
+      ...attributes,
+      truRiskScore: score,
+      truRiskBand: band,
+    };
+    this.s.save.run(JSON.stringify(record), score, band, assetKey);
+  }
+
+  /** Hosts arrive most recently scanned first; see models.json assetMerge for the policies. */
+  private mergeAttributes(perHost: Record<string, unknown>[]): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    const mapped = new Set(this.map.asset.attributes);
+    for (const name of ASSET_MODEL.attributes.keys()) {
+      if (!mapped.has(name)) continue;
+      const values = perHost.map((h) => h[name]).filter((v) => v !== null && v !== undefined);
+      const policy = ASSET_MODEL.merge.get(name) ?? 'freshest';
+      if (values.length === 0) out[name] = null;
+      else if (policy === 'union') out[name] = [...new Set(values.flat() as unknown[])].sort();
+      else if (policy === 'max')
+        out[name] = values.reduce((a, b) =>
+          (b as number | string) > (a as number | string) ? b : a,
+        );
+      else out[name] = values[0];
+    }
+    return out;
+  }
+}

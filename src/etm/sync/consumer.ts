@@ -1,0 +1,174 @@
+/**
+ * Consumes a source's Airbyte messages, line by line, into the store. RECORDs are converted and
+ * staged in the open transaction; a STATE commits everything staged together with that state, so
+ * the store always holds exactly what the last committed checkpoint covers — a sync killed between
+ * two STATEs, re-run from the stored state, ends with the same store as one clean run.
+ *
+ * Failures: a stream error the source reports (sourceStatus ERRORED) rolls back what was staged
+ * and the sync goes on (later checkpoints still describe committed data); a fatal one (TRACE
+ * error, failed connection check, a line that is not a message, a record we cannot convert) rolls
+ * back and stops committing, because a later state would skip past the lost records.
+ */
+import { EtmDestination } from '../destination';
+import { Connectors } from '../store/connectors';
+import { AirbyteMessage, failureOf } from './messages';
+import { mergeState } from './source-state';
+
+export interface ConsumerProgress {
+  readonly records: number;
+  readonly checkpoints: number;
+  readonly findings: number;
+  readonly hosts: number;
+}
+
+export interface ConsumerOptions {
+  /** Save each checkpoint's state on this connector (etm sync). */
+  readonly connector?: string;
+  /** Commit what is staged when input ends without a final checkpoint (etm convert). */
+  readonly commitAtEnd?: boolean;
+  readonly onProgress?: (p: ConsumerProgress) => void;
+  /** Source LOG messages at WARN or above, and our own warnings. */
+  readonly onLog?: (level: string, message: string) => void;
+  /** Milliseconds between progress reports. */
+  readonly progressEveryMs?: number;
+}
+
+export interface ConsumeResult {
+  records: number;
+  checkpoints: number;
+  /** Records staged after the last checkpoint and not committed when input ended. */
+  uncommitted: number;
+  /** Records staged and then rolled back by a failure. */
+  rolledBack: number;
+  failures: string[];
+  /** A fatal failure stopped consumption; the caller should stop the source. */
+  aborted: boolean;
+}
+
+const LOUD = new Set(['WARN', 'ERROR', 'FATAL']);
+
+export class SyncConsumer {
+  private readonly result: ConsumeResult = {
+    records: 0,
+    checkpoints: 0,
+    uncommitted: 0,
+    rolledBack: 0,
+    failures: [],
+    aborted: false,
+  };
+  private staged = 0;
+  private kept: unknown;
+  private lastState: unknown;
+  private lastProgress = Date.now();
+  private readonly connectors: Connectors;
+
+  constructor(
+    private readonly destination: EtmDestination,
+    private readonly options: ConsumerOptions = {},
+  ) {
+    this.connectors = new Connectors(destination.store.db);
+    if (options.connector) this.kept = this.connectors.state(options.connector);
+  }
+
+  async consume(lines: AsyncIterable<string>): Promise<ConsumeResult> {
+    for await (const line of lines) {
+      await this.handle(line);
+      if (this.result.aborted) return this.finish();
+    }
+    try {
+      const pending = this.staged;
+      this.destination.store.begin();
+      await this.destination.complete();
+      // Records after the last checkpoint are not confirmed by the source; only convert keeps them.
+      if (this.options.commitAtEnd || pending === 0) this.commit(this.lastState, false);
+    } catch (err) {
+      this.fail(`finishing the sync failed: ${(err as Error).message}`, true);
+    }
+    return this.finish();
+  }
+
+  /** Handles one line; exposed so tests can drive the consumer message by message. */
+  async handle(line: string): Promise<void> {
+    if (this.result.aborted || line.trim() === '') return;
+    let msg: AirbyteMessage;
+    try {
+      msg = JSON.parse(line);
+    } catch {
+      this.fail(
+        `the source wrote a line that is not an Airbyte message: ${line.slice(0, 120)}`,
+        true,
+      );
+      return;
+    }
+    const failure = failureOf(msg);
+    if (failure) {
+      this.fail(failure.message, failure.fatal);
+      return;
+    }
+    try {
+      if (msg.type === 'RECORD' && msg.record) await this.stage(msg);
+      else if (msg.type === 'STATE' && msg.state !== undefined) this.commit(msg.state);
+      else if (msg.type === 'LOG' && LOUD.has(msg.log?.level ?? '')) {
+        this.options.onLog?.(msg.log?.level ?? 'WARN', msg.log?.message ?? '');
+      }
+    } catch (err) {
+      this.fail((err as Error).message, true);
+    }
+  }
+
+  private async stage(msg: AirbyteMessage): Promise<void> {
+    this.destination.store.begin();
+    if (await this.destination.process(msg.record as NonNullable<AirbyteMessage['record']>)) {
+      this.staged++;
+      this.result.records++;
+    }
+    this.report(false);
+  }
+
+  private commit(state: unknown, counted = true): void {
+    const { store } = this.destination;
+    store.begin();
+    this.destination.checkpoint();
+    if (this.options.connector && state !== undefined) {
+      this.kept = mergeState(this.kept, state);
+      this.connectors.saveState(this.options.connector, this.kept);
+    }
+    store.commit();
+    this.lastState = state;
+    this.staged = 0;
+    if (counted) this.result.checkpoints++;
+  }
+
+  private fail(message: string, fatal: boolean): void {
+    this.destination.store.rollback();
+    this.destination.discard();
+    this.result.rolledBack += this.staged;
+    this.staged = 0;
+    this.result.failures.push(message);
+    this.result.aborted ||= fatal;
+    this.options.onLog?.('ERROR', message);
+  }
+
+  private finish(): ConsumeResult {
+    if (this.destination.store.inTransaction) {
+      this.result.uncommitted = this.staged;
+      this.destination.store.rollback();
+      this.destination.discard();
+    }
+    this.report(true);
+    return this.result;
+  }
+
+  private report(force: boolean): void {
+    const every = this.options.progressEveryMs ?? 2000;
+    if (!this.options.onProgress || (!force && Date.now() - this.lastProgress < every)) return;
+    this.lastProgress = Date.now();
+    const w = this.destination.writer.stats;
+    this.options.onProgress({
+      records: this.result.records,
+      checkpoints: this.result.checkpoints,
+      findings: w.findingsNew + w.findingsUpdated + w.findingsStale,
+      hosts: w.hosts,
+    });
+  }
+}

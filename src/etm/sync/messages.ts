@@ -1,0 +1,38 @@
+/**
+ * The Airbyte messages a source writes, as far as the sync reads them (one JSON object per line:
+ * RECORD, STATE, LOG, TRACE, CONNECTION_STATUS). The Faros CDK adds `sourceStatus` to some STATE
+ * messages; ERRORED there means a stream failed.
+ */
+import { AirbyteRecord } from '../converter';
+
+export interface AirbyteMessage {
+  type: string;
+  record?: AirbyteRecord;
+  state?: unknown;
+  sourceStatus?: { status?: string; message?: { summary?: string } | string };
+  log?: { level?: string; message?: string };
+  trace?: { type?: string; error?: { message?: string; internal_message?: string } };
+  connectionStatus?: { status?: string; message?: string };
+}
+
+/** The failure a message reports, or null. */
+export function failureOf(msg: AirbyteMessage): { message: string; fatal: boolean } | null {
+  if (msg.type === 'TRACE' && msg.trace?.type === 'ERROR') {
+    return { message: msg.trace.error?.message ?? 'source reported an error', fatal: true };
+  }
+  if (msg.type === 'CONNECTION_STATUS' && msg.connectionStatus?.status === 'FAILED') {
+    return {
+      message: msg.connectionStatus.message ?? 'source connection check failed',
+      fatal: true,
+    };
+  }
+  if (msg.type === 'STATE' && msg.sourceStatus?.status === 'ERRORED') {
+    const m = msg.sourceStatus.message;
+    // A stream failed; the source goes on with the others and later checkpoints stay valid.
+    return {
+      message: (typeof m === 'string' ? m : m?.summary) ?? 'a source stream failed',
+      fatal: false,
+    };
+  }
+  return null;
+}

@@ -1,0 +1,130 @@
+/**
+ * One subscription's sync: the connector goes Processing, the source runs as a process from the
+ * stored state, its messages are consumed into the store checkpoint by checkpoint, and the run
+ * ends Processed — or Failed on a source error, a non-zero exit or a record we cannot take, with
+ * staged data rolled back and earlier checkpoints kept.
+ */
+import { IdentificationRules } from '../identification-rules';
+import { EtmDestination } from '../destination';
+import { Logger } from '../converter';
+import { Connectors } from '../store/connectors';
+import { EtmStore } from '../store/database';
+import { sourceCatalog } from './catalog';
+import { ConsumerProgress, SyncConsumer } from './consumer';
+import { redact, SourceConfig } from './source-config';
+import { SourceProcess, startSource } from './source-process';
+import { storeTotals, SyncSummary } from './summary';
+
+export interface SyncOptions {
+  readonly source: string;
+  readonly transformMap?: string;
+  readonly rules?: IdentificationRules;
+  /** Profile filters laid over the config (finding_types, severities, tag_filter…). */
+  readonly overrides?: Readonly<Record<string, unknown>>;
+  readonly logger: Logger;
+  readonly onProgress?: (connector: string, p: ConsumerProgress) => void;
+  /** Lets the caller stop the source (Ctrl-C). */
+  readonly onStart?: (source: SourceProcess) => void;
+}
+
+export interface SyncOutcome {
+  readonly status: 'Processed' | 'Failed';
+  readonly summary: SyncSummary;
+  readonly error?: string;
+}
+
+export async function syncSubscription(
+  store: EtmStore,
+  config: SourceConfig,
+  options: SyncOptions,
+): Promise<SyncOutcome> {
+  const connectors = new Connectors(store.db);
+  const name = config.name;
+  const say = (m: string): string => redact(m, config.secrets);
+  connectors.setStatus(name, 'Processing');
+  const runId = connectors.startRun(name);
+  const before = storeTotals(store.db);
+  let outcome: SyncOutcome;
+  try {
+    const destination = new EtmDestination(store, {
+      transformMap: options.transformMap,
+      rules: options.rules,
+      logger: {
+        info: (m) => options.logger.info(say(m)),
+        warn: (m) => options.logger.warn(say(m)),
+      },
+    });
+    const consumer = new SyncConsumer(destination, {
+      connector: name,
+      onProgress: (p) => options.onProgress?.(name, p),
+      onLog: (level, m) => options.logger.warn(`${name}: source ${level}: ${say(m)}`),
+    });
+    const source = startSource({
+      source: options.source,
+      configPath: config.path,
+      config: options.overrides && { ...config.content, ...options.overrides },
+      catalog: sourceCatalog(),
+      state: connectors.state(name),
+    });
+    options.onStart?.(source);
+    const result = await consumer.consume(source.lines);
+    if (result.aborted) source.kill();
+    const exit = await source.exit;
+    const failures = [...result.failures];
+    if (result.uncommitted > 0) {
+      failures.push(
+        `${result.uncommitted} records after the source's last checkpoint were not committed`,
+      );
+    }
+    if (exit.code !== 0 && !result.aborted) {
+      const tail = source.stderrTail().trim().split('\n').slice(-3).join(' | ');
+      failures.push(
+        `source exited with ${exit.signal ?? `code ${exit.code}`}${tail ? `: ${tail}` : ''}`,
+      );
+    }
+    const totals = storeTotals(store.db);
+    const summary: SyncSummary = {
+      connector: name,
+      records: result.records,
+      checkpoints: result.checkpoints,
+      changes: { ...destination.writer.stats, ...destination.resolver.stats },
+      totals,
+      delta: {
+        assets: totals.assets - before.assets,
+        findings: totals.findings - before.findings,
+        openFindings: totals.openFindings - before.openFindings,
+      },
+    };
+    const error = failures.length > 0 ? say(failures.join('; ')) : undefined;
+    outcome = { status: error ? 'Failed' : 'Processed', summary, error };
+  } catch (err) {
+    store.rollback();
+    const error = say((err as Error).message);
+    outcome = { status: 'Failed', summary: emptySummary(name, store), error };
+  }
+  connectors.finishRun(runId, outcome.status, outcome.summary, outcome.error);
+  connectors.setStatus(name, outcome.status, { error: outcome.error });
+  return outcome;
+}
+
+function emptySummary(connector: string, store: EtmStore): SyncSummary {
+  return {
+    connector,
+    records: 0,
+    checkpoints: 0,
+    changes: {
+      hosts: 0,
+      findingsNew: 0,
+      findingsUpdated: 0,
+      findingsStale: 0,
+      statusChanges: {},
+      vulnerabilities: 0,
+      assetsCreated: 0,
+      hostsJoined: 0,
+      assetsMerged: 0,
+      hostsMoved: 0,
+    },
+    totals: storeTotals(store.db),
+    delta: { assets: 0, findings: 0, openFindings: 0 },
+  };
+}

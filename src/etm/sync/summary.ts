@@ -1,0 +1,88 @@
+/**
+ * What a sync reports: the store's totals (assets, ETM findings by status and severity, assets by
+ * TruRisk band) and what changed since the last sync — new and merged assets, new and updated
+ * findings, status transitions (e.g. ACTIVE→FIXED) and how the totals moved.
+ */
+import { Db } from '../store/database';
+import { ResolverStats } from '../store/asset-resolver';
+import { WriteStats } from '../store/writer';
+
+export interface StoreTotals {
+  assets: number;
+  findings: number;
+  openFindings: number;
+  findingsByStatus: Record<string, number>;
+  findingsBySeverity: Record<string, number>;
+  assetsByTruRiskBand: Record<string, number>;
+}
+
+export interface SyncSummary {
+  connector: string;
+  records: number;
+  checkpoints: number;
+  changes: WriteStats & ResolverStats;
+  totals: StoreTotals;
+  /** Totals minus the totals before this sync. */
+  delta: { assets: number; findings: number; openFindings: number };
+}
+
+const OPEN = `status IN ('NEW', 'ACTIVE', 'REOPENED')`;
+
+export function storeTotals(db: Db): StoreTotals {
+  const byStatus: Record<string, number> = {};
+  const bySeverity: Record<string, number> = {};
+  let findings = 0;
+  let open = 0;
+  const rows = db
+    .prepare(
+      `SELECT status, severity, COUNT(*) AS n, SUM(${OPEN}) AS open FROM findings WHERE current = 1 GROUP BY status, severity`,
+    )
+    .all() as { status: string | null; severity: number | null; n: number; open: number }[];
+  for (const r of rows) {
+    const status = r.status ?? 'NONE';
+    const severity = r.severity === null ? 'none' : String(r.severity);
+    byStatus[status] = (byStatus[status] ?? 0) + r.n;
+    bySeverity[severity] = (bySeverity[severity] ?? 0) + r.n;
+    findings += r.n;
+    open += r.open ?? 0;
+  }
+  const bands = db
+    .prepare(
+      `SELECT tru_risk_band AS band, COUNT(*) AS n FROM assets WHERE record IS NOT NULL GROUP BY tru_risk_band`,
+    )
+    .all() as { band: string; n: number }[];
+  return {
+    assets: bands.reduce((a, b) => a + b.n, 0),
+    findings,
+    openFindings: open,
+    findingsByStatus: byStatus,
+    findingsBySeverity: bySeverity,
+    assetsByTruRiskBand: Object.fromEntries(bands.map((b) => [b.band, b.n])),
+  };
+}
+
+const n = (v: number): string => v.toLocaleString('en-US');
+const signed = (v: number): string => (v > 0 ? `+${n(v)}` : v < 0 ? `-${n(-v)}` : '±0');
+const pairs = (r: Record<string, number>): string =>
+  Object.keys(r).length === 0
+    ? '-'
+    : Object.entries(r)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, v]) => `${k} ${n(v)}`)
+        .join(', ');
+
+export function formatSummary(s: SyncSummary): string {
+  const c = s.changes;
+  return [
+    `${s.connector}: ${n(s.records)} records, ${n(s.checkpoints)} checkpoints`,
+    `  assets:               ${n(c.assetsCreated)} new, ${n(c.hostsJoined)} hosts joined known assets, ` +
+      `${n(c.assetsMerged)} assets merged, ${n(c.hostsMoved)} hosts moved`,
+    `  findings:             ${n(c.findingsNew)} new, ${n(c.findingsUpdated)} updated, ${n(c.findingsStale)} older reports ignored`,
+    `  status changes:       ${pairs(c.statusChanges)}`,
+    `  store now:            ${n(s.totals.assets)} assets (${signed(s.delta.assets)}), ${n(s.totals.findings)} findings ` +
+      `(${signed(s.delta.findings)}), ${n(s.totals.openFindings)} open (${signed(s.delta.openFindings)})`,
+    `  findings by status:   ${pairs(s.totals.findingsByStatus)}`,
+    `  findings by severity: ${pairs(s.totals.findingsBySeverity)}`,
+    `  assets by TruRisk:    ${pairs(s.totals.assetsByTruRiskBand)}`,
+  ].join('\n');
+}
