@@ -169,7 +169,8 @@ export class QualysClient {
       body.destroy();
     }
     const simpleReturn = parseSimpleReturn(text);
-    if (simpleReturn) {
+    // 401/403 bodies only say "Bad Login/Password": the advice depends on the status alone.
+    if (simpleReturn && status !== 401 && status !== 403) {
       const error = simpleReturnError(status, simpleReturn, what);
       if (error.kind === 'rate' && error.details.secondsToWait === undefined) {
         const toWait = Number(response.headers['x-ratelimit-towait-sec']);
@@ -177,12 +178,14 @@ export class QualysClient {
       }
       return error;
     }
-    const message = text
-      .replace(/<[^>]*>/g, ' ')
-      .replace(/\s+/g, ' ')
-      .trim()
-      .slice(0, 300);
-    return statusErrorWithoutEnvelope(status, message, what, response.headers.location);
+    const message =
+      simpleReturn?.text ??
+      text
+        .replace(/<[^>]*>/g, ' ')
+        .replace(/\s+/g, ' ')
+        .trim()
+        .slice(0, 300);
+    return httpStatusError(status, message, what, response.headers.location);
   }
 
   private reportInvalidValue(element: string, value: string, expected: string): void {
@@ -212,7 +215,7 @@ function parseSimpleReturn(text: string) {
     : undefined;
 }
 
-function statusErrorWithoutEnvelope(
+function httpStatusError(
   status: number,
   message: string,
   what: string,
@@ -273,7 +276,10 @@ function networkError(err: unknown, what: string, timedOut: boolean, timeout: nu
     });
   }
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ECONNREFUSED') {
-    return new QualysError('transient', `${what}: cannot reach the Qualys API server (${code})`);
+    // Usually a wrong base_url; retried all the same, in case the network blinked.
+    return new QualysError('transient', `${what}: cannot reach the Qualys API server (${code})`, {
+      configError: true,
+    });
   }
   return new QualysError('transient', `${what}: connection failed: ${reason}`);
 }

@@ -61,12 +61,9 @@ export class HostDetections extends RangedStream<HostDetectionRecord> {
           stallsToSplit,
           what: 'Failed to list host detections',
         };
-        for await (const raw of rangeRecords(client, request, range)) {
-          const host = raw as unknown as HostDetectionRecord;
-          host.subscription = config.subscription;
-          host.VULNERABILITIES ??= [];
-          if (config.include_results) capResults(host, config.results_max_length);
-          await join.enrich(host);
+        // Hosts wait here, in order, for their QIDs' batch; reading goes on meanwhile.
+        const held: HeldHost[] = [];
+        const reportMissing = () => {
           if (join.missing.size > reportedMissing) {
             reportedMissing = join.missing.size;
             logger.warn(
@@ -74,12 +71,49 @@ export class HostDetections extends RangedStream<HostDetectionRecord> {
                 [...join.missing].slice(0, 20).join(', '),
             );
           }
-          yield host;
+        };
+        for await (const raw of rangeRecords(client, request, range)) {
+          const host = raw as unknown as HostDetectionRecord;
+          host.subscription = config.subscription;
+          host.VULNERABILITIES ??= [];
+          if (config.include_results) capResults(host, config.results_max_length);
+          held.push(holdFor(host, join.enrich(host)));
+          if (held.length >= MAX_HELD_HOSTS) {
+            join.flush();
+            await held[0].ready;
+          }
+          while (held.length > 0 && held[0].joined) yield (held.shift() as HeldHost).host;
+          reportMissing();
         }
+        join.flush();
+        for (const entry of held) {
+          await entry.ready;
+          yield entry.host;
+        }
+        reportMissing();
       },
       detailCount: (host) => host.VULNERABILITIES.length,
     };
   }
+}
+
+/** Hosts a range reader holds while their QIDs are fetched, before it flushes the batch. */
+const MAX_HELD_HOSTS = 100;
+
+interface HeldHost {
+  host: HostDetectionRecord;
+  ready: Promise<void>;
+  joined: boolean;
+}
+
+function holdFor(host: HostDetectionRecord, enriched: Promise<void>): HeldHost {
+  const entry: HeldHost = { host, ready: enriched, joined: false };
+  entry.ready = enriched.then(() => {
+    entry.joined = true;
+  });
+  // Awaited in order later; a failure is raised there, not as an unhandled rejection.
+  entry.ready.catch(() => undefined);
+  return entry;
 }
 
 /** RESULTS can be huge (field lessons #15): keep `max` characters and say how much was cut. */

@@ -1,9 +1,10 @@
 /**
  * The knowledge-base join of host_detections: each detection gets QID_INFO and its MITRE ATT&CK
  * arrays. QIDs not seen yet in this sync are fetched in batches of kb_batch_size per POST
- * (field lessons #6) and cached for the sync; a host waits only for the batch holding its QIDs,
- * which is sent as soon as no other batch is in flight, so the stream is held back at most one
- * batch. Detections share their QID's objects: nothing is copied per detection.
+ * (field lessons #6) and cached for the sync. A batch is sent when it is full, when a reader
+ * flushes it (its range ended, or it holds too many hosts), or FLUSH_AFTER_MS after its first
+ * QID — so a host waits for at most one batch, and a 300-calls-per-hour subscription does not
+ * spend its calls on tiny batches. Detections share their QID's objects: nothing is copied.
  */
 import { AttackMapping, attackMappingOf } from '../qualys/mitre';
 import { qidInfoOf } from '../qualys/qid-info';
@@ -20,14 +21,14 @@ interface Batch {
   settle: (error?: Error) => void;
 }
 
-/** KB batches in flight at once: one fetching, one filling up. */
-const MAX_BATCHES_IN_FLIGHT = 2;
+/** A batch that is not full is sent this long after its first QID, to bound the wait. */
+const FLUSH_AFTER_MS = 2000;
 
 export class QidInfoJoin {
   private readonly known = new Map<number, Enrichment | null>();
   private readonly waiting = new Map<number, Promise<void>>();
   private open: Batch | undefined;
-  private inFlight = 0;
+  private flushTimer: NodeJS.Timeout | undefined;
   /** QIDs the knowledge base did not return: their detections have no QID_INFO. */
   readonly missing = new Set<number>();
 
@@ -36,39 +37,26 @@ export class QidInfoJoin {
     private readonly batchSize: number,
   ) {}
 
-  /** Attaches QID_INFO and ATT&CK to the host's detections, fetching unknown QIDs first. */
+  /**
+   * Attaches QID_INFO and ATT&CK to the host's detections once their QIDs are known; resolves at
+   * once when they all are. Unknown QIDs join the open batch.
+   */
   async enrich(host: HostDetectionRecord): Promise<void> {
     let waits: Set<Promise<void>> | undefined;
     for (const detection of host.VULNERABILITIES) {
       if (this.known.has(detection.QID)) continue;
       (waits ??= new Set()).add(this.request(detection.QID));
     }
-    if (waits) {
-      this.dispatchIfIdle();
-      await Promise.all(waits);
-    }
+    if (waits) await Promise.all(waits);
     for (const detection of host.VULNERABILITIES) attach(detection, this.known.get(detection.QID));
   }
 
-  private request(qid: number): Promise<void> {
-    const waiting = this.waiting.get(qid);
-    if (waiting) return waiting;
-    const batch = (this.open ??= newBatch());
-    batch.qids.push(qid);
-    this.waiting.set(qid, batch.done);
-    if (batch.qids.length >= this.batchSize) this.dispatch();
-    return batch.done;
-  }
-
-  private dispatchIfIdle(): void {
-    if (this.open && this.inFlight < MAX_BATCHES_IN_FLIGHT) this.dispatch();
-  }
-
-  private dispatch(): void {
+  /** Sends the open batch now (a reader is waiting on it). */
+  flush(): void {
     const batch = this.open;
     if (!batch) return;
     this.open = undefined;
-    this.inFlight++;
+    clearTimeout(this.flushTimer);
     this.fetchBatch(batch.qids).then(
       (vulns) => {
         for (const vuln of vulns) {
@@ -90,12 +78,25 @@ export class QidInfoJoin {
     );
   }
 
+  private request(qid: number): Promise<void> {
+    const waiting = this.waiting.get(qid);
+    if (waiting) return waiting;
+    if (this.open === undefined) {
+      this.open = newBatch();
+      this.flushTimer = setTimeout(() => this.flush(), FLUSH_AFTER_MS);
+      this.flushTimer.unref();
+    }
+    const batch = this.open;
+    batch.qids.push(qid);
+    this.waiting.set(qid, batch.done);
+    if (batch.qids.length >= this.batchSize) this.flush();
+    return batch.done;
+  }
+
   private settled(batch: Batch, error?: Error): void {
     // A failed batch is forgotten, so that later hosts ask for its QIDs again.
     for (const qid of batch.qids) this.waiting.delete(qid);
-    this.inFlight--;
     batch.settle(error);
-    this.dispatchIfIdle();
   }
 }
 

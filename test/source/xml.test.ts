@@ -378,7 +378,7 @@ describe('ResponseReader on Qualys documents', () => {
       ),
     );
     reader.end();
-    expect(records(events)).toEqual([{ ID: 12, VULNERABILITIES: [{ QID: 5 }] }]);
+    expect(records(events)).toEqual([{ ID: 12, VULNERABILITIES: [{ QID: 5, FQDN: '' }] }]);
     expect(invalid).toEqual(['PORT=n/a:integer', 'SSL=maybe:boolean']);
   });
 });

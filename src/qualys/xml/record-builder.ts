@@ -2,7 +2,8 @@
  * Builds one record (a HOST, a VULN, a WARNING…) from tokenizer events, following a compiled
  * shape: numbers become numbers, 0|1 flags booleans, repeatable elements arrays even with one
  * child, and attribute-carrying elements objects. Elements the shape does not know are kept
- * (text, or nested objects) so that new Qualys fields are not lost. Empty elements are omitted.
+ * (text, or nested objects) so that new Qualys fields are not lost. An empty number or flag
+ * element is omitted; an empty text element is an empty string.
  */
 import { parseAttributes } from './tokenizer';
 import { Field, LeafType, ObjectShape, Shape } from './shape';
@@ -183,7 +184,8 @@ export class RecordBuilder {
   }
 
   private convert(text: string, type: LeafType, name: string): unknown {
-    if (type === 'string') return text.length ? text : undefined;
+    // A present but empty text element stays an empty string (e.g. a failed metadata VALUE).
+    if (type === 'string') return text;
     const trimmed = text.trim();
     if (!trimmed.length) return undefined;
     if (type === 'boolean') {

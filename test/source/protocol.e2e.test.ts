@@ -1,0 +1,193 @@
+import http from 'node:http';
+import { AddressInfo } from 'node:net';
+
+import spec from '../../resources/spec.json';
+import { Simulator } from '../../src/simulator';
+import {
+  configFor,
+  expectCleanRun,
+  expectValid,
+  PASSWORD,
+  protocolValidator,
+  runMain,
+  simulator,
+  STREAMS,
+} from './harness';
+
+describe('bin/main spec and discover', () => {
+  it('spec is a valid Airbyte SPEC message with the password marked secret', async () => {
+    const run = await runMain('spec');
+    expect(run.code).toBe(0);
+    expect(run.messages).toHaveLength(1);
+    const [message] = run.messages;
+    expectValid(protocolValidator('AirbyteMessage'), message, 'SPEC message');
+    expectValid(protocolValidator('ConnectorSpecification'), message.spec, 'spec');
+    const properties = message.spec.connectionSpecification.properties;
+    expect(properties.password.airbyte_secret).toBe(true);
+    expect(Object.keys(properties)).toEqual(
+      expect.arrayContaining(Object.keys(spec.connectionSpecification.properties)),
+    );
+  });
+
+  it('discover offers the three streams, full refresh and incremental, with their schemas', async () => {
+    const run = await runMain('discover', {
+      config: {
+        base_url: 'https://qualysapi.qg2.apps.qualys.com',
+        username: 'u',
+        password: PASSWORD,
+      },
+    });
+    expect(run.code).toBe(0);
+    expectCleanRun(run);
+    const catalog = run.messages[0].catalog;
+    expectValid(protocolValidator('AirbyteCatalog'), catalog, 'catalog');
+    expect(
+      catalog.streams.map((s: Record<string, unknown>) => ({
+        name: s.name,
+        modes: s.supported_sync_modes,
+        cursor: s.default_cursor_field,
+        key: s.source_defined_primary_key,
+        sourceDefinedCursor: s.source_defined_cursor,
+        title: (s.json_schema as { title: string }).title,
+      })),
+    ).toEqual([
+      {
+        name: 'hosts',
+        modes: ['full_refresh', 'incremental'],
+        cursor: ['LAST_VULN_SCAN_DATETIME'],
+        key: [['subscription'], ['ID']],
+        sourceDefinedCursor: true,
+        title: 'hosts',
+      },
+      {
+        name: 'host_detections',
+        modes: ['full_refresh', 'incremental'],
+        cursor: ['LAST_SCAN_DATETIME'],
+        key: [['subscription'], ['ID']],
+        sourceDefinedCursor: true,
+        title: 'host_detections',
+      },
+      {
+        name: 'knowledge_base',
+        modes: ['full_refresh', 'incremental'],
+        cursor: ['LAST_SERVICE_MODIFICATION_DATETIME'],
+        key: [['subscription'], ['QID']],
+        sourceDefinedCursor: true,
+        title: 'knowledge_base',
+      },
+    ]);
+    expect(catalog.streams.map((s: { name: string }) => s.name)).toEqual([...STREAMS]);
+  });
+});
+
+function totalCalls(sim: Simulator): number {
+  return Object.values(sim.stats().calls).reduce((a, b) => a + b, 0);
+}
+
+describe('bin/main check', () => {
+  let sim: Simulator;
+  beforeAll(async () => (sim = await simulator({ hosts: 20, detectionsPerHost: 3, qids: 50 })));
+  afterAll(() => sim.close());
+
+  async function check(config: Record<string, unknown>) {
+    const run = await runMain('check', { config });
+    expect(run.code).toBe(0);
+    expectCleanRun(run);
+    const status = run.messages.find((m) => m.type === 'CONNECTION_STATUS');
+    return status?.connectionStatus as { status: string; message?: string };
+  }
+
+  it('succeeds with good credentials, in one call', async () => {
+    const before = totalCalls(sim);
+    expect(await check(configFor(sim))).toEqual({ status: 'SUCCEEDED' });
+    expect(totalCalls(sim) - before).toBe(1);
+  });
+
+  it('reports bad credentials', async () => {
+    expect(await check({ ...configFor(sim), password: `${PASSWORD}-wrong` })).toEqual({
+      status: 'FAILED',
+      message:
+        `Cannot use the Qualys API at ${sim.baseUrl}: Qualys rejected the credentials ` +
+        `(HTTP 401: Bad Login/Password). Check username and password, that the user has API ` +
+        `access, and that base_url is the API server of the user's platform`,
+    });
+  });
+
+  it('reports an expired account (SIMPLE_RETURN 2001 on HTTP 200)', async () => {
+    const expired = await simulator({ hosts: 5, accountExpired: true });
+    try {
+      expect(await check(configFor(expired))).toEqual({
+        status: 'FAILED',
+        message: `Cannot use the Qualys API at ${expired.baseUrl}: HTTP 200 (code 2001): This account has expired.`,
+      });
+    } finally {
+      await expired.close();
+    }
+  });
+
+  it('reports an unreachable host', async () => {
+    const server = http.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    await new Promise((resolve) => server.close(resolve));
+    expect(await check({ ...configFor(sim), base_url: `http://127.0.0.1:${port}` })).toEqual({
+      status: 'FAILED',
+      message: `Cannot use the Qualys API at http://127.0.0.1:${port}: cannot reach the Qualys API server (ECONNREFUSED)`,
+    });
+  });
+
+  it('reports a server that is not a Qualys API server', async () => {
+    const server = http.createServer((_req, res) => {
+      res.writeHead(404, { 'content-type': 'text/html' });
+      res.end('<html><body>Not here</body></html>');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      expect(await check({ ...configFor(sim), base_url: `http://127.0.0.1:${port}` })).toEqual({
+        status: 'FAILED',
+        message: `Cannot use the Qualys API at http://127.0.0.1:${port}: not found (HTTP 404): is base_url a Qualys API server?`,
+      });
+    } finally {
+      server.close();
+    }
+  });
+
+  it('reports a TLS failure', async () => {
+    const tlsUrl = sim.baseUrl.replace('http:', 'https:');
+    const status = await check({ ...configFor(sim), base_url: tlsUrl });
+    expect(status.status).toBe('FAILED');
+    expect(status.message).toMatch(
+      new RegExp(
+        `^Cannot use the Qualys API at ${tlsUrl}: TLS failure \\((EPROTO|ERR_SSL_[A-Z_]+)\\): `,
+      ),
+    );
+  });
+
+  it('reports a timeout', async () => {
+    const slow = await simulator({ hosts: 5, firstByteMs: 3000 });
+    try {
+      expect(await check({ ...configFor(slow), timeout: 1 })).toEqual({
+        status: 'FAILED',
+        message: `Cannot use the Qualys API at ${slow.baseUrl}: no data from Qualys for 1 s`,
+      });
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('reports an invalid configuration, naming the field, without calling Qualys', async () => {
+    const before = totalCalls(sim);
+    expect(
+      await check({
+        ...configFor(sim),
+        base_url: 'http://qualysapi.qualys.com',
+        statuses: ['Closed'],
+      }),
+    ).toEqual({
+      status: 'FAILED',
+      message: 'Invalid configuration: statuses[0] must be one of New, Active, Re-Opened, Fixed',
+    });
+    expect(totalCalls(sim)).toBe(before);
+  });
+});

@@ -1,0 +1,302 @@
+import { validateConfig } from '../../src/config';
+import { detectionParams, hostListParams } from '../../src/qualys/params';
+import { Detection, HostDetectionRecord, HostRecord, KnowledgeBaseRecord } from '../../src/records';
+import { Simulator } from '../../src/simulator';
+import {
+  catalog,
+  configFor,
+  decodeState,
+  expectCleanRun,
+  expectValid,
+  lastState,
+  recordsOf,
+  recordValidator,
+  Run,
+  runMain,
+  simulator,
+} from './harness';
+
+/** Fields an HLD HOST shares with the Host List HOST of the same host. */
+const IDENTITY = [
+  'ID',
+  'ASSET_ID',
+  'IP',
+  'IPV6',
+  'TRACKING_METHOD',
+  'DNS',
+  'DNS_DATA',
+  'CLOUD_PROVIDER',
+  'CLOUD_SERVICE',
+  'CLOUD_RESOURCE_ID',
+  'EC2_INSTANCE_ID',
+  'NETBIOS',
+  'OS',
+  'QG_HOSTID',
+  'TAGS',
+] as const;
+/** KB elements that need request flags the source does not send (show_disabled_flag…). */
+const KB_FLAG_ONLY = ['IS_DISABLED', 'CHANGE_LOG_LIST', 'SUPPORTED_MODULES'];
+
+function byId<T extends { ID: number }>(records: T[]): T[] {
+  return [...records].sort((a, b) => a.ID - b.ID);
+}
+
+function pick<T extends object>(value: T, keys: readonly string[]): Partial<T> {
+  return Object.fromEntries(
+    keys.filter((k) => k in value).map((k) => [k, (value as Record<string, unknown>)[k]]),
+  ) as Partial<T>;
+}
+
+function withoutJoin(detection: Detection): Detection {
+  const copy: Record<string, unknown> = { ...detection };
+  for (const key of [
+    'QID_INFO',
+    'MITRE_TACTIC_ID',
+    'MITRE_TACTIC_NAME',
+    'MITRE_TECHNIQUE_ID',
+    'MITRE_TECHNIQUE_NAME',
+  ]) {
+    delete copy[key];
+  }
+  return copy as unknown as Detection;
+}
+
+function withoutResults(detection: Detection): Detection {
+  const copy = { ...detection };
+  delete copy.RESULTS;
+  return copy;
+}
+
+/** Every record of `run` valid against its stream schema. */
+function expectValidRecords(run: Run) {
+  for (const message of run.messages.filter((m) => m.type === 'RECORD')) {
+    const { stream, data } = message.record;
+    expectValid(recordValidator(stream), data, `${stream} record`);
+  }
+}
+
+/** host_detections records equal what the simulator serves for the source's request filters. */
+function expectDetectionsOf(
+  sim: Simulator,
+  config: Record<string, unknown>,
+  records: HostDetectionRecord[],
+  only?: number[],
+) {
+  let expected = sim.dataset.matchDetections(detectionParams(validateConfig(config)));
+  if (only) expected = expected.filter((m) => only.includes(m.hostId));
+  const hosts = byId(records);
+  expect(hosts.map((h) => h.ID)).toEqual(expected.map((m) => m.hostId));
+  hosts.forEach((host, i) => {
+    const model = sim.dataset.host(host.ID) as HostRecord;
+    expect(pick(host, IDENTITY)).toEqual(pick(model, IDENTITY));
+    expect(host.subscription).toBe(config.subscription);
+    expect(host.VULNERABILITIES.map(withoutJoin)).toEqual(
+      expected[i].detections.map(withoutResults),
+    );
+    for (const detection of host.VULNERABILITIES) {
+      const kb = sim.dataset.kb(detection.QID) as KnowledgeBaseRecord;
+      expect(detection.QID_INFO?.qid).toMatchObject({
+        qid: detection.QID,
+        title: kb.TITLE,
+        description: kb.DIAGNOSIS,
+        cveId: (kb.CVE_LIST ?? []).map((c) => c.ID),
+      });
+      expect(detection.MITRE_TACTIC_ID?.length).toBe(detection.MITRE_TACTIC_NAME?.length);
+    }
+  });
+}
+
+function expectKbOf(sim: Simulator, records: KnowledgeBaseRecord[], qids: number[]) {
+  const sorted = [...records].sort((a, b) => a.QID - b.QID);
+  expect(sorted.map((r) => r.QID)).toEqual(qids);
+  sorted.forEach((record) => {
+    const { subscription, ...rest } = record;
+    expect(subscription).toBe('sim');
+    const model = { ...sim.dataset.kb(record.QID) } as Record<string, unknown>;
+    for (const key of KB_FLAG_ONLY) delete model[key];
+    expect(rest).toEqual(model);
+  });
+}
+
+function streamStates(run: Run, stream: string): Record<string, unknown>[] {
+  return run.messages
+    .filter((m) => m.type === 'STATE')
+    .map((m) => decodeState(m.state)[stream] as Record<string, unknown>)
+    .filter((s) => s !== undefined);
+}
+
+describe('bin/main read against the simulator', () => {
+  let sim: Simulator;
+  let firstRun: Run;
+  const config = configFor({} as Simulator);
+
+  beforeAll(async () => {
+    sim = await simulator({ hosts: 120, detectionsPerHost: 6, qids: 150, seed: 3 });
+    Object.assign(config, configFor(sim));
+    firstRun = await runMain('read', { config, catalog: catalog() });
+  });
+  afterAll(() => sim.close());
+
+  it('a full read returns exactly the data set, every record valid against its schema', () => {
+    expect(firstRun.code).toBe(0);
+    expectCleanRun(firstRun);
+    expectValidRecords(firstRun);
+    const hosts = byId(recordsOf<HostRecord>(firstRun, 'hosts'));
+    expect(hosts).toEqual(
+      sim.dataset.hostIds().map((id) => ({ ...sim.dataset.host(id), subscription: 'sim' })),
+    );
+    expectDetectionsOf(sim, config, recordsOf<HostDetectionRecord>(firstRun, 'host_detections'));
+    expectKbOf(
+      sim,
+      recordsOf<KnowledgeBaseRecord>(firstRun, 'knowledge_base'),
+      sim.dataset.kbQids(),
+    );
+  });
+
+  it('emits an ESTIMATE per stream and a STATE after each completed range', () => {
+    const estimates = firstRun.messages.filter(
+      (m) => m.type === 'TRACE' && m.trace.type === 'ESTIMATE',
+    );
+    expect(estimates.map((m) => [m.trace.estimate.name, m.trace.estimate.row_estimate])).toEqual([
+      ['hosts', 120],
+      ['host_detections', 120],
+      ['knowledge_base', 150],
+    ]);
+    const hostStates = streamStates(firstRun, 'hosts');
+    // One checkpoint per range of 10 hosts, each recording one more finished range.
+    const doneCounts = hostStates.map(
+      (s) => (s.pending as { done?: unknown[] } | undefined)?.done?.length,
+    );
+    for (let ranges = 1; ranges <= 12; ranges++) expect(doneCounts).toContain(ranges);
+    expect(hostStates[hostStates.length - 1]).toEqual({ cursor: sim.clock.nowIso() });
+  });
+
+  it('an incremental read after a scan cycle returns exactly what changed', async () => {
+    const report = sim.scanCycle({ hostFraction: 0.2, purgeFraction: 0.05, kbFraction: 0.1 });
+    expect(report.changedHostIds.length).toBeGreaterThan(5);
+    const run = await runMain('read', { config, catalog: catalog(), state: lastState(firstRun) });
+    expect(run.code).toBe(0);
+    expectCleanRun(run);
+    expectValidRecords(run);
+    const hosts = byId(recordsOf<HostRecord>(run, 'hosts'));
+    expect(hosts.map((h) => h.ID)).toEqual(report.changedHostIds);
+    expect(hosts).toEqual(
+      report.changedHostIds.map((id) => ({ ...sim.dataset.host(id), subscription: 'sim' })),
+    );
+    expectDetectionsOf(
+      sim,
+      config,
+      recordsOf<HostDetectionRecord>(run, 'host_detections'),
+      report.changedHostIds,
+    );
+    for (const fixed of report.fixed) {
+      const host = recordsOf<HostDetectionRecord>(run, 'host_detections').find(
+        (h) => h.ID === fixed.hostId,
+      );
+      expect(
+        host?.VULNERABILITIES.find((d) => d.UNIQUE_VULN_ID === fixed.uniqueVulnId)?.STATUS,
+      ).toBe('Fixed');
+    }
+    expectKbOf(sim, recordsOf<KnowledgeBaseRecord>(run, 'knowledge_base'), report.modifiedQids);
+  });
+});
+
+describe('bin/main read with filters', () => {
+  let sim: Simulator;
+  beforeAll(
+    async () => (sim = await simulator({ hosts: 80, detectionsPerHost: 8, qids: 120, seed: 11 })),
+  );
+  afterAll(() => sim.close());
+
+  it('sends the configured filters and gets exactly the matching hosts and detections', async () => {
+    const tag = sim.dataset.tags().find((t) => /^eval-/.test(t.name)) ?? sim.dataset.tags()[0];
+    const config = configFor(sim, {
+      severities: [3, 4, 5],
+      statuses: ['Active', 'Re-Opened', 'Fixed'],
+      finding_types: ['Confirmed'],
+      include_ignored: false,
+      include_information_gathered: true,
+      include_results: true,
+      results_max_length: 64,
+      tag_filter: `${tag.name}, no-such-tag`,
+    });
+    const run = await runMain('read', { config, catalog: catalog(['hosts', 'host_detections']) });
+    expect(run.code).toBe(0);
+    expectCleanRun(run);
+    const expectedHosts = sim.dataset.matchHosts(hostListParams(validateConfig(config)));
+    expect(expectedHosts.length).toBeGreaterThan(0);
+    expect(expectedHosts.length).toBeLessThan(80);
+    expect(byId(recordsOf<HostRecord>(run, 'hosts')).map((h) => h.ID)).toEqual(expectedHosts);
+    const expected = sim.dataset.matchDetections(detectionParams(validateConfig(config)));
+    const hosts = byId(recordsOf<HostDetectionRecord>(run, 'host_detections'));
+    expect(hosts.map((h) => h.ID)).toEqual(expected.map((m) => m.hostId));
+    hosts.forEach((host, i) => {
+      const want = expected[i].detections;
+      expect(host.VULNERABILITIES.map((d) => d.UNIQUE_VULN_ID)).toEqual(
+        want.map((d) => d.UNIQUE_VULN_ID),
+      );
+      host.VULNERABILITIES.forEach((d, j) => {
+        const results = want[j].RESULTS;
+        if (results === undefined || results.length <= 64) expect(d.RESULTS).toBe(results);
+        else {
+          expect(d.RESULTS?.length).toBeLessThanOrEqual(64);
+          expect(d.RESULTS).toMatch(/\n\[… \d+ more characters truncated\]$/);
+        }
+      });
+    });
+  });
+});
+
+describe('bin/main read killed mid-way', () => {
+  let sim: Simulator;
+  beforeAll(
+    async () =>
+      (sim = await simulator({
+        hosts: 100,
+        detectionsPerHost: 5,
+        qids: 100,
+        seed: 5,
+        latencyMs: 30,
+      })),
+  );
+  afterAll(() => sim.close());
+
+  it('resumes from its last STATE, skips finished ranges and ends with the same set', async () => {
+    const config = configFor(sim, { max_concurrency: 2 });
+    const streams = catalog(['host_detections']);
+    const clean = await runMain('read', { config, catalog: streams });
+    expect(clean.code).toBe(0);
+    let checkpoints = 0;
+    const killed = await runMain(
+      'read',
+      { config, catalog: streams },
+      (m) => m.type === 'STATE' && ++checkpoints === 5,
+    );
+    expect(killed.signal).toBe('SIGKILL');
+    const state = lastState(killed);
+    const pending = (
+      decodeState(state).host_detections as { pending: { done: [number, number][] } }
+    ).pending;
+    expect(pending.done.length).toBeGreaterThan(0);
+    const resumed = await runMain('read', { config, catalog: streams, state });
+    expect(resumed.code).toBe(0);
+    expectCleanRun(resumed);
+    const key = (h: HostDetectionRecord) => h.ID;
+    const merged = new Map<number, HostDetectionRecord>();
+    for (const host of [
+      ...recordsOf<HostDetectionRecord>(killed, 'host_detections'),
+      ...recordsOf<HostDetectionRecord>(resumed, 'host_detections'),
+    ]) {
+      merged.set(key(host), host);
+    }
+    expect(byId([...merged.values()])).toEqual(
+      byId(recordsOf<HostDetectionRecord>(clean, 'host_detections')),
+    );
+    const resumedIds = recordsOf<HostDetectionRecord>(resumed, 'host_detections').map(key);
+    for (const [from, to] of pending.done) {
+      expect(resumedIds.filter((id) => id >= from && id <= to)).toEqual([]);
+    }
+    const final = streamStates(resumed, 'host_detections').pop();
+    expect(final).toEqual({ cursor: sim.clock.nowIso() });
+  });
+});
