@@ -37,7 +37,12 @@ export type DetectionModel = Omit<
  * A KB VULN as served with details=All, show_disabled_flag=1, show_qid_change_log=1 and
  * show_supported_modules_info=1 (IS_DISABLED, CHANGE_LOG_LIST and SUPPORTED_MODULES need those flags).
  */
-export type KbModel = Omit<KnowledgeBaseRecord, 'subscription' | 'CVSS' | 'CVSS_V3'> & {
+export type KbModel = {
+  // Key remapping rather than Omit: Omit would collapse a type with an index signature to it.
+  [
+    K in keyof KnowledgeBaseRecord as K extends 'subscription' | 'CVSS' | 'CVSS_V3' ? never : K
+  ]: KnowledgeBaseRecord[K];
+} & {
   CVSS?: {
     BASE: number;
     TEMPORAL: number;
