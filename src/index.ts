@@ -27,6 +27,8 @@ import spec from '../resources/spec.json';
 export class QualysSource extends AirbyteSourceBase<QualysConfig> {
   /** Set for `read`: failures are then also reported as Airbyte TRACE errors. */
   private reading = false;
+  /** Read started, and ended: an event loop that drains in between means lost work. */
+  private readState: 'idle' | 'started' | 'ended' = 'idle';
 
   get type(): string {
     return 'qualys-vmdr';
@@ -71,10 +73,32 @@ export class QualysSource extends AirbyteSourceBase<QualysConfig> {
       throw err;
     }
   }
+
+  override async *read(
+    ...args: Parameters<AirbyteSourceBase<QualysConfig>['read']>
+  ): ReturnType<AirbyteSourceBase<QualysConfig>['read']> {
+    this.readState = 'started';
+    yield* super.read(...args);
+    this.readState = 'ended';
+  }
+
+  /**
+   * Called when the process has nothing left to do: if a read began and did not end, some work
+   * was dropped without an error (a bug); say so rather than exit as if the sync were complete.
+   */
+  checkReadEnded(): void {
+    if (this.readState !== 'started') return;
+    this.readState = 'ended';
+    reportFailure(
+      this.logger,
+      new VError('The read stopped before its end with nothing left to do: the data is incomplete'),
+    );
+  }
 }
 
 export function mainCommand(): Command {
   const logger = new AirbyteSourceLogger();
   const source = new QualysSource(logger);
+  process.once('beforeExit', () => source.checkReadEnded());
   return new AirbyteSourceRunner(logger, source).mainCommand();
 }

@@ -206,8 +206,8 @@ export class CallBudget {
       if (until > this.now()) earliest = Math.min(earliest, until);
     }
     if (earliest < Infinity) {
+      // Not unref'd: a sync waiting out a rate window must keep the process alive.
       this.timer = setTimeout(() => this.wake(), earliest - this.now() + 5);
-      this.timer.unref();
     }
   }
 }

@@ -54,7 +54,10 @@ export interface SimpleReturn {
   items: Record<string, string>;
 }
 
-/** Reads the generic RESPONSE object of a SIMPLE_RETURN document. */
+/**
+ * Reads a SIMPLE_RETURN's RESPONSE (CODE, TEXT, ITEM_LIST), or a GENERIC_RETURN's content
+ * (<RETURN status="FAILED" number="999">Internal error…</RETURN>).
+ */
 export function simpleReturnOf(response: Record<string, unknown> | undefined): SimpleReturn {
   const items: Record<string, string> = {};
   const itemList = response?.ITEM_LIST as { ITEM?: unknown } | undefined;
@@ -64,7 +67,8 @@ export function simpleReturnOf(response: Record<string, unknown> | undefined): S
     if (KEY !== undefined) items[KEY] = VALUE ?? '';
   }
   const code = response?.CODE !== undefined ? Number(response.CODE) : undefined;
-  return { code, text: response?.TEXT as string | undefined, items };
+  const text = (response?.TEXT ?? response?.RETURN) as string | undefined;
+  return { code, text: typeof text === 'string' ? text.trim() : undefined, items };
 }
 
 /** Maps a SIMPLE_RETURN (with the HTTP status it came with) to the error the client acts on. */

@@ -39,13 +39,14 @@ export async function withRetries<T>(
   client: QualysClient,
   api: Api,
   attempt: () => Promise<T>,
+  maxRetries = client.config.max_retries,
 ): Promise<T> {
   const attempts: Attempts = { failures: 0, conflicts: 0 };
   for (;;) {
     try {
       return await attempt();
     } catch (err) {
-      await waitBeforeRetry(client, api, err, attempts);
+      await waitBeforeRetry(client, api, err, attempts, maxRetries);
     }
   }
 }
@@ -56,9 +57,10 @@ export async function waitBeforeRetry(
   api: Api,
   err: unknown,
   attempts: Attempts,
+  maxRetries = client.config.max_retries,
 ): Promise<void> {
   if (!(err instanceof QualysError)) throw err;
-  const delay = retryDelay(err, attempts, client.config.max_retries, client.retryTiming);
+  const delay = retryDelay(err, attempts, maxRetries, client.retryTiming);
   if (delay === undefined) throw err;
   if (err.kind === 'rate') {
     client.budget.blockFor(api, err.details.secondsToWait ?? UNKNOWN_RATE_WAIT_SEC, 'code 1965');
@@ -70,7 +72,7 @@ export async function waitBeforeRetry(
     attempts.failures++;
     client.retries++;
     client.logger.warn(
-      `${err.message}; retry ${attempts.failures} of ${client.config.max_retries} ` +
+      `${err.message}; retry ${attempts.failures} of ${maxRetries} ` +
         `in ${(delay / 1000).toFixed(1)} s`,
     );
   }
@@ -310,6 +312,8 @@ function withinParams(within: { from: number; to: number } | undefined): Params 
 
 /** `check` does not wait the configured timeout (up to 10 min) for an unresponsive host. */
 const CHECK_TIMEOUT_SEC = 120;
+/** `check` retries a 5xx or a reset twice: a blip must not fail the check Airbyte runs before a read. */
+const CHECK_RETRIES = 2;
 
 /**
  * One cheap authenticated call — an ID listing of at most one host — that proves the URL, the
@@ -319,15 +323,21 @@ export async function checkAccess(client: QualysClient): Promise<void> {
   const params = { action: 'list', details: 'None', truncation_limit: '1' };
   const what = `Cannot use the Qualys API at ${client.config.base_url}`;
   const timeout = Math.min(client.config.timeout, CHECK_TIMEOUT_SEC);
-  try {
-    for await (const _event of client.call('host_list', params, what, {}, timeout)) {
-      // Reading the response to its end is the check.
+  const call = async () => {
+    try {
+      for await (const _event of client.call('host_list', params, what, {}, timeout)) {
+        // Reading the response to its end is the check.
+      }
+    } catch (err) {
+      if (!(err instanceof QualysError)) throw err;
+      if (err.kind === 'concurrency' || err.kind === 'rate') {
+        client.logger.warn(`${err.message}: credentials accepted, the subscription is busy`);
+        return;
+      }
+      // A check that timed out says so at once rather than after more timeouts.
+      if (err.kind === 'timeout') throw new QualysError('fatal', err.message, err.details);
+      throw err;
     }
-  } catch (err) {
-    if (err instanceof QualysError && (err.kind === 'concurrency' || err.kind === 'rate')) {
-      client.logger.warn(`${err.message}: credentials accepted, the subscription is busy`);
-      return;
-    }
-    throw err;
-  }
+  };
+  await withRetries(client, 'host_list', call, Math.min(client.config.max_retries, CHECK_RETRIES));
 }

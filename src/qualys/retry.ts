@@ -20,7 +20,7 @@ export interface RetryTiming {
 export const DEFAULT_RETRY_TIMING: RetryTiming = {
   baseDelayMs: 1000,
   maxDelayMs: 60_000,
-  conflictDelayMs: 2000,
+  conflictDelayMs: 1000,
   maxConflicts: 30,
   random: Math.random,
 };

@@ -72,25 +72,29 @@ export class HostDetections extends RangedStream<HostDetectionRecord> {
             );
           }
         };
-        for await (const raw of rangeRecords(client, request, range)) {
-          const host = raw as unknown as HostDetectionRecord;
-          host.subscription = config.subscription;
-          host.VULNERABILITIES ??= [];
-          if (config.include_results) capResults(host, config.results_max_length);
-          held.push(holdFor(host, join.enrich(host)));
-          if (held.length >= MAX_HELD_HOSTS) {
-            join.flush();
-            await held[0].ready;
+        try {
+          for await (const raw of rangeRecords(client, request, range)) {
+            const host = raw as unknown as HostDetectionRecord;
+            host.subscription = config.subscription;
+            host.VULNERABILITIES ??= [];
+            if (config.include_results) capResults(host, config.results_max_length);
+            held.push(holdFor(host, join.enrich(host)));
+            if (held.length >= MAX_HELD_HOSTS) {
+              join.flush();
+              await held[0].ready;
+            }
+            while (held.length > 0 && held[0].joined) yield (held.shift() as HeldHost).host;
+            reportMissing();
           }
-          while (held.length > 0 && held[0].joined) yield (held.shift() as HeldHost).host;
+        } finally {
+          // Also when the range fails or stalls: hosts read so far count as delivered.
+          join.flush();
+          for (const entry of held.splice(0)) {
+            await entry.ready;
+            yield entry.host;
+          }
           reportMissing();
         }
-        join.flush();
-        for (const entry of held) {
-          await entry.ready;
-          yield entry.host;
-        }
-        reportMissing();
       },
       detailCount: (host) => host.VULNERABILITIES.length,
     };

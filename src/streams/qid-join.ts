@@ -84,7 +84,6 @@ export class QidInfoJoin {
     if (this.open === undefined) {
       this.open = newBatch();
       this.flushTimer = setTimeout(() => this.flush(), FLUSH_AFTER_MS);
-      this.flushTimer.unref();
     }
     const batch = this.open;
     batch.qids.push(qid);
