@@ -83,7 +83,7 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
   // The host ID space holds 2.5M hosts per seed; UNIQUE_VULN_ID reserves 10,000 slots per host.
   integer('hosts', o.hosts, 1, 2_000_000);
   integer('qids', o.qids, 10, 50_000);
-  integer('detectionsPerHost', o.detectionsPerHost, 0, Math.min(1000, Math.floor(o.qids / 2)));
+  integer('detectionsPerHost', o.detectionsPerHost, 0, Math.min(1000, o.qids));
   integer('seed', o.seed, 0, 2 ** 31 - 1);
   integer('concurrencyLimit', o.concurrencyLimit, 1, 1000);
   integer('rateLimit', o.rateLimit, 1, 10_000_000);
