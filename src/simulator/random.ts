@@ -27,25 +27,18 @@ export function unitFloat(a: number, b = 0, c = 0, d = 0): number {
   return hash32(a, b, c, d) / 4294967296;
 }
 
-/** Folds any JS number seed (negative, > 2^32, fractional) into a uint32. */
-export function normaliseSeed(seed: number): number {
-  return hash32(Math.floor(seed / 4294967296), seed >>> 0);
-}
-
 /** Domains of randomness; one per kind of generated thing so streams never correlate. */
 export const Stream = {
   hostIds: 1,
   identity: 2,
   hostState: 3,
   detections: 4,
-  results: 5,
   knowledgeBase: 6,
   tags: 7,
   scanCycle: 8,
   cycleHosts: 9,
   purge: 10,
   kbModification: 11,
-  overlap: 12,
   faults: 13,
   cycleDetections: 14,
 } as const;
