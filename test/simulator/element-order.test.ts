@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import { Simulator, startSimulator } from '../../src/simulator';
-import { SMALL, XmlNode, call, parseXml, withSimulator } from './helpers';
+import { SMALL, XmlNode, call, parseXml, until, withSimulator } from './helpers';
 
 type Models = Record<string, string>;
 
@@ -265,7 +265,7 @@ describe('every served element follows its content model', () => {
   test('409 SIMPLE_RETURN with ITEM_LIST', async () => {
     await withSimulator({ ...SMALL, concurrencyLimit: 1, latencyMs: 300 }, async (busy) => {
       const running = call(busy, '/msp/about.php');
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await until(() => busy.stats().maxRunning.about === 1);
       const refused = await call(busy, '/msp/about.php');
       expect(refused.status).toBe(409);
       const root = parseXml(refused.body);

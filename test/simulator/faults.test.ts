@@ -190,14 +190,13 @@ test('latency delays the head; first_byte delays the body after the head', async
       { type: 'first_byte', ms: 400, endpoint: 'host_list' },
     ],
     async (sim) => {
-      let started = Date.now();
+      const started = Date.now();
       expect((await call(sim, ABOUT)).status).toBe(200);
       expect(Date.now() - started).toBeGreaterThanOrEqual(290);
-      started = Date.now();
       await call(sim, ABOUT);
-      expect(Date.now() - started).toBeLessThan(250);
       const slow = await raw(sim, HOSTS);
       expect(slow.firstByteAfterHeadMs).toBeGreaterThanOrEqual(390);
+      expect(sim.stats().faults).toMatchObject({ latency: 1, first_byte: 1 });
     },
   );
 });
@@ -253,10 +252,10 @@ describe('poison host', () => {
   });
 
   test('ID_SET listings and requests without the host are not affected', async () => {
-    const ids = await raw(sim, `${HOSTS}&details=None`, 400);
+    const ids = await raw(sim, `${HOSTS}&details=None`, 5000);
     expect(ids.error).toBeUndefined();
     expect(ids.data.toString()).toContain('</HOST_LIST_OUTPUT>');
-    const other = await raw(sim, `${HLD}&id_max=${poison - 1}`, 400);
+    const other = await raw(sim, `${HLD}&id_max=${poison - 1}`, 5000);
     expect(other.error).toBeUndefined();
     expect(sim.stats().faults.poison).toBe(2);
   });

@@ -252,3 +252,12 @@ export function toModel(node: XmlNode, parent = ''): Value {
   for (const c of node.children) out[c.name] = toModel(c, node.name);
   return out;
 }
+
+/** Polls `condition` every 10 ms until it holds; fails after `timeoutMs`. */
+export async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

@@ -1,13 +1,15 @@
 /**
  * Qualys limits (API doc §5): per-API concurrency (409 1960, checked first) and rolling rate window
  * (409 1965), their headers on every response, blocked calls not using up the window, and a
- * concurrency slot held until the body is written or the client has gone.
+ * concurrency slot held until the body is written or the client has gone. Waits are on observed
+ * state (stats), never on guessed timings, so the tests hold on a loaded machine.
  */
 import http from 'node:http';
-import { SMALL, basic, call, parseXml, path, withSimulator } from './helpers';
+import { ApiLimiter } from '../../src/simulator/limits';
+import { Simulator } from '../../src/simulator';
+import { SMALL, basic, call, parseXml, path, until, withSimulator } from './helpers';
 
 const HLD = '/api/4.0/fo/asset/host/vm/detection/?action=list';
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function refusal(body: string): { code?: string; text?: string; items: [string, string][] } {
   const response = path(parseXml(body), 'RESPONSE')!;
@@ -21,11 +23,16 @@ function refusal(body: string): { code?: string; text?: string; items: [string, 
   };
 }
 
+/** Calls that have been admitted (hold a slot) so far, from the simulator's own statistics. */
+function admitted(sim: Simulator, api: 'hld' | 'about'): number {
+  return sim.stats().maxRunning[api];
+}
+
 describe('concurrency limit', () => {
   test('a call beyond the limit gets 409 1960 while the others run; other APIs are not affected', async () => {
-    await withSimulator({ ...SMALL, concurrencyLimit: 2, latencyMs: 400 }, async (sim) => {
+    await withSimulator({ ...SMALL, concurrencyLimit: 2, latencyMs: 500 }, async (sim) => {
       const running = [call(sim, HLD), call(sim, HLD)];
-      await sleep(150);
+      await until(() => admitted(sim, 'hld') === 2);
       const refused = await call(sim, HLD);
       expect(refused.status).toBe(409);
       expect(refusal(refused.body)).toEqual({
@@ -52,14 +59,15 @@ describe('concurrency limit', () => {
 
   test('the slot is held until the body is fully written', async () => {
     await withSimulator({ ...SMALL, concurrencyLimit: 1, bytesPerSec: 20_000 }, async (sim) => {
-      const started = Date.now();
-      const slow = call(sim, `${HLD}&show_igs=1&ids=${sim.dataset.hostIds()[0]}`);
-      await sleep(100);
-      expect((await call(sim, HLD)).status).toBe(409);
+      let finished = false;
+      const slow = call(sim, `${HLD}&show_igs=1&ids=${sim.dataset.hostIds()[0]}`).then(
+        (r) => ((finished = true), r),
+      );
+      await until(() => sim.stats().bytesByEndpoint.hld > 0);
+      const refused = await call(sim, HLD);
+      expect([refused.status, finished]).toEqual([409, false]);
       const body = (await slow).body;
       expect(body.length).toBeGreaterThan(4000);
-      expect(Date.now() - started).toBeGreaterThanOrEqual((body.length / 20_000) * 1000 - 100);
-      expect((await call(sim, '/msp/about.php')).status).toBe(200);
       expect((await call(sim, `${HLD}&ids=1`)).status).toBe(200);
     });
   });
@@ -75,8 +83,12 @@ describe('concurrency limit', () => {
         );
       });
       expect(received).toBeGreaterThan(0);
-      await sleep(100);
-      const next = await call(sim, `${HLD}&ids=1`);
+      // The whole body would take ~15 s at 2 kB/s: only the disconnect can free the slot this soon.
+      let next = await call(sim, `${HLD}&ids=1`);
+      for (let i = 0; i < 100 && next.status === 409; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        next = await call(sim, `${HLD}&ids=1`);
+      }
       expect(next.status).toBe(200);
       expect(next.headers['x-concurrency-limit-running']).toBe('1');
     });
@@ -84,9 +96,8 @@ describe('concurrency limit', () => {
 });
 
 describe('rate limit', () => {
-  test('the window allows rateLimit calls, then 409 1965 with the wait; blocked calls do not count', async () => {
-    await withSimulator({ ...SMALL, rateLimit: 3, rateWindowSec: 1 }, async (sim) => {
-      const started = Date.now();
+  test('rateLimit calls per window, then 409 1965 with the wait in text, item and headers', async () => {
+    await withSimulator({ ...SMALL, rateLimit: 3, rateWindowSec: 3600 }, async (sim) => {
       const ok = [];
       for (let i = 0; i < 3; i++) ok.push(await call(sim, HLD));
       expect(ok.map((r) => [r.status, r.headers['x-ratelimit-remaining']])).toEqual([
@@ -94,42 +105,49 @@ describe('rate limit', () => {
         [200, '1'],
         [200, '0'],
       ]);
-      expect(ok.map((r) => r.headers['x-ratelimit-towait-sec'])).toEqual(['0', '0', '1']);
+      expect(ok.slice(0, 2).map((r) => r.headers['x-ratelimit-towait-sec'])).toEqual(['0', '0']);
+      expect(Number(ok[2].headers['x-ratelimit-towait-sec'])).toBeGreaterThan(3590);
       for (let i = 0; i < 2; i++) {
         const refused = await call(sim, HLD);
         expect(refused.status).toBe(409);
         const { code, text, items } = refusal(refused.body);
-        expect(code).toBe('1965');
-        expect(items).toEqual([['SECONDS_TO_WAIT', '1']]);
+        const wait = Number(items[0][1]);
+        expect([code, items[0][0]]).toEqual(['1965', 'SECONDS_TO_WAIT']);
+        expect(wait).toBeGreaterThan(3590);
+        expect(wait).toBeLessThanOrEqual(3600);
+        const [m, s] = [Math.floor(wait / 60) % 60, wait % 60];
         expect(text).toBe(
-          'This API cannot be run again for another 0 hours, 0 minutes and 1 seconds.',
+          `This API cannot be run again for another ${Math.floor(wait / 3600)} hours, ${m} minutes and ${s} seconds.`,
         );
-        expect(refused.headers['x-ratelimit-towait-sec']).toBe('1');
+        expect(refused.headers['x-ratelimit-towait-sec']).toBe(String(wait));
         expect(refused.headers['x-ratelimit-remaining']).toBe('0');
         expect(refused.headers['x-ratelimit-limit']).toBe('3');
-        expect(refused.headers['x-ratelimit-window-sec']).toBe('1');
+        expect(refused.headers['x-ratelimit-window-sec']).toBe('3600');
       }
       expect((await call(sim, '/api/4.0/fo/asset/host/?action=list')).status).toBe(200);
-      await sleep(1100 - (Date.now() - started));
-      const again = await call(sim, HLD);
-      expect(again.status).toBe(200);
-      expect(again.headers['x-ratelimit-remaining']).toBe('2');
       expect(sim.stats().conflicts).toEqual({ '1960': 0, '1965': 2 });
     });
   });
 
-  test('the 1965 text spells hours, minutes and seconds of a long window', async () => {
-    await withSimulator({ ...SMALL, rateLimit: 1, rateWindowSec: 86400 }, async (sim) => {
-      expect((await call(sim, HLD)).status).toBe(200);
-      const { items, text } = refusal((await call(sim, HLD)).body);
-      const wait = Number(items[0][1]);
-      expect(wait).toBeGreaterThan(86390);
-      expect(wait).toBeLessThanOrEqual(86400);
-      const [h, m, s] = [Math.floor(wait / 3600), Math.floor((wait % 3600) / 60), wait % 60];
-      expect(text).toBe(
-        `This API cannot be run again for another ${h} hours, ${m} minutes and ${s} seconds.`,
-      );
-    });
+  test('the window rolls and blocked calls do not use it up (simulated time)', () => {
+    let now = 0;
+    const limiter = new ApiLimiter(
+      { rateLimit: 2, rateWindowSec: 10, concurrencyLimit: 5 },
+      () => now,
+    );
+    limiter.acquire()();
+    now = 4000;
+    limiter.acquire()();
+    expect(limiter.check()).toEqual({ allowed: false, code: 1965, secondsToWait: 6 });
+    now = 9000;
+    expect(limiter.check()).toEqual({ allowed: false, code: 1965, secondsToWait: 1 });
+    now = 10_001;
+    expect(limiter.check()).toEqual({ allowed: true });
+    expect(limiter.headers()['X-RateLimit-Remaining']).toBe('1');
+    limiter.acquire()();
+    expect(limiter.check()).toEqual({ allowed: false, code: 1965, secondsToWait: 4 });
+    now = 14_001;
+    expect(limiter.headers()['X-RateLimit-Remaining']).toBe('1');
   });
 
   test('concurrency is checked before the rate window', async () => {
@@ -137,9 +155,8 @@ describe('rate limit', () => {
       { ...SMALL, rateLimit: 1, concurrencyLimit: 1, latencyMs: 300 },
       async (sim) => {
         const running = call(sim, HLD);
-        await sleep(100);
-        const refused = await call(sim, HLD);
-        expect(refusal(refused.body).code).toBe('1960');
+        await until(() => admitted(sim, 'hld') === 1);
+        expect(refusal((await call(sim, HLD)).body).code).toBe('1960');
         expect((await running).status).toBe(200);
         expect(refusal((await call(sim, HLD)).body).code).toBe('1965');
       },

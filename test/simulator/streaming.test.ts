@@ -22,15 +22,20 @@ test('production waits for a client that stops reading, and resumes when it read
         res.once('data', (chunk: Buffer) => {
           received += chunk.length;
           res.pause();
-          setTimeout(() => {
+          // Wait until production has stopped (two readings 200 ms apart agree), then resume.
+          const settle = (): void => {
             whilePaused = served();
             setTimeout(() => {
               laterWhilePaused = served();
+              if (laterWhilePaused !== whilePaused && Date.now() - pausedAt < 10_000)
+                return settle();
               res.on('data', (c: Buffer) => (received += c.length));
               res.on('end', () => resolve());
               res.resume();
             }, 200);
-          }, 400);
+          };
+          const pausedAt = Date.now();
+          settle();
         });
       });
     });
