@@ -210,8 +210,13 @@ export class KnowledgeBase {
       threatIntel: [],
       qdsFactors: [],
     };
-    if (ig) return entry;
+    if (!ig) this.score(rng, entry);
+    return entry;
+  }
 
+  /** CVSS v2/v3, threat intelligence and the QDS derived from them (doc §6: CVSS + exploit maturity). */
+  private score(rng: Rng, entry: KbEntry): void {
+    const { severity } = entry;
     const accessVector = 1 + rng.weighted([30, 5, 65]);
     const v2base = clampScore(severity * 2 - rng.float() * 1.5);
     entry.cvss = {
@@ -260,7 +265,6 @@ export class KnowledgeBase {
     factors.push({ name: 'CVSS_vector', value: v3core });
     if (rng.chance(0.05)) factors.push({ name: 'trending', value: '05152025,05222025' });
     entry.qdsFactors = factors;
-    return entry;
   }
 
   /** The long-form parts of entry `index`, regenerated deterministically. */
