@@ -16,7 +16,12 @@ export type Rejection = (target: string, value: unknown) => void;
 export interface Mapping {
   /** Attribute names this mapping sets, in map order. */
   readonly attributes: ReadonlyArray<string>;
-  readonly map: (from: unknown, reject: Rejection) => Record<string, unknown>;
+  /** Sets the mapped attributes on `into` (a new object by default) and returns it. */
+  readonly map: (
+    from: unknown,
+    reject: Rejection,
+    into?: Record<string, unknown>,
+  ) => Record<string, unknown>;
 }
 
 export interface CompiledMap {
@@ -74,8 +79,8 @@ function mapping(list: ReadonlyArray<Group>): Mapping {
   const fillers = list.map((g) => (g.rows[0].row.field ? objectListFiller(g) : scalarFiller(g)));
   return {
     attributes: list.map((g) => g.attribute),
-    map: (from, reject) => {
-      const out: Record<string, unknown> = {};
+    map: (from, reject, into) => {
+      const out: Record<string, unknown> = into ?? {};
       for (const fill of fillers) fill(from, out, reject);
       return out;
     },
@@ -85,8 +90,9 @@ function mapping(list: ReadonlyArray<Group>): Mapping {
 const hasValue = (v: unknown): boolean =>
   v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0);
 
-/** First source with a value, normalised; null when none has one. */
+/** The first source's value that is present; the last one's (absent) value when none is. */
 function firstValue(sources: ReadonlyArray<SourcePath>, from: unknown): unknown {
+  if (sources.length === 1) return sources[0].get(from);
   let value: unknown = undefined;
   for (const s of sources) {
     value = s.get(from);

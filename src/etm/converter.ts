@@ -50,6 +50,11 @@ export interface StreamContext {
   readonly logger: Logger;
   /** Reports a source value its normaliser could not read (once per target and value). */
   readonly reject: Rejection;
+  /**
+   * True when this QID's attributes at this version are already staged or stored in this run,
+   * so the converter need not map them again (a QID repeats on thousands of detections).
+   */
+  readonly knowledgeCurrent: (vulnerabilityKey: string, version: string) => boolean;
 }
 
 /**

@@ -55,6 +55,7 @@ export class EtmDestination {
       assets: this.resolver,
       logger: options.logger,
       reject: (target, value) => this.reject(target, value),
+      knowledgeCurrent: (key, version) => this.writer.knowledgeCurrent(key, version),
     };
   }
 

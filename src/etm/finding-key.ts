@@ -14,13 +14,17 @@ const FIELDS = identity.fields.map((f) => ({
   boolean: (f as { boolean?: boolean }).boolean === true,
 }));
 
+const PLAIN = /^[A-Za-z0-9._~-]*$/;
+
 function part(value: unknown, f: (typeof FIELDS)[number]): string {
-  if (f.boolean)
+  if (f.boolean) {
     return value === true || value === 1 || value === '1' || value === 'true' ? '1' : '0';
-  if (value === null || value === undefined || typeof value === 'object') return '';
-  const text = String(value).trim();
+  }
+  if (typeof value === 'number') return String(value);
+  if (typeof value !== 'string') return '';
+  const text = f.caseInsensitive ? value.trim().toLowerCase() : value.trim();
   // Components are URI-encoded so a '/' inside an FQDN or instance name cannot shift fields.
-  return encodeURIComponent(f.caseInsensitive ? text.toLowerCase() : text);
+  return PLAIN.test(text) ? text : encodeURIComponent(text);
 }
 
 /** `91234/443/tcp/1/app01.example.com/` — the detection's identity on its host. */

@@ -6,38 +6,44 @@
 import { VError } from 'verror';
 
 import knowledgeJoin from '../../resources/etm/knowledge-join.json';
-import { parseSourcePath } from './source-path';
+import { parseSourcePath, SourcePath } from './source-path';
 
 interface Assignment {
-  readonly get: (from: unknown) => unknown;
+  readonly sources: ReadonlyArray<SourcePath>;
   /** Object path to set (`QID_INFO.qid.title`), or the list to fill (`QID_INFO.corExploit`). */
   readonly path: ReadonlyArray<string>;
   /** For list targets (`corExploit[].vendorName`): the field set on element i from value i. */
   readonly field?: string;
 }
 
-const ASSIGNMENTS: ReadonlyArray<Assignment> = Object.entries(knowledgeJoin.fromKnowledgeBase).map(
-  ([target, source]) => {
-    const [objectPath, field, extra] = target.split('[].');
-    if (extra !== undefined) throw new VError('knowledge-join target %j: at most one []', target);
-    return { get: parseSourcePath(source).get, path: objectPath.split('.'), field };
-  },
-);
+const ASSIGNMENTS: ReadonlyArray<Assignment> = Object.entries(
+  knowledgeJoin.fromKnowledgeBase as Record<string, string | string[]>,
+).map(([target, source]) => {
+  const [objectPath, field, extra] = target.split('[].');
+  if (extra !== undefined) throw new VError('knowledge-join target %j: at most one []', target);
+  const sources = (Array.isArray(source) ? source : [source]).map((p) => parseSourcePath(p));
+  return { sources, path: objectPath.split('.'), field };
+});
+
+/** First alternative with a value; a list path that is absent is an empty list. */
+function valueOf(a: Assignment, kb: unknown): unknown {
+  for (const s of a.sources) {
+    const v = s.get(kb);
+    if (v !== undefined && v !== null) return v;
+  }
+  return a.sources.some((s) => s.yieldsList) ? [] : null;
+}
 
 /** `{QID, QID_INFO}` — a detection as far as a KB record can tell. */
 export function detectionFromKnowledgeBase(kb: Record<string, unknown>): Record<string, unknown> {
   const detection: Record<string, unknown> = { QID: kb.QID };
   for (const a of ASSIGNMENTS) {
-    const value = a.get(kb);
+    const value = valueOf(a, kb);
     if (a.field === undefined) {
-      set(detection, a.path, value ?? null);
+      set(detection, a.path, value);
       continue;
     }
-    const values = Array.isArray(value)
-      ? value
-      : value === undefined || value === null
-        ? []
-        : [value];
+    const values = Array.isArray(value) ? value : value === null ? [] : [value];
     const list = (get(detection, a.path) as Record<string, unknown>[] | undefined) ?? [];
     values.forEach((v, i) => {
       list[i] = { ...(list[i] ?? {}), [a.field as string]: v };

@@ -65,7 +65,23 @@ function boolean(v: unknown): boolean | null {
 const HAS_ZONE = /(Z|[+-]\d\d:?\d\d)$/i;
 const HAS_TIME = /T|\d \d/;
 
+// The same few timestamps repeat across a host's detections and a scan's hosts; parsing dates
+// was a measurable share of a sync, so recent answers are remembered (bounded).
+const DATETIME_CACHE_LIMIT = 10000;
+const datetimes = new Map<string, string | null>();
+
 function datetime(v: unknown): string | null {
+  if (typeof v !== 'string') return parseDatetime(v);
+  let iso = datetimes.get(v);
+  if (iso === undefined) {
+    iso = parseDatetime(v);
+    if (datetimes.size >= DATETIME_CACHE_LIMIT) datetimes.clear();
+    datetimes.set(v, iso);
+  }
+  return iso;
+}
+
+function parseDatetime(v: unknown): string | null {
   let d: Date;
   if (typeof v === 'number' && Number.isFinite(v)) {
     d = new Date(v);
@@ -83,6 +99,18 @@ function vocabulary(table: Record<string, string>): (v: unknown) => string | nul
   return (v) => {
     const t = text(v);
     return t === null ? null : (table[t.toLowerCase()] ?? null);
+  };
+}
+
+/**
+ * CVSS v2 access vector: Qualys' numeric code (1/2/3), its letter, or the AV: part of a vector
+ * string (`CVSS:2.0/AV:N/AC:M/…`), which the KB has when ACCESS/VECTOR is missing.
+ */
+function accessVector(table: Record<string, string>): (v: unknown) => string | null {
+  const byCode = vocabulary(table);
+  return (v) => {
+    const av = typeof v === 'string' ? /(?:^|\/)AV:([A-Z])/i.exec(v) : null;
+    return byCode(av ? av[1] : v);
   };
 }
 
@@ -133,7 +161,7 @@ const ALL: Normaliser[] = [
     name: 'accessVector',
     produces: 'string',
     acceptsList: false,
-    apply: vocabulary(vocabularies.accessVector),
+    apply: accessVector(vocabularies.accessVector),
   },
   { name: 'uniqueStrings', produces: 'stringList', acceptsList: true, apply: uniqueStrings },
 ];

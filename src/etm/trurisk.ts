@@ -46,6 +46,12 @@ export class TruRiskAccumulator {
     this.sums[i] += score;
   }
 
+  /** Adds a band's open findings already counted and summed (by OPEN_FINDINGS_SQL). */
+  addBand(band: number, count: number, sum: number): void {
+    this.counts[band] += count;
+    this.sums[band] += sum;
+  }
+
   /** `criticality` is the highest ACS reported for the asset; null uses the default. */
   score(criticality: number | null): number {
     const acs = criticality ?? DEFAULT_CRITICALITY;
@@ -57,6 +63,22 @@ export class TruRiskAccumulator {
     return Math.min(params.maxScore, Math.round(acs * total));
   }
 }
+
+const quote = (v: unknown): string => `'${String(v).replace(/'/g, "''")}'`;
+
+/**
+ * The same rule as isOpen and the band edges, as SQL over the findings table's columns, so the
+ * store can count and sum an asset's open findings per band without reading them one by one.
+ */
+export const OPEN_FINDINGS_SQL = {
+  where: [
+    `status IN (${params.openFindings.statuses.map(quote).join(', ')})`,
+    params.openFindings.excludeIgnored ? `coalesce(ignored, 0) = 0` : `1`,
+    `coalesce(sub_type, '') NOT IN (${params.openFindings.excludedSubTypes.map(quote).join(', ')})`,
+    `score > ${Number(params.openFindings.minDetectionScoreExclusive)}`,
+  ].join(' AND '),
+  band: `CASE ${BANDS.map((b, i) => `WHEN score >= ${Number(b.minScore)} THEN ${i}`).join(' ')} END`,
+};
 
 export function truRiskBand(score: number): string {
   return (RISK_BANDS.find((b) => score >= b.minScore) ?? RISK_BANDS[RISK_BANDS.length - 1]).name;

@@ -10,7 +10,7 @@ import { ASSET, MODELS } from '../models';
 import { compileQuery } from '../query/compiler';
 import { parseQuery } from '../query/parser';
 import { EtmStore } from '../store/database';
-import { EtmRecord, FindingRow, findingRecord } from '../store/reader';
+import { EtmRecord, FindingAssembler, FindingRow } from '../store/reader';
 import { cell, writeTable } from '../table';
 
 export interface QueryOptions {
@@ -31,11 +31,12 @@ export async function query(text: string, options: QueryOptions, io: Io): Promis
   const store = EtmStore.open(options.db, { readonly: true });
   try {
     const rows = store.db.prepare(compiled.sql).iterate(...compiled.params);
+    const assembler = new FindingAssembler(store.db);
     const records = (function* (): Generator<EtmRecord> {
       for (const row of rows) {
         yield compiled.model === ASSET
           ? { model: ASSET, record: JSON.parse((row as { record: string }).record) }
-          : findingRecord(row as FindingRow);
+          : assembler.record(row as FindingRow);
       }
     })();
     if (options.format === 'json') {

@@ -62,29 +62,25 @@ export class HostDetections extends Converter {
       const vulnerabilityKey = String(qid).trim();
       if (!qids.has(vulnerabilityKey)) {
         qids.add(vulnerabilityKey);
-        out.push({
-          model: VULNERABILITY,
-          record: {
-            vulnerabilityKey,
-            version: normaliseDatetime(knowledgeVersion(detection)),
-            ...ctx.map.knowledge.map(detection, ctx.reject),
-          },
-        });
+        const version = normaliseDatetime(knowledgeVersion(detection));
+        if (version === null || !ctx.knowledgeCurrent(vulnerabilityKey, version)) {
+          out.push({
+            model: VULNERABILITY,
+            record: { vulnerabilityKey, version, ...ctx.map.knowledge.map(detection, ctx.reject) },
+          });
+        }
       }
-      out.push({
-        model: FINDING,
-        record: {
-          findingKey: findingKey(host.assetKey, detectionKey(detection)),
-          assetKey: host.assetKey,
-          source: SOURCE,
-          vendorProductName: SOURCE,
-          findingType: FINDING_TYPE,
-          subscription: host.subscription,
-          qualysHostId: host.hostId,
-          vulnerabilityKey,
-          ...ctx.map.detection.map(detection, ctx.reject),
-        },
-      });
+      const finding: Record<string, unknown> = {
+        findingKey: findingKey(host.assetKey, detectionKey(detection)),
+        assetKey: host.assetKey,
+        source: SOURCE,
+        vendorProductName: SOURCE,
+        findingType: FINDING_TYPE,
+        subscription: host.subscription,
+        qualysHostId: host.hostId,
+        vulnerabilityKey,
+      };
+      out.push({ model: FINDING, record: ctx.map.detection.map(detection, ctx.reject, finding) });
     });
     return out;
   }

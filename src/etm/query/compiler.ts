@@ -34,10 +34,10 @@ const FINDING_COLUMN: Readonly<Record<string, string>> = {
 };
 
 const FINDING_COMPUTED: Readonly<Record<string, string>> = {
-  findingKey: `(f.asset_key || '/' || f.detection_key)`,
-  assetKey: 'f.asset_key',
-  subscription: 'f.subscription',
-  qualysHostId: 'f.host_id',
+  findingKey: `(fa.asset_key || '/' || f.detection_key)`,
+  assetKey: 'fa.asset_key',
+  subscription: 'h.subscription',
+  qualysHostId: 'h.host_id',
   source: `'${SOURCE}'`,
   vendorProductName: `'${SOURCE}'`,
   findingType: `'${FINDING_TYPE}'`,
@@ -56,8 +56,8 @@ export function compileQuery(node: QueryNode, limit?: number): CompiledQuery {
   const tail = limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(limit))}` : '';
   const sql =
     model === ASSET
-      ? `SELECT a.record FROM assets a WHERE a.record IS NOT NULL AND (${where}) ORDER BY a.asset_key${tail}`
-      : `SELECT ${FINDING_COLUMNS} FROM ${FINDINGS_FROM} WHERE f.current = 1 AND (${where}) ORDER BY f.asset_key, f.detection_key${tail}`;
+      ? `SELECT a.record FROM assets a WHERE a.record IS NOT NULL AND (${where}) ORDER BY a.seq${tail}`
+      : `SELECT ${FINDING_COLUMNS} FROM ${FINDINGS_FROM} WHERE f.current = 1 AND (${where}) ORDER BY f.asset_seq, f.detection_key${tail}`;
   return { model, sql, params };
 }
 
@@ -80,8 +80,8 @@ function compileNode(node: QueryNode, model: EtmModel, params: unknown[]): strin
     const other = model === ASSET ? FINDING : ASSET;
     const inner = compileNode(node, other, params);
     return other === FINDING
-      ? `EXISTS (SELECT 1 FROM ${FINDINGS_FROM} WHERE f.asset_key = a.asset_key AND f.current = 1 AND (${inner}))`
-      : `EXISTS (SELECT 1 FROM assets a WHERE a.asset_key = f.asset_key AND (${inner}))`;
+      ? `EXISTS (SELECT 1 FROM ${FINDINGS_FROM} WHERE f.asset_seq = a.seq AND f.current = 1 AND (${inner}))`
+      : `EXISTS (SELECT 1 FROM assets a WHERE a.seq = f.asset_seq AND (${inner}))`;
   }
   if (node.kind === 'cond') return condition(node, params);
   if (node.kind === 'not') return `NOT (${compileNode(node.part, model, params)})`;
@@ -119,7 +119,8 @@ function assetField(field: string): string {
 function findingField(field: string): string {
   if (FINDING_COMPUTED[field]) return FINDING_COMPUTED[field];
   const fallback = `json_extract(v.record, '$.${field}')`;
-  return `coalesce(${FINDING_COLUMN[field] ?? `json_extract(f.record, '$.${field}')`}, ${fallback})`;
+  const stored = `json_extract(f.record, (SELECT path FROM layout_fields WHERE layout = f.layout AND name = '${field}'))`;
+  return `coalesce(${FINDING_COLUMN[field] ?? stored}, ${fallback})`;
 }
 
 function compare(

@@ -10,7 +10,7 @@ import { Statement } from 'better-sqlite3';
 import { CompiledMap } from '../attribute-mapping';
 import { HostIdentity, IdentificationRules } from '../identification-rules';
 import { ASSET, MODELS, SOURCE } from '../models';
-import { TruRiskAccumulator, truRiskBand } from '../trurisk';
+import { OPEN_FINDINGS_SQL, TruRiskAccumulator, truRiskBand } from '../trurisk';
 import { Db } from './database';
 
 interface HostRow {
@@ -43,16 +43,25 @@ export class AssetMaterialiser {
   ) {
     this.s = {
       dirty: db.prepare(
-        `SELECT asset_key, identified_by FROM assets WHERE dirty = 1 LIMIT ${BATCH}`,
+        `SELECT seq, asset_key, identified_by FROM assets WHERE dirty = 1 LIMIT ${BATCH}`,
       ),
       hosts: db.prepare(
         `SELECT subscription, host_id, identifiers, attributes FROM asset_hosts
           WHERE asset_key = ? ORDER BY last_scanned DESC NULLS LAST, seq`,
       ),
+      // Ties on LAST_FOUND go to subscription then host ID, never to arrival order.
       findings: db.prepare(
-        `SELECT id, detection_key, current, status, sub_type, ignored, score FROM findings
-          WHERE asset_key = ?
-          ORDER BY detection_key, last_found DESC NULLS LAST, subscription, host_id`,
+        `SELECT f.id, f.detection_key, f.current, f.status, f.sub_type, f.ignored, f.score
+           FROM findings f JOIN asset_hosts h ON h.seq = f.host_seq
+          WHERE f.asset_seq = ?
+          ORDER BY f.detection_key, f.last_found DESC NULLS LAST, h.subscription, h.host_id`,
+      ),
+      // One host: no two reports share a detection key, so every row is current (one may not be
+      // if another host just left the asset), and TruRisk needs only per-band counts and sums.
+      allCurrent: db.prepare(`UPDATE findings SET current = 1 WHERE asset_seq = ? AND current = 0`),
+      openByBand: db.prepare(
+        `SELECT ${OPEN_FINDINGS_SQL.band} AS band, COUNT(*) AS n, SUM(score) AS total FROM findings
+          WHERE asset_seq = ? AND ${OPEN_FINDINGS_SQL.where} GROUP BY 1`,
       ),
       setCurrent: db.prepare(`UPDATE findings SET current = ? WHERE id = ?`),
       deleteAsset: db.prepare(`DELETE FROM assets WHERE asset_key = ?`),
@@ -66,14 +75,18 @@ export class AssetMaterialiser {
   run(): number {
     let n = 0;
     for (;;) {
-      const batch = this.s.dirty.all() as { asset_key: string; identified_by: string | null }[];
+      const batch = this.s.dirty.all() as {
+        seq: number;
+        asset_key: string;
+        identified_by: string | null;
+      }[];
       if (batch.length === 0) return n;
-      for (const a of batch) this.rebuild(a.asset_key, a.identified_by);
+      for (const a of batch) this.rebuild(a.seq, a.asset_key, a.identified_by);
       n += batch.length;
     }
   }
 
-  private rebuild(assetKey: string, identifiedBy: string | null): void {
+  private rebuild(seq: number, assetKey: string, identifiedBy: string | null): void {
     const hosts = this.s.hosts.all(assetKey) as HostRow[];
     if (hosts.length === 0) {
       // Its last host moved to another asset.
@@ -81,21 +94,7 @@ export class AssetMaterialiser {
       return;
     }
     const attributes = this.mergeAttributes(hosts.map((h) => JSON.parse(h.attributes)));
-    const risk = new TruRiskAccumulator();
-    let previous: string | null = null;
-    for (const f of this.s.findings.all(assetKey) as FindingRow[]) {
-      const current = f.detection_key !== previous ? 1 : 0;
-      previous = f.detection_key;
-      if (f.current !== current) this.s.setCurrent.run(current, f.id);
-      if (current) {
-        risk.add({
-          findingStatus: f.status,
-          findingSubType: f.sub_type,
-          ignoreFinding: f.ignored === null ? null : f.ignored === 1,
-          detectionScore: f.score,
-        });
-      }
-    }
+    const risk = hosts.length === 1 ? this.singleHostRisk(seq) : this.risk(seq);
     const criticality = attributes.assetCriticalityScore;
     const score = risk.score(typeof criticality === 'number' ? criticality : null);
     const band = truRiskBand(score);
@@ -119,6 +118,39 @@ export class AssetMaterialiser {
       truRiskBand: band,
     };
     this.s.save.run(JSON.stringify(record), score, band, assetKey);
+  }
+
+  private singleHostRisk(seq: number): TruRiskAccumulator {
+    this.s.allCurrent.run(seq);
+    const risk = new TruRiskAccumulator();
+    for (const b of this.s.openByBand.all(seq) as {
+      band: number | null;
+      n: number;
+      total: number;
+    }[]) {
+      if (b.band !== null) risk.addBand(b.band, b.n, b.total);
+    }
+    return risk;
+  }
+
+  /** Several hosts: marks each detection key's latest report current and scores those. */
+  private risk(seq: number): TruRiskAccumulator {
+    const risk = new TruRiskAccumulator();
+    let previous: string | null = null;
+    for (const f of this.s.findings.all(seq) as FindingRow[]) {
+      const current = f.detection_key !== previous ? 1 : 0;
+      previous = f.detection_key;
+      if (f.current !== current) this.s.setCurrent.run(current, f.id);
+      if (current) {
+        risk.add({
+          findingStatus: f.status,
+          findingSubType: f.sub_type,
+          ignoreFinding: f.ignored === null ? null : f.ignored === 1,
+          detectionScore: f.score,
+        });
+      }
+    }
+    return risk;
   }
 
   /** Hosts arrive most recently scanned first; see models.json assetMerge for the policies. */

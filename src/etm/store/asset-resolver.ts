@@ -39,7 +39,7 @@ export interface ResolverStats {
   hostsMoved: number;
 }
 
-/** Candidate lookups per rule are capped: an identifier shared that widely identifies nothing. */
+/** Candidates per identifier are capped: an identifier shared that widely identifies nothing. */
 const CANDIDATE_LIMIT = 100;
 
 export class AssetResolver implements AssetIdentity {
@@ -50,6 +50,7 @@ export class AssetResolver implements AssetIdentity {
     hostsMoved: 0,
   };
   private readonly s: Record<string, Statement>;
+  private readonly shaped = new Map<string, Statement>();
 
   constructor(
     private readonly db: Db,
@@ -58,16 +59,6 @@ export class AssetResolver implements AssetIdentity {
     this.s = {
       host: db.prepare(
         `SELECT seq, subscription, host_id, asset_key, identifiers FROM asset_hosts WHERE subscription = ? AND host_id = ?`,
-      ),
-      byValue: db.prepare(
-        `SELECT DISTINCT h.asset_key FROM host_identifiers i
-           JOIN asset_hosts h ON h.subscription = i.subscription AND h.host_id = i.host_id
-          WHERE i.rule = ? AND i.value = ? LIMIT ${CANDIDATE_LIMIT}`,
-      ),
-      byScopedValue: db.prepare(
-        `SELECT DISTINCT h.asset_key FROM host_identifiers i
-           JOIN asset_hosts h ON h.subscription = i.subscription AND h.host_id = i.host_id
-          WHERE i.rule = ? AND i.value = ? AND i.subscription = ? LIMIT ${CANDIDATE_LIMIT}`,
       ),
       hostsOf: db.prepare(
         `SELECT seq, subscription, host_id, asset_key, identifiers FROM asset_hosts WHERE asset_key = ?`,
@@ -84,15 +75,12 @@ export class AssetResolver implements AssetIdentity {
       ),
       updateHost: db.prepare(`UPDATE asset_hosts SET asset_key = ?, identifiers = ? WHERE seq = ?`),
       moveHosts: db.prepare(`UPDATE asset_hosts SET asset_key = ? WHERE asset_key = ?`),
-      moveFindings: db.prepare(`UPDATE findings SET asset_key = ? WHERE asset_key = ?`),
+      moveFindings: db.prepare(`UPDATE findings SET asset_seq = ? WHERE asset_seq = ?`),
       moveHostFindings: db.prepare(
-        `UPDATE findings SET asset_key = ? WHERE asset_key = ? AND subscription = ? AND host_id = ?`,
+        `UPDATE findings SET asset_seq = ? WHERE asset_seq = ? AND host_seq = ?`,
       ),
-      deleteIdentifiers: db.prepare(
-        `DELETE FROM host_identifiers WHERE subscription = ? AND host_id = ?`,
-      ),
-      insertIdentifier: db.prepare(
-        `INSERT INTO host_identifiers (rule, value, subscription, host_id) VALUES (?, ?, ?, ?)`,
+      deleteIdentifier: db.prepare(
+        `DELETE FROM host_identifiers WHERE rule = ? AND value = ? AND host_seq = ?`,
       ),
     };
   }
@@ -109,21 +97,30 @@ export class AssetResolver implements AssetIdentity {
       matches.length === 0
         ? this.createAsset(subscription, hostId)
         : this.merge(matches, known, absorbed);
+    let hostSeq: number;
     if (known) {
       if (known.asset_key !== target && !absorbed.has(known.asset_key)) {
         // Its identifiers now say another asset: the host and its findings move there.
-        this.s.moveHostFindings.run(target, known.asset_key, subscription, hostId);
+        this.s.moveHostFindings.run(this.seqOf(target), this.seqOf(known.asset_key), known.seq);
         this.s.markDirty.run(known.asset_key);
         this.stats.hostsMoved++;
       }
       this.s.updateHost.run(target, identifiers, known.seq);
-      this.s.deleteIdentifiers.run(subscription, hostId);
+      for (const [rule, value] of Object.entries(JSON.parse(known.identifiers))) {
+        this.s.deleteIdentifier.run(rule, value, known.seq);
+      }
+      hostSeq = known.seq;
     } else {
-      this.s.insertHost.run(subscription, hostId, target, identifiers);
+      hostSeq = Number(
+        this.s.insertHost.run(subscription, hostId, target, identifiers).lastInsertRowid,
+      );
       if (matches.length > 0) this.stats.hostsJoined++;
     }
-    for (const [rule, value] of identity.values)
-      this.s.insertIdentifier.run(rule, value, subscription, hostId);
+    const ids = [...identity.values].flatMap(([rule, value]) => [rule, value, hostSeq]);
+    if (ids.length > 0) {
+      const n = ids.length / 3;
+      this.statement(`identifiers:${n}`, () => insertIdentifiers(n)).run(...ids);
+    }
     this.s.markDirty.run(target);
     return target;
   }
@@ -131,15 +128,18 @@ export class AssetResolver implements AssetIdentity {
   private matches(identity: HostIdentity, known: HostRow | undefined): Match[] {
     const candidates = new Set<string>();
     if (known) candidates.add(known.asset_key);
-    for (const rule of this.rules.enabled) {
-      const value = identity.values.get(rule.name);
-      if (value === undefined) continue;
-      const keys = (
-        rule.scope === 'subscription'
-          ? this.s.byScopedValue.pluck().all(rule.name, value, identity.subscription)
-          : this.s.byValue.pluck().all(rule.name, value)
-      ) as string[];
-      for (const k of keys) candidates.add(k);
+    // One statement for all the identifiers the host has under enabled rules.
+    const terms = this.rules.enabled.filter((r) => identity.values.has(r.name));
+    if (terms.length > 0) {
+      const shape = terms.map((r) => (r.scope === 'subscription' ? 's' : 'g')).join('');
+      const params = terms.flatMap((r) => {
+        const value = identity.values.get(r.name);
+        return r.scope === 'subscription'
+          ? [r.name, value, identity.subscription]
+          : [r.name, value];
+      });
+      const lookup = this.statement(`candidates:${shape}`, () => candidateLookup(shape));
+      for (const key of lookup.pluck().all(...params) as string[]) candidates.add(key);
     }
     const matches: Match[] = [];
     for (const key of candidates) {
@@ -185,7 +185,7 @@ export class AssetResolver implements AssetIdentity {
     for (const m of cluster) {
       if (m.key === survivor.key) continue;
       this.s.moveHosts.run(survivor.key, m.key);
-      this.s.moveFindings.run(survivor.key, m.key);
+      this.s.moveFindings.run(survivor.seq, m.seq);
       this.s.deleteAsset.run(m.key);
       absorbed.add(m.key);
       this.stats.assetsMerged++;
@@ -201,6 +201,20 @@ export class AssetResolver implements AssetIdentity {
     return named.reduce((a, b) => (this.rules.precedence(b) < this.rules.precedence(a) ? b : a));
   }
 
+  private seqOf(key: string): number {
+    return (this.s.asset.get(key) as { seq: number }).seq;
+  }
+
+  /** Statements whose text depends on how many values they take, prepared once per shape. */
+  private statement(shape: string, sql: () => string): Statement {
+    let st = this.shaped.get(shape);
+    if (!st) {
+      st = this.db.prepare(sql());
+      this.shaped.set(shape, st);
+    }
+    return st;
+  }
+
   /** Keys derive from the founding host, so the same input always yields the same keys. */
   private createAsset(subscription: string, hostId: string): string {
     for (let n = 0; ; n++) {
@@ -213,6 +227,27 @@ export class AssetResolver implements AssetIdentity {
       }
     }
   }
+}
+
+/**
+ * `shape`: one letter per rule, s = compared within the subscription, g = across all. A UNION ALL
+ * of indexed lookups: SQLite's multi-index OR plan for the same question is far slower here.
+ */
+function candidateLookup(shape: string): string {
+  return [...shape]
+    .map(
+      (
+        k,
+      ) => `SELECT * FROM (SELECT h.asset_key FROM host_identifiers i JOIN asset_hosts h ON h.seq = i.host_seq
+                WHERE i.rule = ? AND i.value = ?${k === 's' ? ' AND h.subscription = ?' : ''}
+                LIMIT ${CANDIDATE_LIMIT})`,
+    )
+    .join(' UNION ALL ');
+}
+
+function insertIdentifiers(n: number): string {
+  const values = Array.from({ length: n }, () => '(?, ?, ?)').join(', ');
+  return `INSERT INTO host_identifiers (rule, value, host_seq) VALUES ${values}`;
 }
 
 function toIdentity(row: HostRow): HostIdentity {

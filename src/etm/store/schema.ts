@@ -4,7 +4,10 @@
  * indexed rows of host_identifiers, so matching works across records, syncs and subscriptions
  * at any scale. Findings are stored as each host reported them (one row per host + detection
  * key, the latest LAST_FOUND kept); `current` marks the one report per asset + detection key that
- * is the ETM finding. Per-QID attributes are stored once in vulnerabilities.
+ * is the ETM finding. Findings name their asset and host by sequence numbers, not keys: a new
+ * asset's findings then append to the table and its index instead of landing at random places
+ * (asset keys are hashes), which is most of the cost of storing them. Per-QID attributes are
+ * stored once in vulnerabilities.
  */
 export const SCHEMA_VERSION = 1;
 
@@ -37,14 +40,13 @@ CREATE TABLE IF NOT EXISTS asset_hosts (
 );
 CREATE INDEX IF NOT EXISTS asset_hosts_by_asset ON asset_hosts (asset_key);
 
+-- One b-tree, no secondary index: a host's old values, to delete, are in asset_hosts.identifiers.
 CREATE TABLE IF NOT EXISTS host_identifiers (
-  rule         TEXT NOT NULL,
-  value        TEXT NOT NULL,
-  subscription TEXT NOT NULL,
-  host_id      TEXT NOT NULL,
-  PRIMARY KEY (rule, value, subscription, host_id)
+  rule     TEXT NOT NULL,
+  value    TEXT NOT NULL,
+  host_seq INTEGER NOT NULL,                 -- asset_hosts.seq
+  PRIMARY KEY (rule, value, host_seq)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS host_identifiers_by_host ON host_identifiers (subscription, host_id);
 
 CREATE TABLE IF NOT EXISTS vulnerabilities (
   vulnerability_key TEXT PRIMARY KEY,        -- the QID
@@ -54,10 +56,9 @@ CREATE TABLE IF NOT EXISTS vulnerabilities (
 
 CREATE TABLE IF NOT EXISTS findings (
   id                INTEGER PRIMARY KEY,
-  asset_key         TEXT NOT NULL,
+  asset_seq         INTEGER NOT NULL,          -- assets.seq
   detection_key     TEXT NOT NULL,
-  subscription      TEXT NOT NULL,
-  host_id           TEXT NOT NULL,
+  host_seq          INTEGER NOT NULL,          -- asset_hosts.seq of the reporting host
   vulnerability_key TEXT NOT NULL,
   current           INTEGER NOT NULL DEFAULT 1, -- the latest report of this asset + detection key
   status            TEXT,
@@ -66,10 +67,22 @@ CREATE TABLE IF NOT EXISTS findings (
   score             REAL,
   severity          INTEGER,
   last_found        TEXT,
-  record            TEXT NOT NULL               -- per-detection finding attributes (JSON)
+  layout            INTEGER NOT NULL,           -- layouts.id: which attribute each value is
+  record            TEXT NOT NULL               -- per-detection attribute values (JSON array)
 );
-CREATE UNIQUE INDEX IF NOT EXISTS findings_identity
-  ON findings (asset_key, detection_key, subscription, host_id);
+CREATE UNIQUE INDEX IF NOT EXISTS findings_identity ON findings (asset_seq, detection_key, host_seq);
+
+-- Finding records are arrays of values; a layout names them. A transform map gives one layout.
+CREATE TABLE IF NOT EXISTS layouts (
+  id         INTEGER PRIMARY KEY,
+  attributes TEXT NOT NULL UNIQUE              -- JSON array of attribute names
+);
+CREATE TABLE IF NOT EXISTS layout_fields (     -- where an attribute sits, for queries
+  layout INTEGER NOT NULL,
+  name   TEXT NOT NULL,
+  path   TEXT NOT NULL,                        -- '$[3]'
+  PRIMARY KEY (layout, name)
+) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS connectors (
   name          TEXT PRIMARY KEY,              -- the subscription label

@@ -3,6 +3,10 @@
  * each detection as its host's report of a finding (the latest LAST_FOUND wins; an older report
  * replayed by an overlapping sync changes nothing), and per-QID attributes once per QID (the
  * newest knowledge wins). Counts what changed, for the sync summary.
+ *
+ * A host's detections are written together: one read of what the host reported before, then
+ * multi-row upserts — a couple of statements per host instead of one or more per detection;
+ * the per-statement cost is what dominates SQLite writes from Node.
  */
 import { Statement } from 'better-sqlite3';
 import { VError } from 'verror';
@@ -11,6 +15,7 @@ import { CompiledMap } from '../attribute-mapping';
 import { DestinationRecord, VULNERABILITY } from '../converter';
 import { ASSET, FINDING } from '../models';
 import { Db } from './database';
+import { layoutId } from './layouts';
 
 export interface WriteStats {
   hosts: number;
@@ -32,44 +37,74 @@ export const emptyWriteStats = (): WriteStats => ({
   vulnerabilities: 0,
 });
 
-/** Per-QID records repeat on every detection of the QID; remember what was written lately. */
-const KNOWLEDGE_CACHE_LIMIT = 20000;
+/** QIDs whose current version this run has written; bounded, cleared when full. */
+const KNOWLEDGE_CACHE_LIMIT = 50000;
+/** Rows per multi-row upsert (12 parameters each, well under SQLite's limit). */
+const CHUNK = 100;
 
-interface StoredFinding {
-  id: number;
-  status: string | null;
-  last_found: string | null;
+const FINDING_COLUMNS = [
+  'asset_seq',
+  'detection_key',
+  'host_seq',
+  'vulnerability_key',
+  'status',
+  'sub_type',
+  'ignored',
+  'score',
+  'severity',
+  'last_found',
+  'layout',
+  'record',
+];
+const UPSERT_SET = FINDING_COLUMNS.slice(3)
+  .map((c) => `${c} = excluded.${c}`)
+  .join(', ');
+
+/** A host and its asset, by the sequence numbers findings are stored under. */
+interface HostSeqs {
+  readonly subscription: string;
+  readonly hostId: string;
+  readonly seq: number;
+  readonly assetSeq: number;
+}
+
+interface StoredReport {
+  readonly detection_key: string;
+  readonly status: string | null;
+  readonly last_found: string | null;
+}
+
+interface Report {
+  readonly detectionKey: string;
+  readonly status: string | null;
+  readonly lastFound: string | null;
+  readonly row: unknown[];
 }
 
 export class EtmWriter {
   stats: WriteStats = emptyWriteStats();
   private readonly s: Record<string, Statement>;
-  private readonly written = new Map<string, string>();
+  private readonly upserts = new Map<number, Statement>();
+  /** QID → the version of its attributes staged or stored in this run. */
+  private readonly versions = new Map<string, string>();
+  /** The host whose attributes were just written: its detections follow in the same batch. */
+  private lastHost: HostSeqs | undefined;
+  /** The layout of this map's finding records; looked up again after a rollback. */
+  private layout: number | undefined;
 
   constructor(
-    db: Db,
+    private readonly db: Db,
     private readonly map: CompiledMap,
   ) {
     this.s = {
-      hostAttributes: db.prepare(
-        `SELECT attributes, last_scanned FROM asset_hosts WHERE subscription = ? AND host_id = ?`,
+      host: db.prepare(
+        `SELECT h.seq, h.attributes, a.seq AS asset_seq
+           FROM asset_hosts h JOIN assets a ON a.asset_key = h.asset_key
+          WHERE h.subscription = ? AND h.host_id = ?`,
       ),
-      setHostAttributes: db.prepare(
-        `UPDATE asset_hosts SET attributes = ?, last_scanned = ? WHERE subscription = ? AND host_id = ?`,
-      ),
-      finding: db.prepare(
-        `SELECT id, status, last_found FROM findings
-          WHERE asset_key = ? AND detection_key = ? AND subscription = ? AND host_id = ?`,
-      ),
-      insertFinding: db.prepare(
-        `INSERT INTO findings (asset_key, detection_key, subscription, host_id, vulnerability_key,
-                               status, sub_type, ignored, score, severity, last_found, record)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      updateFinding: db.prepare(
-        `UPDATE findings SET vulnerability_key = ?, status = ?, sub_type = ?, ignored = ?, score = ?,
-                             severity = ?, last_found = ?, record = ?
-          WHERE id = ?`,
+      setHost: db.prepare(`UPDATE asset_hosts SET attributes = ?, last_scanned = ? WHERE seq = ?`),
+      reports: db.prepare(
+        `SELECT detection_key, status, last_found FROM findings WHERE asset_seq = ? AND host_seq = ?`,
       ),
       markDirty: db.prepare(`UPDATE assets SET dirty = 1 WHERE asset_key = ? AND dirty = 0`),
       vulnerability: db.prepare(
@@ -83,17 +118,26 @@ export class EtmWriter {
   }
 
   write(records: ReadonlyArray<DestinationRecord>): void {
+    let findings: Record<string, unknown>[] | undefined;
     for (const { model, record } of records) {
       if (model === ASSET) this.writeHost(record);
-      else if (model === FINDING) this.writeFinding(record);
+      else if (model === FINDING) (findings ??= []).push(record);
       else if (model === VULNERABILITY) this.writeVulnerability(record);
       else throw new VError('no writer for destination model %j', model);
     }
+    if (findings) this.writeFindings(findings);
   }
 
-  /** After a rollback the store no longer holds what the cache says was written. */
+  /** After a rollback the store no longer holds what the caches say was written. */
   discard(): void {
-    this.written.clear();
+    this.versions.clear();
+    this.lastHost = undefined;
+    this.layout = undefined;
+  }
+
+  /** See StreamContext.knowledgeCurrent. */
+  knowledgeCurrent(vulnerabilityKey: string, version: string): boolean {
+    return this.versions.get(vulnerabilityKey) === version;
   }
 
   /**
@@ -106,88 +150,151 @@ export class EtmWriter {
       subscription: string;
       hostId: string;
     }[];
-    const row = this.s.hostAttributes.get(subscription, hostId) as
-      { attributes: string; last_scanned: string | null } | undefined;
+    const row = this.s.host.get(subscription, hostId) as
+      { seq: number; attributes: string; asset_seq: number } | undefined;
     if (!row)
-      throw new VError(
-        'host %s/%s was not resolved to an asset before its attributes arrived',
-        subscription,
-        hostId,
-      );
+      throw new VError('host %s/%s has no asset: resolve it before writing', subscription, hostId);
     const attributes = JSON.parse(row.attributes) as Record<string, unknown>;
     for (const name of this.map.asset.attributes) {
       if (record[name] !== null && record[name] !== undefined) attributes[name] = record[name];
     }
-    const scanned = (attributes.lastScannedOn as string | undefined) ?? null;
-    this.s.setHostAttributes.run(JSON.stringify(attributes), scanned, subscription, hostId);
+    this.s.setHost.run(
+      JSON.stringify(attributes),
+      (attributes.lastScannedOn as string | undefined) ?? null,
+      row.seq,
+    );
     this.s.markDirty.run(record.assetKey);
+    this.lastHost = { subscription, hostId, seq: row.seq, assetSeq: row.asset_seq };
     this.stats.hosts++;
   }
 
-  private writeFinding(record: Record<string, unknown>): void {
-    const assetKey = record.assetKey as string;
+  /** Groups one source record's findings by host (in practice all are one host's) and writes them. */
+  private writeFindings(records: Record<string, unknown>[]): void {
+    const first = records[0];
+    const sameHost = (r: Record<string, unknown>): boolean =>
+      r.assetKey === first.assetKey &&
+      r.subscription === first.subscription &&
+      r.qualysHostId === first.qualysHostId;
+    if (records.every(sameHost)) {
+      this.writeHostFindings(records);
+      return;
+    }
+    const groups = new Map<string, Record<string, unknown>[]>();
+    for (const r of records) {
+      const key = `${r.assetKey}\u0000${r.subscription}\u0000${r.qualysHostId}`;
+      groups.set(key, [...(groups.get(key) ?? []), r]);
+    }
+    for (const group of groups.values()) this.writeHostFindings(group);
+  }
+
+  private writeHostFindings(records: Record<string, unknown>[]): void {
+    const { assetKey, subscription, qualysHostId } = records[0] as Record<string, string>;
+    const host = this.host(subscription, qualysHostId);
+    const stored = new Map<string, StoredReport>();
+    for (const r of this.s.reports.all(host.assetSeq, host.seq) as StoredReport[])
+      stored.set(r.detection_key, r);
+    // One report per detection key: a host listing a detection twice keeps its latest.
+    const reports = new Map<string, Report>();
+    for (const record of records) {
+      const report = this.report(record, assetKey, host);
+      const seen = reports.get(report.detectionKey);
+      if (!seen || (report.lastFound ?? '') >= (seen.lastFound ?? ''))
+        reports.set(report.detectionKey, report);
+    }
+    const params: unknown[] = [];
+    let rows = 0;
+    for (const report of reports.values()) {
+      const before = stored.get(report.detectionKey);
+      if (!before) {
+        this.stats.findingsNew++;
+      } else if ((report.lastFound ?? '') < (before.last_found ?? '')) {
+        // ISO dates in one format compare as text; a report without LAST_FOUND never wins.
+        this.stats.findingsStale++;
+        continue;
+      } else {
+        this.stats.findingsUpdated++;
+        if (before.status !== report.status) {
+          const change = `${before.status ?? 'NONE'}→${report.status ?? 'NONE'}`;
+          this.stats.statusChanges[change] = (this.stats.statusChanges[change] ?? 0) + 1;
+        }
+      }
+      params.push(...report.row);
+      if (++rows === CHUNK) {
+        this.upsert(rows).run(params);
+        params.length = 0;
+        rows = 0;
+      }
+    }
+    if (rows > 0) this.upsert(rows).run(params);
+    this.s.markDirty.run(assetKey);
+  }
+
+  private report(record: Record<string, unknown>, assetKey: string, host: HostSeqs): Report {
     const detectionKey = (record.findingKey as string).slice(assetKey.length + 1);
-    const attributes: Record<string, unknown> = {};
-    for (const name of this.map.detection.attributes) attributes[name] = record[name] ?? null;
     const status = (record.findingStatus as string | null) ?? null;
     const lastFound = (record.findingLastFoundOn as string | null) ?? null;
-    const columns = [
+    const names = this.map.detection.attributes;
+    const values = new Array<unknown>(names.length);
+    for (let i = 0; i < names.length; i++) values[i] = record[names[i]] ?? null;
+    this.layout ??= layoutId(this.db, names);
+    const row = [
+      host.assetSeq,
+      detectionKey,
+      host.seq,
+      record.vulnerabilityKey,
       status,
       record.findingSubType ?? null,
       typeof record.ignoreFinding === 'boolean' ? Number(record.ignoreFinding) : null,
       record.detectionScore ?? null,
       record.findingSeverity ?? null,
       lastFound,
-      JSON.stringify(attributes),
+      this.layout,
+      JSON.stringify(values),
     ];
-    const stored = this.s.finding.get(
-      assetKey,
-      detectionKey,
-      record.subscription,
-      record.qualysHostId,
-    ) as StoredFinding | undefined;
-    if (!stored) {
-      this.s.insertFinding.run(
-        assetKey,
-        detectionKey,
-        record.subscription,
-        record.qualysHostId,
-        record.vulnerabilityKey,
-        ...columns,
-      );
-      this.stats.findingsNew++;
-      return;
-    }
-    // ISO dates in one format compare as text; a report without LAST_FOUND never beats one with.
-    if ((lastFound ?? '') < (stored.last_found ?? '')) {
-      this.stats.findingsStale++;
-      return;
-    }
-    this.s.updateFinding.run(record.vulnerabilityKey, ...columns, stored.id);
-    this.stats.findingsUpdated++;
-    if (stored.status !== status) {
-      const change = `${stored.status ?? 'NONE'}→${status ?? 'NONE'}`;
-      this.stats.statusChanges[change] = (this.stats.statusChanges[change] ?? 0) + 1;
-    }
+    return { detectionKey, status, lastFound, row };
   }
 
-  /** Newest knowledge wins; a record without a version is taken as current. Fields not sent are kept. */
+  private host(subscription: string, hostId: string): HostSeqs {
+    const last = this.lastHost;
+    if (last && last.subscription === subscription && last.hostId === hostId) return last;
+    const row = this.s.host.get(subscription, hostId) as
+      { seq: number; asset_seq: number } | undefined;
+    if (!row)
+      throw new VError('host %s/%s has no asset: resolve it before writing', subscription, hostId);
+    return { subscription, hostId, seq: row.seq, assetSeq: row.asset_seq };
+  }
+
+  private upsert(rows: number): Statement {
+    let statement = this.upserts.get(rows);
+    if (!statement) {
+      const values = Array.from(
+        { length: rows },
+        () => `(${FINDING_COLUMNS.map(() => '?').join(', ')})`,
+      );
+      statement = this.db.prepare(
+        `INSERT INTO findings (${FINDING_COLUMNS.join(', ')}) VALUES ${values.join(', ')}
+         ON CONFLICT (asset_seq, detection_key, host_seq) DO UPDATE SET ${UPSERT_SET}`,
+      );
+      this.upserts.set(rows, statement);
+    }
+    return statement;
+  }
+
+  /**
+   * Newest knowledge wins (by LAST_SERVICE_MODIFICATION_DATETIME); a record without a version is
+   * taken as current. Attributes a record does not carry are kept (a KB record has no MITRE).
+   */
   private writeVulnerability(record: Record<string, unknown>): void {
     const { vulnerabilityKey, version, ...attributes } = record;
     const key = String(vulnerabilityKey);
-    const fingerprint = JSON.stringify(record);
-    if (this.written.get(key) === fingerprint) return;
     const stored = this.s.vulnerability.get(key) as
       { version: string | null; record: string } | undefined;
     if (stored && version && stored.version && (version as string) < stored.version) return;
     const merged = stored ? { ...JSON.parse(stored.record), ...attributes } : attributes;
-    this.s.upsertVulnerability.run(
-      key,
-      (version as string | null) ?? stored?.version ?? null,
-      JSON.stringify(merged),
-    );
+    const kept = (version as string | null) ?? stored?.version ?? null;
+    this.s.upsertVulnerability.run(key, kept, JSON.stringify(merged));
     this.stats.vulnerabilities++;
-    if (this.written.size >= KNOWLEDGE_CACHE_LIMIT) this.written.clear();
-    this.written.set(key, fingerprint);
+    if (this.versions.size >= KNOWLEDGE_CACHE_LIMIT) this.versions.clear();
+    if (version) this.versions.set(key, version as string);
   }
 }
