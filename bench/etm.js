@@ -10,6 +10,7 @@
  *
  * Input records are generated on the fly from a seeded PRNG, so runs are comparable.
  */
+/* global setInterval, clearInterval */
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
