@@ -10,6 +10,7 @@
  */
 import fs from 'fs';
 import path from 'path';
+import { inspect } from 'util';
 import { VError } from 'verror';
 
 import { ASSET, EtmModel, FINDING, MODELS } from './models';
@@ -115,7 +116,7 @@ function parseRow(raw: unknown, origin: string): Entry {
     if (!ROW_KEYS.has(k)) throw new VError('%s: unknown key %j', origin, k);
   }
   if (typeof r.target !== 'string') throw new VError('%s: "target" must be a string', origin);
-  const label = `${origin} (${JSON.stringify(r.source ?? null)} → ${r.target})`;
+  const label = `${origin} (${inspect(r.source ?? null)} → ${r.target})`;
   const t = TARGET.exec(r.target);
   if (!t) throw new VError('%s: malformed target %j', label, r.target);
   if (r.drop !== undefined) {

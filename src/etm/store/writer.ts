@@ -282,19 +282,28 @@ export class EtmWriter {
 
   /**
    * Newest knowledge wins (by LAST_SERVICE_MODIFICATION_DATETIME); a record without a version is
-   * taken as current. Attributes a record does not carry are kept (a KB record has no MITRE).
+   * taken as current. Attributes a record does not carry are kept (a KB record has no MITRE), and
+   * an older record still fills attributes the stored one lacks (MITRE from a detection that
+   * arrives after a newer KB record).
    */
   private writeVulnerability(record: Record<string, unknown>): void {
     const { vulnerabilityKey, version, ...attributes } = record;
     const key = String(vulnerabilityKey);
     const stored = this.s.vulnerability.get(key) as
       { version: string | null; record: string } | undefined;
-    if (stored && version && stored.version && (version as string) < stored.version) return;
-    const merged = stored ? { ...JSON.parse(stored.record), ...attributes } : attributes;
-    const kept = (version as string | null) ?? stored?.version ?? null;
-    this.s.upsertVulnerability.run(key, kept, JSON.stringify(merged));
+    const older = !!(stored && version && stored.version && (version as string) < stored.version);
+    let merged: Record<string, unknown> = attributes;
+    if (stored) {
+      const kept = JSON.parse(stored.record) as Record<string, unknown>;
+      if (older && Object.keys(attributes).every((k) => k in kept)) return;
+      merged = older ? { ...attributes, ...kept } : { ...kept, ...attributes };
+    }
+    const newest = older
+      ? stored?.version
+      : ((version as string | null) ?? stored?.version ?? null);
+    this.s.upsertVulnerability.run(key, newest ?? null, JSON.stringify(merged));
     this.stats.vulnerabilities++;
     if (this.versions.size >= KNOWLEDGE_CACHE_LIMIT) this.versions.clear();
-    if (version) this.versions.set(key, version as string);
+    if (version && !older) this.versions.set(key, version as string);
   }
 }
