@@ -85,7 +85,13 @@ function compileNode(node: QueryNode, model: EtmModel, params: unknown[]): strin
   }
   if (node.kind === 'cond') return condition(node, params);
   if (node.kind === 'not') return `NOT (${compileNode(node.part, model, params)})`;
-  return node.parts
+  // The parts only about the other model go into one sub-expression, so that in
+  // `inventory: (…) and finding.a: x and finding.b: y` one finding must have both.
+  const own = node.parts.filter((p) => scopes(p).has(model));
+  const other = node.parts.filter((p) => !scopes(p).has(model));
+  const parts =
+    other.length > 1 ? [...own, { kind: node.kind, parts: other } as QueryNode] : node.parts;
+  return parts
     .map((p) => `(${compileNode(p, model, params)})`)
     .join(node.kind === 'and' ? ' AND ' : ' OR ');
 }
@@ -109,7 +115,8 @@ function condition(c: Extract<QueryNode, { kind: 'cond' }>, params: unknown[]): 
     if (c.op === '!=') return `${expr} IS NOT NULL`;
     throw new VError('query: %s %s null: only :, = and != compare with null', label, c.op);
   }
-  return compare(expr, spec.type, c.op, c.value, label, params);
+  // Two-valued, so that `not` also selects records where the field is missing.
+  return `coalesce(${compare(expr, spec.type, c.op, c.value, label, params)}, 0)`;
 }
 
 function assetField(field: string): string {

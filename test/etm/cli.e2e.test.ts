@@ -1,0 +1,499 @@
+/**
+ * End-to-end: bin/etm run as a process. `etm sync` and `etm run` drive a stand-in source
+ * (test_files/etm/fake-source.js) that replays fixtures in the source's exact message shapes;
+ * the same tests against the real bin/main and the simulator come with those.
+ */
+import { ChildProcess, execFileSync, spawn, spawnSync } from 'child_process';
+import fs from 'fs';
+import path from 'path';
+
+import { FIXTURES, ROOT, SUB_A, SUB_B, tempDir } from './helpers';
+
+const ETM = path.join(ROOT, 'bin/etm');
+const FAKE_SOURCE = path.join(FIXTURES, 'fake-source.js');
+const PASSWORD_A = 's3cr3t-A-pa55';
+
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function etm(args: string[], input?: string): Run {
+  const r = spawnSync(process.execPath, [ETM, ...args], { input, encoding: 'utf8', cwd: ROOT });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const jsonLines = (text: string): { model: string; record: Record<string, unknown> }[] =>
+  text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l));
+
+/** A source config for the fake source: the fixture's subscription plus test knobs. */
+function config(
+  dir: string,
+  name: string,
+  fixture: 'a' | 'b',
+  knobs: Record<string, unknown> = {},
+): string {
+  const base = JSON.parse(
+    fs.readFileSync(path.join(FIXTURES, `sub-${fixture}.config.json`), 'utf8'),
+  );
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, JSON.stringify({ ...base, ...knobs }));
+  return file;
+}
+
+function dumpStore(db: string): unknown[] {
+  const assets = etm(['query', '--db', db, '--format', 'json', 'inventory: (source: VMDR)']);
+  const findings = etm([
+    'query',
+    '--db',
+    db,
+    '--format',
+    'json',
+    'finding.vendorProductName: VMDR',
+  ]);
+  expect(assets.status).toBe(0);
+  expect(findings.status).toBe(0);
+  return [...jsonLines(assets.stdout), ...jsonLines(findings.stdout)];
+}
+
+function statusOf(db: string): Record<string, Record<string, unknown>> {
+  const r = etm(['status', '--db', db, '--format', 'json']);
+  expect(r.status).toBe(0);
+  const rows = r.stdout
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  return Object.fromEntries(rows.map((c) => [c.name as string, c]));
+}
+
+beforeAll(() => {
+  // The CLI runs from lib/; others' in-progress code may not type-check, and tsc still emits.
+  try {
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'ignore' });
+  } catch {
+    // emitted anyway
+  }
+}, 120000);
+
+describe('etm convert', () => {
+  test('Airbyte messages in → the exact final ETM records out', () => {
+    const input = ['subscription-a.jsonl', 'subscription-b.jsonl']
+      .map((f) => fs.readFileSync(path.join(FIXTURES, f), 'utf8'))
+      .join('');
+    const r = etm(['convert'], input);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const expected = fs.readFileSync(path.join(FIXTURES, 'expected/convert-a-b.jsonl'), 'utf8');
+    expect(jsonLines(r.stdout)).toEqual(jsonLines(expected));
+  });
+
+  test('another map and other rules change the output', () => {
+    const dir = tempDir();
+    const map = path.join(dir, 'map.json');
+    fs.writeFileSync(map, JSON.stringify({ rows: [{ target: 'tags', drop: true }] }));
+    const input = fs.readFileSync(path.join(FIXTURES, 'subscription-b.jsonl'), 'utf8');
+    const r = etm(
+      ['convert', '--transform-map', map, '--identification-rules', 'ipAddress'],
+      input,
+    );
+    expect(r.status).toBe(0);
+    const assets = jsonLines(r.stdout).filter((m) => m.model === 'etm_Asset');
+    expect(assets).toHaveLength(3);
+    for (const a of assets) {
+      expect(a.record).not.toHaveProperty('tags');
+      expect(a.record.identifiedBy).toBe('ipAddress');
+    }
+  });
+
+  test('a bad map or rule list is refused before reading anything', () => {
+    const dir = tempDir();
+    const map = path.join(dir, 'bad.json');
+    fs.writeFileSync(
+      map,
+      JSON.stringify({ rows: [{ source: 'IP', target: 'ip', normaliser: 'text' }] }),
+    );
+    const bad = etm(['convert', '--transform-map', map], '');
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(
+      /etm: bad\.json row 1 \('IP' → ip\): unknown target attribute 'ip' of etm_Asset/,
+    );
+    const none = etm(['convert', '--identification-rules', ','], '');
+    expect(none.status).toBe(1);
+    expect(none.stderr).toMatch(/at least one identification rule must stay on/);
+  });
+
+  test('input that reports a failure exits 1 and says so', () => {
+    const trace = JSON.stringify({
+      type: 'TRACE',
+      trace: { type: 'ERROR', error: { message: 'boom' } },
+    });
+    const r = etm(['convert'], `${trace}\n`);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/input failure: boom/);
+  });
+});
+
+describe('etm sync, status, query', () => {
+  let dir: string;
+  let db: string;
+  let sync: Run;
+
+  beforeAll(() => {
+    dir = tempDir();
+    db = path.join(dir, 'etm.db');
+    const probe = path.join(dir, 'probe.json');
+    sync = etm([
+      'sync',
+      '--config',
+      config(dir, 'a.json', 'a', { probe_file: probe }),
+      '--config',
+      config(dir, 'b.json', 'b'),
+      '--db',
+      db,
+      '--source',
+      FAKE_SOURCE,
+    ]);
+  });
+
+  test('syncs both subscriptions and prints a summary of each', () => {
+    expect(sync.status).toBe(0);
+    expect(sync.stdout).toMatch(new RegExp(`${SUB_A}: 5 records, 3 checkpoints`));
+    expect(sync.stdout).toMatch(/store now: +2 assets \(\+2\), 7 findings \(\+7\), 5 open \(\+5\)/);
+    expect(sync.stdout).toMatch(new RegExp(`${SUB_B}: 6 records, 2 checkpoints`));
+    expect(sync.stdout).toMatch(/assets: +1 new, 2 hosts joined known assets/);
+    expect(sync.stdout).toMatch(
+      /findings by status: +ACTIVE 2, FIXED 1, NEW 3, NONE 1, REOPENED 1/,
+    );
+    expect(sync.stderr).toMatch(/etm: jdoe@qualysapi\.qg2\.apps\.qualys\.com: 5 records/);
+  });
+
+  test('overlapping hosts of two subscriptions give the merged asset count', () => {
+    const r = etm(['query', '--db', db, '--format', 'json', 'inventory: (source: `VMDR`)']);
+    expect(jsonLines(r.stdout)).toHaveLength(3);
+  });
+
+  test('the store equals what etm convert makes of the same messages', () => {
+    const expected = jsonLines(
+      fs.readFileSync(path.join(FIXTURES, 'expected/convert-a-b.jsonl'), 'utf8'),
+    );
+    expect(dumpStore(db)).toEqual(expected);
+  });
+
+  test('status: each connector Processed, with its timestamps and last run', () => {
+    const status = statusOf(db);
+    expect(Object.keys(status)).toEqual([SUB_A, SUB_B]);
+    for (const c of Object.values(status)) {
+      expect(c).toMatchObject({
+        status: 'Processed',
+        last_error: null,
+        base_url: expect.stringMatching(/^https:/),
+      });
+      for (const stamp of [
+        'registered_at',
+        'scheduled_at',
+        'processing_at',
+        'processed_at',
+        'state_saved_at',
+      ]) {
+        expect(c[stamp]).toEqual(expect.stringMatching(/^\d{4}-\d\d-\d\dT/));
+      }
+      expect(c.last_run).toMatchObject({ status: 'Processed' });
+    }
+    const table = etm(['status', '--db', db]);
+    expect(table.stdout.split('\n')[0]).toMatch(
+      /^CONNECTOR +STATUS +SINCE +PROFILE +LAST RUN +RECORDS +NEXT RUN +ERROR$/,
+    );
+    expect(table.stdout).toMatch(new RegExp(`${SUB_B} +Processed `));
+  });
+
+  test('query: table and json, conditions, limits, clear errors', () => {
+    const table = etm([
+      'query',
+      '--db',
+      db,
+      'finding.vendorProductName: VMDR and finding.findingSeverity >= 4',
+    ]);
+    expect(table.status).toBe(0);
+    expect(table.stdout.split('\n')[0]).toMatch(
+      /^assetKey +sourceVulnerabilityId +findingName +findingSeverity/,
+    );
+    expect(table.stderr).toBe('4 findings\n');
+    const severe = etm(['query', '--db', db, '--format', 'json', 'asset.truRiskBand: SEVERE']);
+    expect(severe.stdout).toBe('');
+    const limited = etm([
+      'query',
+      '--db',
+      db,
+      '--format',
+      'json',
+      '--limit',
+      '2',
+      'finding.vendorProductName: VMDR',
+    ]);
+    expect(jsonLines(limited.stdout)).toHaveLength(2);
+    const unknown = etm(['query', '--db', db, 'finding.severity >= 4']);
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toMatch(
+      /etm: query: unknown field finding\.severity \(etm_Finding fields: /,
+    );
+    const noStore = etm(['query', '--db', path.join(dir, 'none.db'), 'inventory: (source: VMDR)']);
+    expect(noStore.status).toBe(1);
+    expect(noStore.stderr).toMatch(/cannot open ETM store .*none\.db/);
+  });
+
+  test('the source is run with a private catalog of all three streams, incremental, append_dedup', () => {
+    const probe = JSON.parse(fs.readFileSync(path.join(dir, 'probe.json'), 'utf8'));
+    expect(probe.catalogStreams).toEqual([
+      ['hosts', 'incremental', 'append_dedup'],
+      ['host_detections', 'incremental', 'append_dedup'],
+      ['knowledge_base', 'incremental', 'append_dedup'],
+    ]);
+    expect(probe.modes.catalog).toBe('600');
+    expect(probe.state).toBeNull();
+    const catalog = probe.args[probe.args.indexOf('--catalog') + 1];
+    expect(fs.existsSync(catalog)).toBe(false);
+    expect(fs.existsSync(path.dirname(catalog))).toBe(false);
+  });
+
+  test('a second sync passes the stored state back and changes nothing', () => {
+    const probe = path.join(dir, 'probe2.json');
+    const again = etm([
+      'sync',
+      '--config',
+      config(dir, 'a2.json', 'a', { probe_file: probe }),
+      '--db',
+      db,
+      '--source',
+      FAKE_SOURCE,
+    ]);
+    expect(again.status).toBe(0);
+    const seen = JSON.parse(fs.readFileSync(probe, 'utf8'));
+    const last = JSON.parse(
+      fs
+        .readFileSync(path.join(FIXTURES, 'subscription-a.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .pop() as string,
+    );
+    expect(seen.state).toEqual(last.state);
+    expect(seen.modes.state).toBe('600');
+    expect(again.stdout).toMatch(/0 records, 0 checkpoints/);
+    expect(dumpStore(db)).toHaveLength(11);
+  });
+});
+
+describe('failures', () => {
+  test('a source error: connector Failed, staged data rolled back, committed data kept, no password anywhere', () => {
+    const dir = tempDir();
+    const db = path.join(dir, 'etm.db');
+    // Line 5 is the first host_detections record, after the hosts checkpoint.
+    const r = etm([
+      'sync',
+      '--config',
+      config(dir, 'a.json', 'a', { fail_after_line: 5 }),
+      '--db',
+      db,
+      '--source',
+      FAKE_SOURCE,
+    ]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/FAILED: Qualys said no \(user jdoe, password \*\*\*\)/);
+    const status = statusOf(db)[SUB_A];
+    expect(status).toMatchObject({
+      status: 'Failed',
+      last_error: expect.stringMatching(/Qualys said no/),
+    });
+    expect(status.failed_at).toEqual(expect.stringMatching(/^\d{4}-/));
+    expect(status.last_run).toMatchObject({ status: 'Failed' });
+    const records = dumpStore(db) as { model: string }[];
+    expect(records.filter((m) => m.model === 'etm_Asset')).toHaveLength(2);
+    expect(records.filter((m) => m.model === 'etm_Finding')).toHaveLength(0);
+    for (const text of [r.stdout, r.stderr, etm(['status', '--db', db]).stdout])
+      expect(text).not.toContain(PASSWORD_A);
+    for (const f of fs.readdirSync(dir).filter((n) => n.startsWith('etm.db'))) {
+      expect(fs.readFileSync(path.join(dir, f)).includes(PASSWORD_A)).toBe(false);
+    }
+  });
+
+  test('a source that exits non-zero fails the connector', () => {
+    const dir = tempDir();
+    const db = path.join(dir, 'etm.db');
+    const r = etm([
+      'sync',
+      '--config',
+      config(dir, 'a.json', 'a', { exit_code: 3 }),
+      '--db',
+      db,
+      '--source',
+      FAKE_SOURCE,
+    ]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/FAILED: source exited with code 3/);
+    expect(statusOf(db)[SUB_A].status).toBe('Failed');
+  });
+
+  test('a config without subscription, base_url or username is refused by name', () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'anon.json');
+    fs.writeFileSync(file, JSON.stringify({ password: PASSWORD_A }));
+    const r = etm([
+      'sync',
+      '--config',
+      file,
+      '--db',
+      path.join(dir, 'etm.db'),
+      '--source',
+      FAKE_SOURCE,
+    ]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(
+      /source config .*anon\.json: set "subscription", or "base_url" and "username"/,
+    );
+    expect(r.stderr).not.toContain(PASSWORD_A);
+  });
+});
+
+describe('a sync killed between two checkpoints', () => {
+  test('re-run from the stored state, gives the same store as one clean run', async () => {
+    const dir = tempDir();
+    const clean = path.join(dir, 'clean.db');
+    expect(
+      etm(['sync', '--config', config(dir, 'a.json', 'a'), '--db', clean, '--source', FAKE_SOURCE])
+        .status,
+    ).toBe(0);
+
+    const killed = path.join(dir, 'killed.db');
+    // Pause after line 6: the hosts checkpoint is committed, two host_detections records staged.
+    const paused = config(dir, 'paused.json', 'a', { pause_after_line: 6 });
+    const child: ChildProcess = spawn(
+      process.execPath,
+      [ETM, 'sync', '--config', paused, '--db', killed, '--source', FAKE_SOURCE],
+      { cwd: ROOT, detached: true, stdio: 'ignore' },
+    );
+    try {
+      await waitFor(() => {
+        const c = fs.existsSync(killed) ? statusOf(killed)[SUB_A] : undefined;
+        return !!c?.state_saved_at && dumpStore(killed).length === 2;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    } finally {
+      // SIGKILL the whole group: etm and the source it started.
+      process.kill(-(child.pid as number), 'SIGKILL');
+    }
+    await new Promise((resolve) => child.once('exit', resolve));
+    expect(statusOf(killed)[SUB_A].status).toBe('Processing');
+
+    const rerun = etm([
+      'sync',
+      '--config',
+      config(dir, 'a.json', 'a'),
+      '--db',
+      killed,
+      '--source',
+      FAKE_SOURCE,
+    ]);
+    expect(rerun.status).toBe(0);
+    expect(dumpStore(killed)).toEqual(dumpStore(clean));
+    const status = statusOf(killed)[SUB_A];
+    expect(status.status).toBe('Processed');
+    expect(status.last_run).toMatchObject({ status: 'Processed' });
+  }, 60000);
+});
+
+describe('etm run --profile', () => {
+  function profile(dir: string, doc: Record<string, unknown>): string {
+    const file = path.join(dir, 'profile.json');
+    fs.writeFileSync(
+      file,
+      JSON.stringify({ name: 'Prod VMDR', description: 'test', status: 'Active', ...doc }),
+    );
+    return file;
+  }
+
+  test('a single occurrence in the past runs once, with the profile filters laid over the config', () => {
+    const dir = tempDir();
+    const db = path.join(dir, 'etm.db');
+    const probe = path.join(dir, 'probe.json');
+    config(dir, 'a.json', 'a', { probe_file: probe });
+    const file = profile(dir, {
+      subscriptions: [
+        {
+          config: 'a.json',
+          filters: { severities: [4, 5], tag_filter: 'eval-214027-test, exec-220563' },
+        },
+      ],
+      identificationRules: ['fqdn', 'qualysHostId'],
+      schedule: { at: '2020-01-01T00:00:00Z' },
+    });
+    const r = etm(['run', '--profile', file, '--db', db, '--source', FAKE_SOURCE]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/profile Prod VMDR: schedule complete/);
+    const seen = JSON.parse(fs.readFileSync(probe, 'utf8'));
+    expect(seen.config).toMatchObject({
+      severities: [4, 5],
+      tag_filter: 'eval-214027-test, exec-220563',
+      username: 'jdoe',
+    });
+    expect(seen.modes.config).toBe('600');
+    expect(statusOf(db)[SUB_A]).toMatchObject({
+      status: 'Scheduled',
+      profile: 'Prod VMDR',
+      next_run_at: null,
+      last_run: { status: 'Processed' },
+    });
+    // Already ran: a second invocation does nothing.
+    const again = etm(['run', '--profile', file, '--db', db, '--source', FAKE_SOURCE]);
+    expect(again.stdout).toMatch(/schedule complete/);
+    expect(again.stderr).not.toMatch(/next run/);
+  });
+
+  test('a recurring schedule runs until its end', () => {
+    const dir = tempDir();
+    const db = path.join(dir, 'etm.db');
+    config(dir, 'a.json', 'a');
+    const start = new Date(Date.now() + 500);
+    const file = profile(dir, {
+      subscriptions: [{ config: 'a.json' }],
+      schedule: {
+        start: start.toISOString(),
+        end: new Date(start.getTime() + 2500).toISOString(),
+        every: '1s',
+      },
+    });
+    const r = etm(['run', '--profile', file, '--db', db, '--source', FAKE_SOURCE]);
+    expect(r.status).toBe(0);
+    const runs = (r.stderr.match(/next run at/g) ?? []).length;
+    expect(runs).toBeGreaterThanOrEqual(2);
+    expect(r.stdout.match(/5 records|0 records/g)?.length).toBe(runs);
+  }, 30000);
+
+  test('an Inactive profile registers its connectors and schedules nothing', () => {
+    const dir = tempDir();
+    const db = path.join(dir, 'etm.db');
+    config(dir, 'a.json', 'a');
+    config(dir, 'b.json', 'b');
+    const file = profile(dir, {
+      status: 'Inactive',
+      subscriptions: [{ config: 'a.json' }, { config: 'b.json' }],
+      schedule: { at: '2020-01-01T00:00:00Z' },
+    });
+    const r = etm(['run', '--profile', file, '--db', db, '--source', FAKE_SOURCE]);
+    expect(r.stdout).toBe(
+      'profile Prod VMDR is Inactive: 2 connectors registered, nothing scheduled\n',
+    );
+    const status = statusOf(db);
+    expect(Object.values(status).map((c) => c.status)).toEqual(['Registered', 'Registered']);
+  });
+});
+
+async function waitFor(condition: () => boolean, timeoutMs = 20000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
