@@ -7,7 +7,6 @@ import {
   AirbyteConfig,
   AirbyteConfiguredCatalog,
   AirbyteSourceBase,
-  AirbyteSourceLogger,
   AirbyteSourceRunner,
   AirbyteSpec,
   AirbyteState,
@@ -18,6 +17,7 @@ import VError from 'verror';
 import { QualysConfig, validateConfig } from './config';
 import { reportFailure } from './failures';
 import { QualysClient } from './qualys/client';
+import { RecordOutputLogger } from './record-output';
 import { checkAccess } from './qualys/lists';
 import { HostDetections } from './streams/host_detections';
 import { Hosts } from './streams/hosts';
@@ -97,7 +97,7 @@ export class QualysSource extends AirbyteSourceBase<QualysConfig> {
 }
 
 export function mainCommand(): Command {
-  const logger = new AirbyteSourceLogger();
+  const logger = new RecordOutputLogger();
   const source = new QualysSource(logger);
   process.once('beforeExit', () => source.checkReadEnded());
   return new AirbyteSourceRunner(logger, source).mainCommand();

@@ -4,6 +4,17 @@
  * DIAGNOSIS is `description` (API doc §4, "Seed mapping → KB field").
  */
 import { KnowledgeBaseRecord, QidInfo } from '../records';
+import { SharedJson } from '../shared-json';
+
+/** One per QID, shared by every detection of it: serialized once per sync (record-output). */
+class SharedQidInfo extends SharedJson implements QidInfo {
+  constructor(
+    readonly qid: QidInfo['qid'],
+    readonly corExploit: QidInfo['corExploit'],
+  ) {
+    super();
+  }
+}
 
 /** CVSS v2 access vector letters in VECTOR_STRING → Qualys' numeric ACCESS/VECTOR codes. */
 const ACCESS_VECTOR_CODES: Record<string, number> = { L: 1, A: 2, N: 3 };
@@ -11,8 +22,8 @@ const ACCESS_VECTOR_CODES: Record<string, number> = { L: 1, A: 2, N: 3 };
 export function qidInfoOf(kb: KnowledgeBaseRecord): QidInfo {
   const cvss = kb.CVSS;
   const cvss3 = kb.CVSS_V3;
-  return {
-    qid: {
+  return new SharedQidInfo(
+    {
       qid: kb.QID,
       title: kb.TITLE,
       description: kb.DIAGNOSIS,
@@ -32,7 +43,7 @@ export function qidInfoOf(kb: KnowledgeBaseRecord): QidInfo {
       publishedDate: kb.PUBLISHED_DATETIME,
       lastServiceModified: kb.LAST_SERVICE_MODIFICATION_DATETIME,
     },
-    corExploit: (kb.CORRELATION?.EXPLOITS ?? []).map((source) => ({
+    (kb.CORRELATION?.EXPLOITS ?? []).map((source) => ({
       vendorName: source.SRC_NAME,
       exploits: (source.EXPLT_LIST ?? []).map((e) => ({
         ref: e.REF,
@@ -40,7 +51,7 @@ export function qidInfoOf(kb: KnowledgeBaseRecord): QidInfo {
         link: e.LINK,
       })),
     })),
-  };
+  );
 }
 
 /** "CVSS:2.0/AV:N/AC:M/…" → 3 when ACCESS/VECTOR is absent. */

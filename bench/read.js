@@ -1,0 +1,249 @@
+/**
+ * Read benchmark (not a test): `bin/main read` of host_detections from the simulator → /dev/null,
+ * beside the naive baseline (bench/naive-read.js) in the same run, then a latency-bound read whose
+ * wall time is compared with pages × latency ÷ concurrency limit. Each program runs as its own
+ * process; the simulator too, so that it has the other core.
+ * Run: npm run build && node bench/read.js [--hosts 20000] [--detections-per-host 50]
+ *      [--only throughput|latency]
+ */
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const readline = require('node:readline');
+
+const { validateConfig } = require('../lib/config');
+const { detectionParams } = require('../lib/qualys/params');
+const { startSimulator } = require('../lib/simulator');
+
+const ROOT = path.join(__dirname, '..');
+const args = process.argv.slice(2);
+const arg = (name, fallback) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const HOSTS = arg('--hosts', 20000);
+const PER_HOST = arg('--detections-per-host', 50);
+const QIDS = 2000;
+const PAGE_SIZE = 500;
+
+function simulatorProcess(extra) {
+  const child = spawn(
+    process.execPath,
+    [
+      path.join(ROOT, 'bin/qualys-sim'),
+      '--qids',
+      String(QIDS),
+      '--rate-limit',
+      '1000000',
+      ...extra,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    readline
+      .createInterface({ input: child.stdout })
+      .once('line', (line) => resolve({ child, ...JSON.parse(line) }));
+  });
+}
+
+/** Runs a node program with bench/rusage.js preloaded, stdout to /dev/null; returns its usage. */
+function measure(script, scriptArgs) {
+  const devNull = fs.openSync('/dev/null', 'w');
+  const child = spawn(
+    process.execPath,
+    ['-r', path.join(__dirname, 'rusage.js'), script, ...scriptArgs],
+    { cwd: ROOT, stdio: ['ignore', devNull, 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  return new Promise((resolve, reject) => {
+    child.on('close', (code) => {
+      fs.closeSync(devNull);
+      const line = stderr.split('\n').find((l) => l.startsWith('{"rusage"'));
+      if (code !== 0 || !line)
+        reject(new Error(`${script} failed (${code}): ${stderr.slice(-2000)}`));
+      else resolve(JSON.parse(line).rusage);
+    });
+  });
+}
+
+function writeJson(dir, name, value) {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, JSON.stringify(value), { mode: 0o600 });
+  return file;
+}
+
+async function readWithSource(sim, extraConfig) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-read-'));
+  const config = {
+    base_url: sim.base_url,
+    username: sim.username,
+    password: sim.password,
+    ...extraConfig,
+  };
+  const catalog = {
+    streams: [
+      {
+        stream: {
+          name: 'host_detections',
+          json_schema: {},
+          supported_sync_modes: ['full_refresh'],
+        },
+        sync_mode: 'full_refresh',
+        destination_sync_mode: 'overwrite',
+      },
+    ],
+  };
+  try {
+    return await measure(path.join(ROOT, 'bin/main'), [
+      'read',
+      '--config',
+      writeJson(dir, 'config.json', config),
+      '--catalog',
+      writeJson(dir, 'catalog.json', catalog),
+    ]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** What the simulator serves for the source's default filters: hosts and detections. */
+async function expectedCounts(options, config) {
+  const sim = await startSimulator({ ...options, qids: QIDS });
+  try {
+    const params = detectionParams(validateConfig({ ...config, base_url: sim.baseUrl }));
+    const ids = sim.dataset.hostIds();
+    let hosts = 0;
+    let detections = 0;
+    for (let i = 0; i < ids.length; i += 1000) {
+      const slice = ids.slice(i, i + 1000);
+      const matches = sim.dataset.matchDetections({
+        ...params,
+        ids: `${slice[0]}-${slice[slice.length - 1]}`,
+      });
+      hosts += matches.length;
+      for (const m of matches) detections += m.detections.length;
+    }
+    return { hosts, detections };
+  } finally {
+    await sim.close();
+  }
+}
+
+async function simStats(sim) {
+  const auth = Buffer.from(`${sim.username}:${sim.password}`).toString('base64');
+  const res = await fetch(new URL('/__sim/stats', sim.base_url), {
+    headers: { authorization: `Basic ${auth}`, 'x-requested-with': 'bench' },
+  });
+  return res.json();
+}
+
+const row = (cells) => `| ${cells.join(' | ')} |`;
+
+async function throughput() {
+  const options = { hosts: HOSTS, detectionsPerHost: PER_HOST };
+  const base = { username: 'u', password: 'p', detections_page_size: PAGE_SIZE };
+  const { detections } = await expectedCounts(options, base);
+  const sim = await simulatorProcess([
+    '--hosts',
+    String(HOSTS),
+    '--detections-per-host',
+    String(PER_HOST),
+  ]);
+  try {
+    const source = await readWithSource(sim, { detections_page_size: PAGE_SIZE });
+    const naive = await measure(path.join(__dirname, 'naive-read.js'), [
+      sim.base_url,
+      sim.username,
+      sim.password,
+      String(PAGE_SIZE),
+    ]);
+    const rate = (r) => detections / (r.wallMs / 1000);
+    console.log(
+      `\nRead: ${HOSTS} hosts x ${PER_HOST} mean detections (${detections} detections), host_detections -> /dev/null`,
+    );
+    console.log(row(['program', 'wall s', 'detections/s', 'CPU s', 'peak RSS MB']));
+    console.log(row(['---', '---:', '---:', '---:', '---:']));
+    for (const [name, r] of [
+      ['bin/main read (streaming, ranges in parallel)', source],
+      ['naive baseline (whole pages, fast-xml-parser)', naive],
+    ]) {
+      console.log(
+        row([
+          name,
+          (r.wallMs / 1000).toFixed(1),
+          Math.round(rate(r)).toLocaleString('en-US'),
+          ((r.userMs + r.systemMs) / 1000).toFixed(1),
+          r.maxRssMb.toFixed(0),
+        ]),
+      );
+    }
+    console.log(`speed-up over the baseline: ${(rate(source) / rate(naive)).toFixed(1)}x`);
+  } finally {
+    sim.child.kill('SIGTERM');
+  }
+}
+
+async function latencyBound() {
+  const hosts = 8000;
+  const pageSize = 50;
+  const latencyMs = 200;
+  const limit = 2;
+  const sim = await simulatorProcess([
+    '--hosts',
+    String(hosts),
+    '--detections-per-host',
+    '10',
+    '--latency-ms',
+    String(latencyMs),
+    '--concurrency-limit',
+    String(limit),
+  ]);
+  try {
+    const run = await readWithSource(sim, { detections_page_size: pageSize });
+    const stats = await simStats(sim);
+    const pages = stats.calls.hld;
+    const ideal = (pages * latencyMs) / limit / 1000;
+    const failed = Object.entries(stats.statusCodes)
+      .filter(([code]) => code !== '200')
+      .reduce((sum, [, n]) => sum + n, 0);
+    console.log(
+      `\nLatency-bound read: ${hosts} hosts, page size ${pageSize}, --latency-ms ${latencyMs}, concurrency limit ${limit}`,
+    );
+    console.log(
+      row([
+        'HLD pages',
+        'pages x latency / limit s',
+        'wall s',
+        'over ideal',
+        'failed calls',
+        'most HLD calls at once',
+      ]),
+    );
+    console.log(row(['---:', '---:', '---:', '---:', '---:', '---:']));
+    console.log(
+      row([
+        pages,
+        ideal.toFixed(1),
+        (run.wallMs / 1000).toFixed(1),
+        `${((run.wallMs / 1000 / ideal - 1) * 100).toFixed(1)}%`,
+        failed,
+        stats.maxRunning.hld,
+      ]),
+    );
+  } finally {
+    sim.child.kill('SIGTERM');
+  }
+}
+
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
+
+(async () => {
+  if (only !== 'latency') await throughput();
+  if (only !== 'throughput') await latencyBound();
+})().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,63 @@
+/**
+ * Values that many records share (a QID's QID_INFO is on every detection of that QID). Plain
+ * JSON.stringify serializes them like any object; while a SharedJsonEncoder is encoding a record,
+ * each stands in as a short token, and the encoder splices in its JSON, encoded once.
+ */
+
+/** The encoder active during its own JSON.stringify call, if any (JSON.stringify is synchronous). */
+const encoding: { active?: SharedJsonEncoder } = {};
+
+export abstract class SharedJson {
+  toJSON(): unknown {
+    return encoding.active ? encoding.active.token(this) : this;
+  }
+}
+
+/** Per-process random part of the tokens, so that no Qualys text can be mistaken for one. */
+const NONCE = Math.random().toString(36).slice(2, 10);
+/** A token as JSON.stringify writes it: "\u0000<nonce>:<n>" (the NUL is escaped to 6 characters). */
+const TOKEN_PREFIX = `"\\u0000${NONCE}:`;
+
+/** Where encoded JSON goes: text as it is, shared values as their cached UTF-8 bytes. */
+export interface JsonSink {
+  text(text: string): void;
+  bytes(bytes: Buffer): void;
+}
+
+export class SharedJsonEncoder {
+  private readonly ids = new WeakMap<SharedJson, number>();
+  private readonly encoded: Buffer[] = [];
+
+  token(value: SharedJson): string {
+    let id = this.ids.get(value);
+    if (id === undefined) {
+      id = this.encoded.length;
+      // Encoded with the encoder inactive, so the value serializes as itself.
+      const previous = encoding.active;
+      encoding.active = undefined;
+      this.encoded.push(Buffer.from(JSON.stringify(value), 'utf8'));
+      encoding.active = previous;
+      this.ids.set(value, id);
+    }
+    return `\u0000${NONCE}:${id}`;
+  }
+
+  /** Writes the JSON of `value` to `sink`, shared values from their cached bytes. */
+  encode(value: unknown, sink: JsonSink): void {
+    encoding.active = this;
+    let json: string;
+    try {
+      json = JSON.stringify(value);
+    } finally {
+      encoding.active = undefined;
+    }
+    let from = 0;
+    for (let at = json.indexOf(TOKEN_PREFIX); at >= 0; at = json.indexOf(TOKEN_PREFIX, from)) {
+      const end = json.indexOf('"', at + TOKEN_PREFIX.length);
+      if (at > from) sink.text(json.slice(from, at));
+      sink.bytes(this.encoded[Number(json.slice(at + TOKEN_PREFIX.length, end))]);
+      from = end + 1;
+    }
+    if (from < json.length) sink.text(from === 0 ? json : json.slice(from));
+  }
+}
