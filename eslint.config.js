@@ -16,6 +16,10 @@ module.exports = tseslint.config(
   {
     files: ['**/*.js', 'bin/*'],
     languageOptions: { sourceType: 'commonjs', globals: globals.node },
-    rules: { '@typescript-eslint/no-require-imports': 'off' },
+    rules: {
+      '@typescript-eslint/no-require-imports': 'off',
+      // Scripts may require node:buffer or name timers explicitly.
+      'no-redeclare': ['error', { builtinGlobals: false }],
+    },
   },
 );
