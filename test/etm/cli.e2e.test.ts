@@ -385,7 +385,8 @@ describe('a sync killed between two checkpoints', () => {
       process.kill(-(child.pid as number), 'SIGKILL');
     }
     await new Promise((resolve) => child.once('exit', resolve));
-    expect(statusOf(killed)[SUB_A].status).toBe('Processing');
+    expect(statusOf(killed)[SUB_A]).toMatchObject({ status: 'Processing', interrupted: true });
+    expect(etm(['status', '--db', killed]).stdout).toMatch(/Processing \(interrupted\)/);
 
     const rerun = etm([
       'sync',
@@ -440,9 +441,11 @@ describe('etm run --profile', () => {
     });
     expect(seen.modes.config).toBe('600');
     expect(statusOf(db)[SUB_A]).toMatchObject({
-      status: 'Scheduled',
+      // The schedule has no more runs: the connector shows its last result.
+      status: 'Processed',
       profile: 'Prod VMDR',
       next_run_at: null,
+      scheduled_at: expect.stringMatching(/^\d{4}-/),
       last_run: { status: 'Processed' },
     });
     // Already ran: a second invocation does nothing.

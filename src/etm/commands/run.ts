@@ -45,8 +45,7 @@ export async function run(options: RunOptions, io: Io): Promise<number> {
     let ok = true;
     for (;;) {
       const next = nextOccurrence(profile.schedule, new Date(), lastRun);
-      for (const { config } of jobs)
-        connectors.setStatus(config.name, 'Scheduled', { nextRunAt: next?.toISOString() ?? null });
+      for (const { config } of jobs) connectors.scheduleNext(config.name, next);
       if (!next) {
         io.stdout.write(`profile ${profile.name}: schedule complete\n`);
         return ok ? 0 : 1;

@@ -6,7 +6,7 @@
 import { VError } from 'verror';
 
 import { Io, writeLine } from '../io';
-import { Connectors } from '../store/connectors';
+import { ConnectorRow, Connectors } from '../store/connectors';
 import { EtmStore } from '../store/database';
 import { cell, writeTable } from '../table';
 
@@ -36,24 +36,27 @@ export async function status(options: StatusOptions, io: Io): Promise<number> {
     const rows = connectors.list().map((c) => {
       const run = connectors.lastRun(c.name);
       const summary = run?.summary ? (JSON.parse(run.summary) as { records?: number }) : undefined;
-      return { connector: c, run, records: summary?.records };
+      return { connector: c, run, records: summary?.records, interrupted: interrupted(c) };
     });
     if (options.format === 'json') {
-      for (const { connector, run } of rows) {
-        const { state_at: stateSavedAt, ...fields } = connector;
-        await writeLine(
-          io.stdout,
-          JSON.stringify({ ...fields, state_saved_at: stateSavedAt, last_run: run ?? null }),
-        );
+      for (const { connector, run, interrupted } of rows) {
+        const { state_at: stateSavedAt, pid: _pid, ...fields } = connector;
+        const line = {
+          ...fields,
+          interrupted,
+          state_saved_at: stateSavedAt,
+          last_run: run ?? null,
+        };
+        await writeLine(io.stdout, JSON.stringify(line));
       }
       return 0;
     }
     await writeTable(
       io.stdout,
       COLUMNS,
-      rows.map(({ connector: c, run, records }) => [
+      rows.map(({ connector: c, run, records, interrupted }) => [
         c.name,
-        c.status,
+        interrupted ? 'Processing (interrupted)' : c.status,
         c.status_at,
         cell(c.profile),
         run ? `${run.status} ${run.finished_at ?? run.started_at}` : '-',
@@ -65,5 +68,19 @@ export async function status(options: StatusOptions, io: Io): Promise<number> {
     return 0;
   } finally {
     store.close();
+  }
+}
+
+/**
+ * A connector left Processing by an etm process that no longer runs (killed mid-sync): its
+ * committed checkpoints stand and the next sync resumes from them.
+ */
+function interrupted(c: ConnectorRow): boolean {
+  if (c.status !== 'Processing' || c.pid === null) return false;
+  try {
+    process.kill(c.pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }

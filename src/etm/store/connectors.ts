@@ -32,6 +32,8 @@ export interface ConnectorRow {
   failed_at: string | null;
   last_error: string | null;
   state_at: string | null;
+  /** The etm process running the sync, while Processing. */
+  pid: number | null;
 }
 
 export interface RunRow {
@@ -45,7 +47,7 @@ export interface RunRow {
 }
 
 const COLUMNS = `name, base_url, username, config_path, profile, status, status_at, registered_at, scheduled_at,
-  next_run_at, processing_at, processed_at, failed_at, last_error, state_at`;
+  next_run_at, processing_at, processed_at, failed_at, last_error, state_at, pid`;
 
 const STAMP: Record<ConnectorStatus, string> = {
   Registered: 'registered_at',
@@ -82,30 +84,32 @@ export class Connectors {
       );
   }
 
-  setStatus(
-    name: string,
-    status: ConnectorStatus,
-    extra: { error?: string; nextRunAt?: string | null } = {},
-  ): void {
+  /** Moves the connector to `status` now; a Processing connector records this process's id. */
+  setStatus(name: string, status: ConnectorStatus, error?: string): void {
     const at = this.now().toISOString();
     this.db
       .prepare(
-        `UPDATE connectors SET status = ?, status_at = ?, ${STAMP[status]} = ?,
-           last_error = CASE WHEN ? = 'Failed' THEN ? WHEN ? = 'Processed' THEN NULL ELSE last_error END,
-           next_run_at = CASE WHEN ? THEN ? ELSE next_run_at END
+        `UPDATE connectors SET status = ?, status_at = ?, ${STAMP[status]} = ?, pid = ?,
+           last_error = CASE ? WHEN 'Failed' THEN ? WHEN 'Processed' THEN NULL ELSE last_error END
          WHERE name = ?`,
       )
       .run(
         status,
         at,
         at,
+        status === 'Processing' ? process.pid : null,
         status,
-        extra.error ?? null,
-        status,
-        extra.nextRunAt !== undefined ? 1 : 0,
-        extra.nextRunAt ?? null,
+        error ?? null,
         name,
       );
+  }
+
+  /** Scheduled for `at`, or, when the schedule has no more runs, no next run (status kept). */
+  scheduleNext(name: string, at: Date | null): void {
+    if (at) this.setStatus(name, 'Scheduled');
+    this.db
+      .prepare(`UPDATE connectors SET next_run_at = ? WHERE name = ?`)
+      .run(at?.toISOString() ?? null, name);
   }
 
   get(name: string): ConnectorRow | undefined {

@@ -100,7 +100,8 @@ CREATE TABLE IF NOT EXISTS connectors (
   failed_at     TEXT,
   last_error    TEXT,
   state         TEXT,                          -- the source's Airbyte state, committed with its data
-  state_at      TEXT
+  state_at      TEXT,
+  pid           INTEGER                        -- the etm process, while Processing
 );
 
 CREATE TABLE IF NOT EXISTS runs (

@@ -103,7 +103,7 @@ export async function syncSubscription(
     outcome = { status: 'Failed', summary: emptySummary(name, store), error };
   }
   connectors.finishRun(runId, outcome.status, outcome.summary, outcome.error);
-  connectors.setStatus(name, outcome.status, { error: outcome.error });
+  connectors.setStatus(name, outcome.status, outcome.error);
   return outcome;
 }
 
