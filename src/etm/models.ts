@@ -9,7 +9,6 @@ import { AttributeType } from './normalisers';
 export const ASSET = 'etm_Asset';
 export const FINDING = 'etm_Finding';
 export type EtmModel = typeof ASSET | typeof FINDING;
-export const ETM_MODELS: ReadonlyArray<EtmModel> = [ASSET, FINDING];
 
 /** Every record this destination writes says where it came from. */
 export const SOURCE = 'VMDR';

@@ -19,7 +19,7 @@ const EXCLUDED_SUBTYPES = new Set<unknown>(params.openFindings.excludedSubTypes)
 const BANDS = [...params.detectionBands].sort((a, b) => b.minScore - a.minScore);
 const RISK_BANDS = [...params.riskBands].sort((a, b) => b.minScore - a.minScore);
 
-export const DEFAULT_CRITICALITY = params.defaultCriticality;
+const DEFAULT_CRITICALITY = params.defaultCriticality;
 
 /** Open = counted by TruRisk: an open status, not ignored, not information, a positive score. */
 export function isOpen(f: ScoredFinding): boolean {

@@ -31,6 +31,13 @@ interface Match {
   readonly hosts: HostIdentity[];
 }
 
+export const emptyResolverStats = (): ResolverStats => ({
+  assetsCreated: 0,
+  hostsJoined: 0,
+  assetsMerged: 0,
+  hostsMoved: 0,
+});
+
 export interface ResolverStats {
   assetsCreated: number;
   /** New hosts recognised as an asset already known (from another subscription, say). */
@@ -43,12 +50,7 @@ export interface ResolverStats {
 const CANDIDATE_LIMIT = 100;
 
 export class AssetResolver implements AssetIdentity {
-  readonly stats: ResolverStats = {
-    assetsCreated: 0,
-    hostsJoined: 0,
-    assetsMerged: 0,
-    hostsMoved: 0,
-  };
+  readonly stats: ResolverStats = emptyResolverStats();
   private readonly s: Record<string, Statement>;
   private readonly shaped = new Map<string, Statement>();
 

@@ -14,6 +14,8 @@ import { ConsumerProgress, SyncConsumer } from './consumer';
 import { redact, SourceConfig } from './source-config';
 import { SourceProcess, startSource } from './source-process';
 import { storeTotals, SyncSummary } from './summary';
+import { emptyResolverStats } from '../store/asset-resolver';
+import { emptyWriteStats } from '../store/writer';
 
 export interface SyncOptions {
   readonly source: string;
@@ -112,18 +114,7 @@ function emptySummary(connector: string, store: EtmStore): SyncSummary {
     connector,
     records: 0,
     checkpoints: 0,
-    changes: {
-      hosts: 0,
-      findingsNew: 0,
-      findingsUpdated: 0,
-      findingsStale: 0,
-      statusChanges: {},
-      vulnerabilities: 0,
-      assetsCreated: 0,
-      hostsJoined: 0,
-      assetsMerged: 0,
-      hostsMoved: 0,
-    },
+    changes: { ...emptyWriteStats(), ...emptyResolverStats() },
     totals: storeTotals(store.db),
     delta: { assets: 0, findings: 0, openFindings: 0 },
   };
