@@ -177,7 +177,7 @@ describe('sync consumer', () => {
     }
   });
 
-  test('source WARN/ERROR logs are passed on, INFO is not', async () => {
+  test('source WARN/ERROR logs and failed slices are passed on, INFO is not', async () => {
     const t = tempStore();
     try {
       const logs: string[] = [];

@@ -11,7 +11,7 @@
  */
 import { EtmDestination } from '../destination';
 import { Connectors } from '../store/connectors';
-import { AirbyteMessage, failureOf } from './messages';
+import { AirbyteMessage, failureOf, warningOf } from './messages';
 import { mergeState } from './source-state';
 
 export interface ConsumerProgress {
@@ -105,6 +105,8 @@ export class SyncConsumer {
       this.fail(failure.message, failure.fatal);
       return;
     }
+    const warning = warningOf(msg);
+    if (warning) this.options.onLog?.('WARN', warning);
     try {
       if (msg.type === 'RECORD' && msg.record) await this.stage(msg);
       else if (msg.type === 'STATE' && msg.state !== undefined) this.commit(msg.state);

@@ -36,3 +36,14 @@ export function failureOf(msg: AirbyteMessage): { message: string; fatal: boolea
   }
   return null;
 }
+
+/**
+ * A problem the source reports without failing: the Faros CDK sends a failed slice as a STATE
+ * whose sourceStatus is still RUNNING, with the error as its message.
+ */
+export function warningOf(msg: AirbyteMessage): string | null {
+  if (msg.type !== 'STATE' || !msg.sourceStatus?.message || msg.sourceStatus.status === 'ERRORED')
+    return null;
+  const m = msg.sourceStatus.message;
+  return typeof m === 'string' ? m : (m.summary ?? null);
+}
