@@ -40,6 +40,9 @@ class Recorder implements XmlHandler {
   open(name: string, attributes: string | undefined) {
     this.log.push(`<${name}${attributes ?? ''}>`);
   }
+  wantsText() {
+    return true;
+  }
   text(text: string) {
     const last = this.log[this.log.length - 1];
     if (last?.startsWith('"')) this.log[this.log.length - 1] = `"${last.slice(1, -1)}${text}"`;

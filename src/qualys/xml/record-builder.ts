@@ -66,16 +66,17 @@ export class RecordBuilder {
     else this.pushField(field, attributes, target);
   }
 
-  text(text: string): void {
+  /** Only leaves, text-carrying objects and unknown leaves keep text (not layout whitespace). */
+  wantsText(): boolean {
     const frame = this.frames[this.depth - 1];
     const shape = frame.shape;
-    // Only leaves, text-carrying objects and unknown leaves keep text (not layout whitespace).
-    if (
-      shape === undefined
-        ? frame.item !== undefined || frame.value !== undefined
-        : shape.kind === 'object' && shape.textField === undefined
-    )
-      return;
+    return shape === undefined
+      ? frame.item === undefined && frame.value === undefined
+      : shape.kind === 'leaf' || shape.textField !== undefined;
+  }
+
+  text(text: string): void {
+    const frame = this.frames[this.depth - 1];
     frame.text = frame.text.length ? frame.text + text : text;
   }
 

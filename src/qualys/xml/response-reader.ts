@@ -94,6 +94,14 @@ export class ResponseReader implements XmlHandler {
     }
   }
 
+  wantsText(): boolean {
+    const capture = this.capture;
+    if (capture === 'record' || capture === 'warning' || capture === 'document') {
+      return this.builder.wantsText();
+    }
+    return capture !== undefined;
+  }
+
   text(text: string): void {
     const capture = this.capture;
     if (capture === 'record' || capture === 'warning' || capture === 'document') {

@@ -13,6 +13,8 @@ import VError from 'verror';
 export interface XmlHandler {
   /** `attributes` is the raw text after the tag name (parse it with parseAttributes when needed). */
   open(name: string, attributes: string | undefined): void;
+  /** Whether the element now open keeps its text; layout whitespace elsewhere is never sliced. */
+  wantsText(): boolean;
   /** Decoded character data; CDATA arrives verbatim. May be called more than once per element. */
   text(text: string): void;
   close(name: string): void;
@@ -28,6 +30,7 @@ export class XmlSyntaxError extends VError {
 const BANG = 33; // !
 const SLASH = 47; // /
 const QUESTION = 63; // ?
+const GT = 62; // >
 const DASH = 45; // -
 const BRACKET = 91; // [
 
@@ -72,7 +75,6 @@ export class XmlTokenizer {
 
   /** Scans as far as complete constructs go; returns the unconsumed tail. */
   private scan(s: string): string {
-    const handler = this.handler;
     let i = 0;
     for (;;) {
       const lt = s.indexOf('<', i);
@@ -80,30 +82,72 @@ export class XmlTokenizer {
       if (lt > i) this.characters(s, i, lt);
       const c = s.charCodeAt(lt + 1);
       if (c !== c) return s.slice(lt); // NaN: '<' is the last character so far
-      if (c === BANG) {
-        const next = this.markup(s, lt);
-        if (next < 0) return s.slice(lt);
-        i = next;
-        continue;
-      }
-      const gt = s.indexOf('>', lt + 1);
-      if (gt < 0) return s.slice(lt);
-      if (c === SLASH) {
-        this.closeTag(s.slice(lt + 2, gt).trimEnd());
-      } else if (c !== QUESTION) {
-        const selfClosing = s.charCodeAt(gt - 1) === SLASH;
-        const end = selfClosing ? gt - 1 : gt;
-        let k = lt + 1;
-        while (k < end && s.charCodeAt(k) > 32) k++;
-        const name = s.slice(lt + 1, k);
-        if (this.rootClosed) throw new XmlSyntaxError(`element <${name}> after the root element`);
-        this.sawRoot = true;
-        this.openNames.push(name);
-        handler.open(name, k < end ? s.slice(k, end) : undefined);
-        if (selfClosing) this.closeTag(name);
-      }
-      i = gt + 1;
+      const next =
+        c === SLASH
+          ? this.closeTag(s, lt)
+          : c === BANG
+            ? this.markup(s, lt)
+            : c === QUESTION
+              ? afterGt(s, lt)
+              : this.openTag(s, lt);
+      if (next < 0) return s.slice(lt);
+      i = next;
     }
+  }
+
+  /** The open tag at `lt`; returns the index after it, or -1 if incomplete. */
+  private openTag(s: string, lt: number): number {
+    // One pass over the name finds its end and, for most tags, the '>' too.
+    let k = lt + 1;
+    let c = 0;
+    while (k < s.length) {
+      c = s.charCodeAt(k);
+      if (c <= 32 || c === GT || c === SLASH) break;
+      k++;
+    }
+    if (k >= s.length) return -1;
+    const name = s.slice(lt + 1, k);
+    if (this.rootClosed) throw new XmlSyntaxError(`element <${name}> after the root element`);
+    this.sawRoot = true;
+    if (c === GT) {
+      this.openNames.push(name);
+      this.handler.open(name, undefined);
+      return k + 1;
+    }
+    const gt = s.indexOf('>', k);
+    if (gt < 0) return -1;
+    const selfClosing = s.charCodeAt(gt - 1) === SLASH;
+    const end = selfClosing ? gt - 1 : gt;
+    this.openNames.push(name);
+    this.handler.open(name, k < end ? s.slice(k, end) : undefined);
+    if (selfClosing) this.closed(this.openNames.pop() as string);
+    return gt + 1;
+  }
+
+  /** The close tag at `lt`, checked against the open element in place; -1 if incomplete. */
+  private closeTag(s: string, lt: number): number {
+    const expected = this.openNames[this.openNames.length - 1];
+    const nameEnd = lt + 2 + (expected?.length ?? 0);
+    if (expected !== undefined && nameEnd < s.length) {
+      if (s.charCodeAt(nameEnd) === GT && s.startsWith(expected, lt + 2)) {
+        this.closed(this.openNames.pop() as string);
+        return nameEnd + 1;
+      }
+    }
+    const gt = s.indexOf('>', lt);
+    if (gt < 0) return -1;
+    const name = s.slice(lt + 2, gt).trim();
+    if (expected === undefined) throw new XmlSyntaxError(`unexpected </${name}>`);
+    if (name !== expected) {
+      throw new XmlSyntaxError(`mismatched tag: expected </${expected}>, got </${name}>`);
+    }
+    this.closed(this.openNames.pop() as string);
+    return gt + 1;
+  }
+
+  private closed(name: string): void {
+    this.handler.close(name);
+    if (this.openNames.length === 0) this.rootClosed = true;
   }
 
   /** Comment, CDATA or DOCTYPE at `lt`; returns the index after it, or -1 if incomplete. */
@@ -115,7 +159,7 @@ export class XmlTokenizer {
       const e = s.indexOf(']]>', lt + 9);
       if (e < 0) return -1;
       if (this.openNames.length === 0) throw new XmlSyntaxError('CDATA outside the root element');
-      this.handler.text(s.slice(lt + 9, e));
+      if (this.handler.wantsText()) this.handler.text(s.slice(lt + 9, e));
       return e + 3;
     }
     if (c2 === DASH) {
@@ -138,6 +182,7 @@ export class XmlTokenizer {
       if (s.slice(from, to).trim()) throw new XmlSyntaxError('text outside the root element');
       return;
     }
+    if (!this.handler.wantsText()) return;
     const raw = s.slice(from, to);
     this.handler.text(raw.indexOf('&') < 0 ? raw : decodeEntities(raw));
   }
@@ -146,19 +191,12 @@ export class XmlTokenizer {
   private trailingText(s: string, from: number): string {
     return from < s.length ? s.slice(from) : '';
   }
+}
 
-  private closeTag(name: string): void {
-    const expected = this.openNames.pop();
-    if (expected !== name) {
-      throw new XmlSyntaxError(
-        expected === undefined
-          ? `unexpected </${name}>`
-          : `mismatched tag: expected </${expected}>, got </${name}>`,
-      );
-    }
-    this.handler.close(name);
-    if (this.openNames.length === 0) this.rootClosed = true;
-  }
+/** The index after the next '>' from `from`, or -1. */
+function afterGt(s: string, from: number): number {
+  const gt = s.indexOf('>', from);
+  return gt < 0 ? -1 : gt + 1;
 }
 
 /** Length of the longest prefix of `bytes` that ends on a UTF-8 character boundary. */
