@@ -20,8 +20,7 @@ COPY --from=build /app/lib ./lib
 COPY bin ./bin
 COPY resources ./resources
 USER node
-# The heap cap keeps a large sync's peak memory flat (see README, Benchmarks).
-ENV AIRBYTE_ENTRYPOINT="node --max-old-space-size=160 /app/bin/main"
-ENTRYPOINT ["node", "--max-old-space-size=160", "/app/bin/main"]
+ENV AIRBYTE_ENTRYPOINT="node /app/bin/main"
+ENTRYPOINT ["node", "/app/bin/main"]
 LABEL io.airbyte.name=airbyte/source-qualys-vmdr
 LABEL io.airbyte.version=0.1.0

@@ -30,18 +30,13 @@ export class RecordOutputLogger extends AirbyteSourceLogger implements JsonSink 
     }
     const { record } = msg as unknown as RecordMessage;
     // The CDK's own shape: {"record":{"stream","namespace"?,"emitted_at","data"},"type":"RECORD"}.
-    this.encoder.encode(
-      {
-        record: {
-          stream: record.stream,
-          namespace: record.namespace,
-          emitted_at: record.emitted_at,
-          data: record.data,
-        },
-        type: AirbyteMessageType.RECORD,
-      },
-      this,
+    const namespace =
+      record.namespace === undefined ? '' : `,"namespace":${JSON.stringify(record.namespace)}`;
+    this.text(
+      `{"record":{"stream":${JSON.stringify(record.stream)}${namespace},"emitted_at":${record.emitted_at},"data":`,
     );
+    this.encoder.encodeObject(record.data as Record<string, unknown>, this);
+    this.text('},"type":"RECORD"}');
     this.text('\n');
     if (this.used >= BUFFER_BYTES / 2) return this.writeBuffered();
     this.timer ??= setTimeout(() => void this.writeBuffered(), FLUSH_AFTER_MS);

@@ -19,6 +19,9 @@ const NONCE = Math.random().toString(36).slice(2, 10);
 const TOKEN_PREFIX = `"\\u0000${NONCE}:`;
 
 /** Where encoded JSON goes: text as it is, shared values as their cached UTF-8 bytes. */
+/** Arrays longer than this are encoded one element at a time (see encodeObject). */
+const SPLIT_ARRAYS_LONGER_THAN = 8;
+
 export interface JsonSink {
   text(text: string): void;
   bytes(bytes: Buffer): void;
@@ -40,6 +43,32 @@ export class SharedJsonEncoder {
       this.ids.set(value, id);
     }
     return `\u0000${NONCE}:${id}`;
+  }
+
+  /**
+   * Writes the JSON of the object `value` to `sink` (the same JSON as JSON.stringify), shared
+   * values from their cached bytes. Long arrays (a host's detections) are encoded element by
+   * element, so that no string is large: V8 allocates strings over 128 KB straight into the old
+   * generation, which then fills with garbage that only a full collection frees.
+   */
+  encodeObject(value: Record<string, unknown>, sink: JsonSink): void {
+    let separator = '{';
+    for (const key in value) {
+      const item = value[key];
+      if (item === undefined || typeof item === 'function' || typeof item === 'symbol') continue;
+      sink.text(`${separator}${JSON.stringify(key)}:`);
+      separator = ',';
+      if (Array.isArray(item) && item.length > SPLIT_ARRAYS_LONGER_THAN) {
+        for (let i = 0; i < item.length; i++) {
+          sink.text(i === 0 ? '[' : ',');
+          this.encode(item[i] ?? null, sink);
+        }
+        sink.text(item.length ? ']' : '[]');
+      } else {
+        this.encode(item, sink);
+      }
+    }
+    sink.text(separator === '{' ? '{}' : '}');
   }
 
   /** Writes the JSON of `value` to `sink`, shared values from their cached bytes. */

@@ -30,6 +30,8 @@ interface ApiState {
 }
 
 export interface Slot {
+  /** Reads the limit headers of this call's response (409s included). */
+  observe(headers: Record<string, unknown>): void;
   release(): void;
 }
 
@@ -76,8 +78,11 @@ export class CallBudget {
         this.schedule();
       });
     }
+    // Qualys counts this call among the running ones as it starts it, with ours running then.
+    const oursRunning = state.inFlight;
     let released = false;
     return {
+      observe: (headers) => this.observe(api, headers, oursRunning),
       release: () => {
         if (released) return;
         released = true;
@@ -87,8 +92,11 @@ export class CallBudget {
     };
   }
 
-  /** Reads the limit headers of a response to a call to `api` (409s included). */
-  observe(api: Api, headers: Headers): void {
+  /**
+   * Reads the limit headers of a response to a call to `api` (409s included); `oursRunning` is
+   * how many of our calls to it were running when that call started, itself included.
+   */
+  observe(api: Api, headers: Headers, oursRunning = this.state(api).inFlight): void {
     const state = this.state(api);
     const limit = headerNumber(headers, 'x-concurrency-limit-limit');
     if (limit !== undefined && limit > 0) {
@@ -97,7 +105,7 @@ export class CallBudget {
     }
     const running = headerNumber(headers, 'x-concurrency-limit-running');
     // Running counts every call of the subscription to this API, ours included.
-    if (running !== undefined) state.others = Math.max(0, running - state.inFlight);
+    if (running !== undefined) state.others = Math.max(0, running - oursRunning);
     const remaining = headerNumber(headers, 'x-ratelimit-remaining');
     if (remaining !== undefined) state.remaining = remaining;
     const toWait = headerNumber(headers, 'x-ratelimit-towait-sec');
@@ -108,11 +116,15 @@ export class CallBudget {
   /** The server asked for `seconds` before the next call to `api` (rate limit, 1965). */
   blockFor(api: Api, seconds: number, reason: string): void {
     const state = this.state(api);
-    const until = this.now() + seconds * 1000;
+    const now = this.now();
+    const until = now + seconds * 1000;
     if (until > state.blockedUntil) {
+      // The headers and the 1965 body of one refusal say the same: count and log it once.
+      if (state.blockedUntil < now + 1000) {
+        state.rateWaits++;
+        this.onWait(`Rate limit of the ${api} API reached (${reason}): waiting ${seconds} s`);
+      }
       state.blockedUntil = until;
-      state.rateWaits++;
-      this.onWait(`Rate limit of the ${api} API reached (${reason}): waiting ${seconds} s`);
     }
     this.schedule();
   }

@@ -89,7 +89,7 @@ export class QualysClient {
     const timer = new IdleTimer(timeoutSec * 1000);
     try {
       const response = await this.post(api, params, what, timer);
-      this.budget.observe(api, response.headers);
+      slot.observe(response.headers);
       const body = response.data as Readable;
       if (response.status !== 200) throw await this.statusError(response, body, what, timer);
       const contentType = String(response.headers['content-type'] ?? '');

@@ -19,7 +19,10 @@ class SharedQidInfo extends SharedJson implements QidInfo {
 /** CVSS v2 access vector letters in VECTOR_STRING → Qualys' numeric ACCESS/VECTOR codes. */
 const ACCESS_VECTOR_CODES: Record<string, number> = { L: 1, A: 2, N: 3 };
 
-export function qidInfoOf(kb: KnowledgeBaseRecord): QidInfo {
+export function qidInfoOf(record: KnowledgeBaseRecord): QidInfo {
+  // Kept for the whole sync: copy its texts out of the KB response they were sliced from, which
+  // would otherwise stay in memory with them.
+  const kb = JSON.parse(JSON.stringify(record)) as KnowledgeBaseRecord;
   const cvss = kb.CVSS;
   const cvss3 = kb.CVSS_V3;
   return new SharedQidInfo(

@@ -78,7 +78,13 @@ export class HostDetections extends RangedStream<HostDetectionRecord> {
             host.subscription = config.subscription;
             host.VULNERABILITIES ??= [];
             if (config.include_results) capResults(host, config.results_max_length);
-            held.push(holdFor(host, join.enrich(host)));
+            // Usually every QID is known: joined at once, no promise, no waiting.
+            const joined = join.enrichKnown(host);
+            if (joined && held.length === 0) {
+              yield host;
+              continue;
+            }
+            held.push(joined ? { host, ready: JOINED, joined } : holdFor(host, join.enrich(host)));
             if (held.length >= MAX_HELD_HOSTS) {
               join.flush();
               await held[0].ready;
@@ -103,6 +109,8 @@ export class HostDetections extends RangedStream<HostDetectionRecord> {
 
 /** Hosts a range reader holds while their QIDs are fetched, before it flushes the batch. */
 const MAX_HELD_HOSTS = 100;
+
+const JOINED = Promise.resolve();
 
 interface HeldHost {
   host: HostDetectionRecord;

@@ -38,6 +38,21 @@ export class QidInfoJoin {
   ) {}
 
   /**
+   * Attaches QID_INFO and ATT&CK at once if every QID of the host is known (the usual case, and
+   * no promise per host then); returns false, attaching nothing, otherwise.
+   */
+  enrichKnown(host: HostDetectionRecord): boolean {
+    const detections = host.VULNERABILITIES;
+    for (let i = 0; i < detections.length; i++) {
+      if (!this.known.has(detections[i].QID)) return false;
+    }
+    for (let i = 0; i < detections.length; i++) {
+      attach(detections[i], this.known.get(detections[i].QID));
+    }
+    return true;
+  }
+
+  /**
    * Attaches QID_INFO and ATT&CK to the host's detections once their QIDs are known; resolves at
    * once when they all are. Unknown QIDs join the open batch.
    */

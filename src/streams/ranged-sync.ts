@@ -74,6 +74,9 @@ type Item<T> =
   | { kind: 'failed'; task: Task; error: Error }
   | { kind: 'end' };
 
+/** Records (and range ends) waiting for the consumer: few, so that records die young. */
+const QUEUED_ITEMS = 2;
+
 /** Timeouts without progress before a listed range is split; its parts split at the first. */
 const STALLS_TO_SPLIT = 2;
 
@@ -97,7 +100,7 @@ export class RangedSync<T> {
       progress: Progress;
     },
   ) {
-    this.queue = new AsyncQueue(Math.max(4, options.workers * 2));
+    this.queue = new AsyncQueue(QUEUED_ITEMS);
   }
 
   get finished(): boolean {
