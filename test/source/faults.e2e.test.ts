@@ -70,7 +70,9 @@ describe('bin/main read under faults ends with the full set', () => {
       run.messages.some(
         (m) =>
           m.type === 'LOG' &&
-          /Rate limit of the detection API reached \((code 1965|X-RateLimit-ToWait-Sec)\): waiting 1 s/.test(m.log.message),
+          /Rate limit of the detection API reached \((code 1965|X-RateLimit-ToWait-Sec)\): waiting 1 s/.test(
+            m.log.message,
+          ),
       ),
     ).toBe(true);
   });
