@@ -2,9 +2,14 @@ import http from 'node:http';
 import { AddressInfo } from 'node:net';
 
 import spec from '../../resources/spec.json';
+import { HostDetectionRecord } from '../../src/records';
 import { Simulator } from '../../src/simulator';
 import {
+  catalog,
   configFor,
+  decodeState,
+  lastState,
+  recordsOf,
   expectCleanRun,
   expectValid,
   PASSWORD,
@@ -153,6 +158,25 @@ describe('bin/main check', () => {
     }
   });
 
+  it('reports a user without API access (HTTP 403)', async () => {
+    const server = http.createServer((_req, res) => {
+      res.writeHead(403, { 'content-type': 'text/plain' });
+      res.end('API access is not enabled for this user');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      expect(await check({ ...configFor(sim), base_url: `http://127.0.0.1:${port}` })).toEqual({
+        status: 'FAILED',
+        message:
+          `Cannot use the Qualys API at http://127.0.0.1:${port}: access denied (HTTP 403: API ` +
+          `access is not enabled for this user): the user needs API access and VM permissions`,
+      });
+    } finally {
+      server.close();
+    }
+  });
+
   it('reports a TLS failure', async () => {
     const tlsUrl = sim.baseUrl.replace('http:', 'https:');
     const status = await check({ ...configFor(sim), base_url: tlsUrl });
@@ -189,5 +213,72 @@ describe('bin/main check', () => {
       message: 'Invalid configuration: statuses[0] must be one of New, Active, Re-Opened, Fixed',
     });
     expect(totalCalls(sim)).toBe(before);
+  });
+});
+
+describe('bin/main read failures', () => {
+  let sim: Simulator;
+  beforeAll(async () => {
+    sim = await simulator({
+      hosts: 30,
+      detectionsPerHost: 3,
+      qids: 40,
+      faults: { rules: [{ type: 'http_error', status: 500, endpoint: 'hld', after: 1 }] },
+    });
+  });
+  afterAll(() => sim.close());
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  function traces(run: { messages: Record<string, any>[] }) {
+    return run.messages
+      .filter((m) => m.type === 'TRACE' && m.trace.type === 'ERROR')
+      .map((m) => [m.trace.error.failure_type, m.trace.error.message]);
+  }
+
+  it('reports bad credentials as a config_error TRACE and exits non-zero', async () => {
+    const run = await runMain('read', {
+      config: { ...configFor(sim), password: `${PASSWORD}-wrong` },
+      catalog: catalog(),
+    });
+    expect(run.code).toBe(1);
+    expectCleanRun(run);
+    expect(traces(run)).toEqual([
+      [
+        'config_error',
+        `Cannot use the Qualys API at ${sim.baseUrl}: Qualys rejected the credentials (HTTP 401: ` +
+          `Bad Login/Password). Check username and password, that the user has API access, and ` +
+          `that base_url is the API server of the user's platform`,
+      ],
+    ]);
+    expect(run.messages.filter((m) => m.type === 'RECORD')).toEqual([]);
+  });
+
+  it('reports an invalid configuration as a config_error TRACE naming the field', async () => {
+    const run = await runMain('read', {
+      config: { ...configFor(sim), severities: [9] },
+      catalog: catalog(),
+    });
+    expect(run.code).toBe(1);
+    expect(traces(run)).toEqual([
+      ['config_error', 'Invalid configuration: severities[0] must be <= 5'],
+    ]);
+  });
+
+  it('reports ranges that fail for good as a system_error, keeping the others and their state', async () => {
+    const run = await runMain('read', {
+      config: configFor(sim, { max_retries: 1, max_concurrency: 1 }),
+      catalog: catalog(['host_detections']),
+    });
+    expect(run.code).toBe(1);
+    expectCleanRun(run);
+    const [[failureType, message]] = traces(run);
+    expect(failureType).toBe('system_error');
+    expect(message).toMatch(
+      /^host_detections: 2 ID ranges could not be read \(\d+-\d+, \d+-\d+\); the next sync resumes them: /,
+    );
+    const hosts = recordsOf<HostDetectionRecord>(run, 'host_detections');
+    expect(hosts.length).toBeGreaterThan(0);
+    const state = decodeState(lastState(run)).host_detections as { pending: { done: unknown[] } };
+    expect(state.pending.done).toHaveLength(1);
   });
 });
