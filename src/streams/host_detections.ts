@@ -5,6 +5,7 @@
  */
 import { Dictionary } from 'ts-essentials';
 
+import { QualysConfig } from '../config';
 import { knowledgeBaseBatch, listHostIdRanges, rangeRecords } from '../qualys/lists';
 import { detectionParams, sinceParams } from '../qualys/params';
 import { compileRecordShape } from '../qualys/xml/shape';
@@ -46,12 +47,15 @@ export class HostDetections extends RangedStream<HostDetectionRecord> {
       async (qids) =>
         (await knowledgeBaseBatch(client, qids, KB_SHAPE)) as unknown as KnowledgeBaseRecord[],
       config.kb_batch_size,
+      (qids) =>
+        logger.warn(
+          `QIDs missing from the knowledge base (their detections have no QID_INFO): ${qids.join(', ')}`,
+        ),
     );
-    let reportedMissing = 0;
     return {
       list: (listing) =>
         listHostIdRanges(client, { ...listing, size: listing.size ?? config.detections_page_size }),
-      read: async function* (range, since, stallsToSplit) {
+      read: (range, since, stallsToSplit) => {
         const request = {
           api: 'detection' as const,
           params: { ...detectionParams(config), ...sinceParams('hosts', since) },
@@ -61,71 +65,25 @@ export class HostDetections extends RangedStream<HostDetectionRecord> {
           stallsToSplit,
           what: 'Failed to list host detections',
         };
-        // Hosts wait here, in order, for their QIDs' batch; reading goes on meanwhile.
-        const held: HeldHost[] = [];
-        const reportMissing = () => {
-          if (join.missing.size > reportedMissing) {
-            reportedMissing = join.missing.size;
-            logger.warn(
-              `QIDs missing from the knowledge base (their detections have no QID_INFO): ` +
-                [...join.missing].slice(0, 20).join(', '),
-            );
-          }
-        };
-        try {
-          for await (const raw of rangeRecords(client, request, range)) {
-            const host = raw as unknown as HostDetectionRecord;
-            host.subscription = config.subscription;
-            host.VULNERABILITIES ??= [];
-            if (config.include_results) capResults(host, config.results_max_length);
-            // Usually every QID is known: joined at once, no promise, no waiting.
-            const joined = join.enrichKnown(host);
-            if (joined && held.length === 0) {
-              yield host;
-              continue;
-            }
-            held.push(joined ? { host, ready: JOINED, joined } : holdFor(host, join.enrich(host)));
-            if (held.length >= MAX_HELD_HOSTS) {
-              join.flush();
-              await held[0].ready;
-            }
-            while (held.length > 0 && held[0].joined) yield (held.shift() as HeldHost).host;
-            reportMissing();
-          }
-        } finally {
-          // Also when the range fails or stalls: hosts read so far count as delivered.
-          join.flush();
-          for (const entry of held.splice(0)) {
-            await entry.ready;
-            yield entry.host;
-          }
-          reportMissing();
-        }
+        return join.joined(hostsOf(rangeRecords(client, request, range), config));
       },
       detailCount: (host) => host.VULNERABILITIES.length,
     };
   }
 }
 
-/** Hosts a range reader holds while their QIDs are fetched, before it flushes the batch. */
-const MAX_HELD_HOSTS = 100;
-
-const JOINED = Promise.resolve();
-
-interface HeldHost {
-  host: HostDetectionRecord;
-  ready: Promise<void>;
-  joined: boolean;
-}
-
-function holdFor(host: HostDetectionRecord, enriched: Promise<void>): HeldHost {
-  const entry: HeldHost = { host, ready: enriched, joined: false };
-  entry.ready = enriched.then(() => {
-    entry.joined = true;
-  });
-  // Awaited in order later; a failure is raised there, not as an unhandled rejection.
-  entry.ready.catch(() => undefined);
-  return entry;
+/** The parsed HOSTs of a range as host_detections records. */
+async function* hostsOf(
+  raw: AsyncIterable<Record<string, unknown>>,
+  config: QualysConfig,
+): AsyncGenerator<HostDetectionRecord> {
+  for await (const record of raw) {
+    const host = record as unknown as HostDetectionRecord;
+    host.subscription = config.subscription;
+    host.VULNERABILITIES ??= [];
+    if (config.include_results) capResults(host, config.results_max_length);
+    yield host;
+  }
 }
 
 /** RESULTS can be huge (field lessons #15): keep `max` characters and say how much was cut. */

@@ -23,25 +23,68 @@ interface Batch {
 
 /** A batch that is not full is sent this long after its first QID, to bound the wait. */
 const FLUSH_AFTER_MS = 2000;
+/** Hosts a range reader holds while their QIDs are fetched, before it flushes the batch. */
+const MAX_HELD_HOSTS = 100;
+const JOINED = Promise.resolve();
+
+interface HeldHost {
+  host: HostDetectionRecord;
+  ready: Promise<void>;
+  joined: boolean;
+}
 
 export class QidInfoJoin {
   private readonly known = new Map<number, Enrichment | null>();
   private readonly waiting = new Map<number, Promise<void>>();
   private open: Batch | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
-  /** QIDs the knowledge base did not return: their detections have no QID_INFO. */
-  readonly missing = new Set<number>();
-
+  /**
+   * @param onMissing told of QIDs the knowledge base did not return (their detections have no
+   *   QID_INFO)
+   */
   constructor(
     private readonly fetchBatch: (qids: number[]) => Promise<KnowledgeBaseRecord[]>,
     private readonly batchSize: number,
+    private readonly onMissing: (qids: number[]) => void,
   ) {}
+
+  /**
+   * The hosts of one range reader, in their order, each once its detections are joined. Hosts
+   * whose QIDs are unknown wait (reading goes on) until their batch is back; the range's end, or
+   * MAX_HELD_HOSTS waiting, sends the open batch at once. Hosts read before a failure are still
+   * delivered, then the failure is raised.
+   */
+  async *joined(hosts: AsyncIterable<HostDetectionRecord>): AsyncGenerator<HostDetectionRecord> {
+    const held: HeldHost[] = [];
+    try {
+      for await (const host of hosts) {
+        // Usually every QID is known: joined at once, no promise, no waiting.
+        const joined = this.enrichKnown(host);
+        if (joined && held.length === 0) {
+          yield host;
+          continue;
+        }
+        held.push(joined ? { host, ready: JOINED, joined } : holdFor(host, this.enrich(host)));
+        if (held.length >= MAX_HELD_HOSTS) {
+          this.flush();
+          await held[0].ready;
+        }
+        while (held.length > 0 && held[0].joined) yield (held.shift() as HeldHost).host;
+      }
+    } finally {
+      this.flush();
+      for (const entry of held.splice(0)) {
+        await entry.ready;
+        yield entry.host;
+      }
+    }
+  }
 
   /**
    * Attaches QID_INFO and ATT&CK at once if every QID of the host is known (the usual case, and
    * no promise per host then); returns false, attaching nothing, otherwise.
    */
-  enrichKnown(host: HostDetectionRecord): boolean {
+  private enrichKnown(host: HostDetectionRecord): boolean {
     const detections = host.VULNERABILITIES;
     for (let i = 0; i < detections.length; i++) {
       if (!this.known.has(detections[i].QID)) return false;
@@ -56,7 +99,7 @@ export class QidInfoJoin {
    * Attaches QID_INFO and ATT&CK to the host's detections once their QIDs are known; resolves at
    * once when they all are. Unknown QIDs join the open batch.
    */
-  async enrich(host: HostDetectionRecord): Promise<void> {
+  private async enrich(host: HostDetectionRecord): Promise<void> {
     let waits: Set<Promise<void>> | undefined;
     for (const detection of host.VULNERABILITIES) {
       if (this.known.has(detection.QID)) continue;
@@ -67,7 +110,7 @@ export class QidInfoJoin {
   }
 
   /** Sends the open batch now (a reader is waiting on it). */
-  flush(): void {
+  private flush(): void {
     const batch = this.open;
     if (!batch) return;
     this.open = undefined;
@@ -81,12 +124,9 @@ export class QidInfoJoin {
             attack: attackMappingOf(info.qid.threatIntel, info.qid.category),
           });
         }
-        for (const qid of batch.qids) {
-          if (!this.known.has(qid)) {
-            this.known.set(qid, null);
-            this.missing.add(qid);
-          }
-        }
+        const missing = batch.qids.filter((qid) => !this.known.has(qid));
+        for (const qid of missing) this.known.set(qid, null);
+        if (missing.length) this.onMissing(missing);
         this.settled(batch);
       },
       (error: Error) => this.settled(batch, error),
@@ -112,6 +152,16 @@ export class QidInfoJoin {
     for (const qid of batch.qids) this.waiting.delete(qid);
     batch.settle(error);
   }
+}
+
+function holdFor(host: HostDetectionRecord, enriched: Promise<void>): HeldHost {
+  const entry: HeldHost = { host, ready: enriched, joined: false };
+  entry.ready = enriched.then(() => {
+    entry.joined = true;
+  });
+  // Awaited in order later; a failure is raised there, not as an unhandled rejection.
+  entry.ready.catch(() => undefined);
+  return entry;
 }
 
 function newBatch(): Batch {
