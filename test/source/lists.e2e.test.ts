@@ -1,3 +1,6 @@
+import http from 'node:http';
+import { AddressInfo } from 'node:net';
+
 import { AirbyteLogger } from 'faros-airbyte-cdk';
 
 import { validateConfig } from '../../src/config';
@@ -12,8 +15,8 @@ import { configFor, simulator } from './harness';
 
 const SHAPE = compileRecordShape(schema);
 
-function clientFor(sim: Simulator): QualysClient {
-  const config = validateConfig(configFor(sim));
+function clientFor(sim: Pick<Simulator, 'baseUrl' | 'username' | 'password'>): QualysClient {
+  const config = validateConfig(configFor(sim as Simulator));
   const logger = new AirbyteLogger();
   logger.write = () => Promise.resolve();
   return new QualysClient(config, QualysClient.httpInstance(config), logger, {
@@ -72,6 +75,73 @@ describe('ranged list operations against the simulator', () => {
       expect(listing.ranges[1].to).toBe(kept[kept.length - 1]);
     } finally {
       await sim.close();
+    }
+  });
+});
+
+describe('a server that repeats a host across pages', () => {
+  const host = (id: number) =>
+    `<HOST><ID>${id}</ID><DETECTION_LIST><DETECTION><QID>38794</QID><TYPE>Confirmed</TYPE></DETECTION></DETECTION_LIST></HOST>`;
+  const page = (ids: number[], nextIdMin?: number) =>
+    '<?xml version="1.0" encoding="UTF-8" ?>\n<HOST_LIST_VM_DETECTION_OUTPUT><RESPONSE>' +
+    `<DATETIME>2025-03-14T09:20:05Z</DATETIME><HOST_LIST>${ids.map(host).join('')}</HOST_LIST>` +
+    (nextIdMin
+      ? `<WARNING><CODE>1980</CODE><TEXT>2 record limit exceeded.</TEXT><URL><![CDATA[https://qualysapi.example.com/api/4.0/fo/asset/host/vm/detection/?action=list&truncation_limit=2&id_min=${nextIdMin}]]></URL></WARNING>`
+      : '') +
+    '</RESPONSE></HOST_LIST_VM_DETECTION_OUTPUT>';
+
+  it('is read once per host, with form-encoded POSTs carrying auth and X-Requested-With', async () => {
+    const requests: { method?: string; headers: http.IncomingHttpHeaders; body: string }[] = [];
+    // Page 2 starts again at host 12: the id_min the server gives is the last host of page 1.
+    const pages: Record<string, string> = {
+      '10': page([10, 12], 12),
+      '12': page([12, 15], 15),
+      '15': page([15, 19]),
+    };
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk) => (body += chunk));
+      req.on('end', () => {
+        requests.push({ method: req.method, headers: req.headers, body });
+        const idMin = new URLSearchParams(body).get('id_min') ?? '';
+        res.writeHead(200, { 'content-type': 'application/xml' });
+        res.end(pages[idMin]);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const client = clientFor({
+        baseUrl: `http://127.0.0.1:${port}`,
+        username: 'jdoe',
+        password: 'pw',
+      });
+      const request = {
+        api: 'detection' as const,
+        params: { show_qds: '1' },
+        items: { HOST: SHAPE },
+        idField: 'ID',
+        pageSize: 2,
+        stallsToSplit: 2,
+        what: 'test',
+      };
+      const ids: unknown[] = [];
+      for await (const record of rangeRecords(client, request, { from: 10, to: 19 }))
+        ids.push(record.ID);
+      expect(ids).toEqual([10, 12, 15, 19]);
+      expect(requests.map((r) => r.method)).toEqual(['POST', 'POST', 'POST']);
+      expect(requests.map((r) => r.body)).toEqual([
+        'show_qds=1&action=list&id_min=10&id_max=19&truncation_limit=2',
+        'show_qds=1&action=list&id_min=12&id_max=19&truncation_limit=2',
+        'show_qds=1&action=list&id_min=15&id_max=19&truncation_limit=2',
+      ]);
+      for (const { headers } of requests) {
+        expect(headers['content-type']).toBe('application/x-www-form-urlencoded');
+        expect(headers['x-requested-with']).toBe('qualys-vmdr-dataflow');
+        expect(headers.authorization).toBe(`Basic ${Buffer.from('jdoe:pw').toString('base64')}`);
+      }
+    } finally {
+      server.close();
     }
   });
 });
