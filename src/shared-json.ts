@@ -19,8 +19,11 @@ const NONCE = Math.random().toString(36).slice(2, 10);
 const TOKEN_PREFIX = `"\\u0000${NONCE}:`;
 
 /** Where encoded JSON goes: text as it is, shared values as their cached UTF-8 bytes. */
-/** Arrays longer than this are encoded one element at a time (see encodeObject). */
-const SPLIT_ARRAYS_LONGER_THAN = 8;
+/**
+ * Arrays longer than this are encoded one element at a time (see encodeObject). A detection's
+ * JSON is about 0.8 KB with its shared parts as tokens, so shorter arrays stay well under 128 KB.
+ */
+const SPLIT_ARRAYS_LONGER_THAN = 100;
 
 export interface JsonSink {
   text(text: string): void;
