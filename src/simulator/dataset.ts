@@ -7,6 +7,7 @@
 import {
   CycleWindow,
   HostIdentity,
+  HostOrigin,
   HostState,
   applyHostCycle,
   assetIdAt,
@@ -84,7 +85,10 @@ export class Dataset {
     readonly options: DatasetOptions,
     private readonly clock: SimClock,
   ) {
-    this.knowledgeBase = new KnowledgeBase(options.seed, options.qids, options.startSec);
+    // Qualys has one knowledge base for every subscription: an overlapping one serves its
+    // partner's (same `qids` needed), so a QID both report is the same vulnerability.
+    const kbSeed = options.overlapWith?.seed ?? options.seed;
+    this.knowledgeBase = new KnowledgeBase(kbSeed, options.qids, options.startSec);
     this.tagCatalogue = new TagCatalogue(options.seed);
     this.ids = new HostIdSpace(options.seed, options.hosts);
     this.purged = new Uint8Array(options.hosts);
@@ -139,18 +143,14 @@ export class Dataset {
 
   /** Host-level state of host `index` after every scan cycle that touched it. */
   hostState(index: number): HostState {
-    const partner = this.partners?.[index] ?? -1;
-    const overlap = this.options.overlapWith;
-    const identity =
-      partner >= 0 && overlap
-        ? generateIdentity(overlap.seed, partner)
-        : generateIdentity(this.options.seed, index);
+    const origin = this.originOf(index);
     const state = generateHostState({
       seed: this.options.seed,
       index,
       id: this.ids.idAt(index),
       assetId: assetIdAt(this.options.seed, index),
-      identity,
+      origin,
+      identity: generateIdentity(origin.seed, origin.index),
       startSec: this.options.startSec,
       catalogue: this.tagCatalogue,
     });
@@ -159,16 +159,20 @@ export class Dataset {
     return state;
   }
 
+  /** A shared host is its partner's machine: its identity and detections come from there. */
+  private originOf(index: number): HostOrigin {
+    const partner = this.partners?.[index] ?? -1;
+    const overlap = this.options.overlapWith;
+    return partner >= 0 && overlap
+      ? { seed: overlap.seed, index: partner }
+      : { seed: this.options.seed, index };
+  }
+
   /** The host's detections, replayed through the same scan cycles as its state. */
   hostDetections(state: HostState): HostDetections {
-    const hd = generateDetections(
-      this.options.seed,
-      state,
-      this.knowledgeBase,
-      this.options.detectionsPerHost,
-    );
+    const hd = generateDetections(state, this.knowledgeBase, this.options.detectionsPerHost);
     for (let k = 1; k < state.scans.length; k++) {
-      applyDetectionCycle(this.options.seed, state, hd, this.knowledgeBase, state.scans[k]);
+      applyDetectionCycle(state, hd, this.knowledgeBase, state.scans[k]);
     }
     return hd;
   }

@@ -1,5 +1,7 @@
 /**
- * Detection generation and evolution (API doc §3). A host's detections come from (seed, host index):
+ * Detection generation and evolution (API doc §3). A host's detections come from its origin (its own
+ * seed and index, or its partner's when the host is shared with an overlapping subscription, so both
+ * report the same QIDs, ports, protocols, SSL and FQDNs; dates follow each subscription's scans):
  * a distinct walk through the QIDs (start + k·step mod n with step coprime to n), a few port-based
  * QIDs reported twice on different ports (a finding is host+QID+port+protocol+SSL, field lessons §9),
  * and status/date histories that are internally consistent:
@@ -67,12 +69,11 @@ function gcd(a: number, b: number): number {
 const WEB_PORTS = new Set([80, 443, 8080, 8443]);
 
 export function generateDetections(
-  seed: number,
   host: HostState,
   kb: KnowledgeBase,
   detectionsPerHost: number,
 ): HostDetections {
-  const rng = Rng.keyed(seed, Stream.detections, host.index);
+  const rng = Rng.keyed(host.origin.seed, Stream.detections, host.origin.index);
   const n = kb.size;
   let step = 1 + (rng.nextU32() % Math.max(1, n - 1));
   while (gcd(step, n) !== 1) step++;
@@ -226,14 +227,14 @@ const REOPEN_CHANCE = 0.3;
  * records what changed status when `changes` is given (the scan-cycle report).
  */
 export function applyDetectionCycle(
-  seed: number,
   host: HostState,
   hd: HostDetections,
   kb: KnowledgeBase,
   scan: HostScan,
   changes?: DetectionChanges,
 ): void {
-  const rng = Rng.keyed(seed, Stream.cycleDetections, host.index, scan.cycle);
+  // Keyed by origin: a shared host rescanned in the same cycle by both subscriptions changes alike.
+  const rng = Rng.keyed(host.origin.seed, Stream.cycleDetections, host.origin.index, scan.cycle);
   const s = scan.scanSec;
   for (const d of hd.list) {
     d.lastTestSec = s;

@@ -3,9 +3,10 @@
  * and its host-level state (tags, scan and processing dates), derived from (seed, host index) and
  * replayed through the scan cycles that touched it. Detections live in detections.ts.
  *
- * Identity is generated from an (identity seed, identity index) pair that normally equals the
+ * Identity is generated from the host's origin, an (seed, index) pair that normally equals the
  * host's own; a host shared with an overlapping subscription takes its partner's pair instead, so
- * both subscriptions report the same FQDN, instance ID and agent ID for it.
+ * both subscriptions report the same FQDN, instance ID and agent ID for it (and, detections.ts,
+ * the same vulnerabilities).
  */
 import { Rng, Stream, hash32 } from './random';
 import { TagCatalogue, TagDefinition, assetCriticality } from './tags';
@@ -60,6 +61,12 @@ export interface HostIdentity {
   hardwareUuid?: string;
 }
 
+/** The (seed, index) a host's identity and detections are drawn from: see the header. */
+export interface HostOrigin {
+  seed: number;
+  index: number;
+}
+
 /** One scan that a scan cycle applied to the host (times in epoch seconds). */
 export interface HostScan {
   cycle: number;
@@ -71,6 +78,7 @@ export interface HostState {
   index: number;
   id: number;
   assetId: number;
+  origin: HostOrigin;
   identity: HostIdentity;
   tags: readonly TagDefinition[];
   acs: number;
@@ -290,6 +298,7 @@ export interface HostSource {
   index: number;
   id: number;
   assetId: number;
+  origin: HostOrigin;
   identity: HostIdentity;
   startSec: number;
   catalogue: TagCatalogue;
@@ -306,6 +315,7 @@ export function generateHostState(src: HostSource): HostState {
     index: src.index,
     id: src.id,
     assetId: src.assetId,
+    origin: src.origin,
     identity: src.identity,
     tags,
     acs: assetCriticality(tags),

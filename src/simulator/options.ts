@@ -37,7 +37,10 @@ export interface SimulatorOptions {
   warningUrl?: WarningUrlStyle;
   /** Initial simulated clock, `YYYY-MM-DDTHH:MM:SSZ`. */
   startTime?: string;
-  /** Share a fraction of hosts with another simulator instance (see Dataset.sharedHosts). */
+  /**
+   * Share a fraction of hosts, with their vulnerabilities, with another simulator instance (see
+   * Dataset.sharedHosts); this one then serves that one's knowledge base: give both the same qids.
+   */
   overlapWith?: OverlapOptions;
 }
 

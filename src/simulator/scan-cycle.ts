@@ -91,14 +91,7 @@ export function runScanCycle(
       const detections = dataset.hostDetections(state);
       applyHostCycle(state, seed, window);
       const changes: DetectionChanges = { added: [], fixed: [], reopened: [] };
-      applyDetectionCycle(
-        seed,
-        state,
-        detections,
-        kb,
-        state.scans[state.scans.length - 1],
-        changes,
-      );
+      applyDetectionCycle(state, detections, kb, state.scans[state.scans.length - 1], changes);
       dataset.markRescanned(index, window.cycle);
       const change = (d: DetectionState): DetectionChange => ({
         hostId: state.id,

@@ -1,8 +1,9 @@
 /**
  * Two subscriptions that overlap: with `overlapWith`, a fraction of one simulator's hosts are the
- * same machines as hosts of another (same FQDN, cloud instance or agent ID) under different host IDs.
+ * same machines as hosts of another (same FQDN, cloud instance or agent ID) under different host IDs,
+ * with the same vulnerabilities, and both serve the same knowledge base.
  */
-import { HostModel, Simulator, startSimulator } from '../../src/simulator';
+import { DetectionModel, HostModel, Simulator, startSimulator } from '../../src/simulator';
 import { call, child, children, parseXml, path } from './helpers';
 
 function keys(h: HostModel): string[] {
@@ -11,6 +12,11 @@ function keys(h: HostModel): string[] {
     h.CLOUD_RESOURCE_ID && `cloud:${h.CLOUD_RESOURCE_ID}`,
     h.DNS_DATA?.FQDN && `fqdn:${h.DNS_DATA.FQDN}`,
   ].filter((k): k is string => Boolean(k));
+}
+
+/** What makes a detection one finding on its host (QID, port, protocol, SSL, FQDN), and its type. */
+function finding(d: DetectionModel): string {
+  return [d.QID, d.PORT, d.PROTOCOL, d.SSL, d.FQDN, d.TYPE].join('/');
 }
 
 describe('overlapping subscriptions', () => {
@@ -71,6 +77,60 @@ describe('overlapping subscriptions', () => {
     expect(path(mine, 'DNS_DATA', 'FQDN')?.text).toBe(s.value);
     expect(path(theirs, 'DNS_DATA', 'FQDN')?.text).toBe(s.value);
     expect(child(mine, 'ID')?.text).not.toBe(child(theirs, 'ID')?.text);
+  });
+
+  test('a shared host reports the same vulnerabilities in both, under its own vuln IDs and dates', () => {
+    expect(b.dataset.kbQids()).toEqual(a.dataset.kbQids());
+    for (const qid of a.dataset.kbQids().slice(0, 10))
+      expect(b.dataset.kb(qid)).toEqual(a.dataset.kb(qid));
+    let withPort = 0;
+    let withFqdn = 0;
+    let datesDiffer = 0;
+    for (const s of b.dataset.sharedHosts()) {
+      const mine = b.dataset.detections(s.hostId)!;
+      const theirs = a.dataset.detections(s.partnerHostId)!;
+      expect(mine.map(finding)).toEqual(theirs.map(finding));
+      const theirIds = new Set(theirs.map((d) => d.UNIQUE_VULN_ID));
+      expect(mine.filter((d) => theirIds.has(d.UNIQUE_VULN_ID))).toEqual([]);
+      withPort += mine.filter((d) => d.PORT !== undefined).length;
+      withFqdn += mine.filter((d) => d.FQDN !== undefined).length;
+      if (mine.some((d, k) => d.FIRST_FOUND_DATETIME !== theirs[k].FIRST_FOUND_DATETIME))
+        datesDiffer++;
+    }
+    expect(withPort).toBeGreaterThan(0);
+    expect(withFqdn).toBeGreaterThan(0);
+    expect(datesDiffer).toBeGreaterThan(0);
+  });
+
+  test('a shared host rescanned in the same cycle by both changes alike; other hosts draw their own', async () => {
+    const options = { hosts: 50, detectionsPerHost: 8, qids: 60 };
+    const x = await startSimulator({ ...options, seed: 5 });
+    const y = await startSimulator({
+      ...options,
+      seed: 6,
+      overlapWith: { seed: 5, fraction: 0.5 },
+    });
+    try {
+      x.scanCycle({ hostFraction: 1 });
+      y.scanCycle({ hostFraction: 1 });
+      const shared = y.dataset.sharedHosts();
+      for (const s of shared) {
+        const status = (d: DetectionModel): string => `${finding(d)} ${d.STATUS}`;
+        expect(y.dataset.detections(s.hostId)!.map(status)).toEqual(
+          x.dataset.detections(s.partnerHostId)!.map(status),
+        );
+      }
+      const sharedIds = new Set(shared.map((s) => s.hostId));
+      const own = y.dataset.hostIds().filter((id) => !sharedIds.has(id));
+      const ownQids = own.map((id) => y.dataset.detections(id)!.map(finding).join());
+      const xQids = new Set(
+        x.dataset.hostIds().map((id) => x.dataset.detections(id)!.map(finding).join()),
+      );
+      expect(ownQids.filter((q) => q !== '' && xQids.has(q))).toEqual([]);
+    } finally {
+      await x.close();
+      await y.close();
+    }
   });
 
   test('without overlap nothing is shared; seeds with the same host ID base are refused', async () => {
