@@ -5,6 +5,8 @@
 import { Writable } from 'stream';
 
 import { writeLine } from './io';
+import { EtmModel, MODELS } from './models';
+import { EtmRecord } from './store/reader';
 
 const MAX_WIDTH = 48;
 const MEASURE_ROWS = 200;
@@ -52,5 +54,27 @@ export async function writeTable(
     n++;
     r = it.next();
   }
+  return n;
+}
+
+/**
+ * Records of one model as a table of its tableColumns (resources/etm/models.json), at most
+ * `maxRows` of them; returns how many records there were in all.
+ */
+export async function writeRecordTable(
+  out: Writable,
+  model: EtmModel,
+  records: Iterable<EtmRecord>,
+  maxRows = Infinity,
+): Promise<number> {
+  const columns = MODELS[model].tableColumns;
+  let n = 0;
+  await writeTable(
+    out,
+    columns,
+    (function* () {
+      for (const r of records) if (n++ < maxRows) yield columns.map((c) => cell(r.record[c]));
+    })(),
+  );
   return n;
 }

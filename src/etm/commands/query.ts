@@ -6,12 +6,12 @@
 import { VError } from 'verror';
 
 import { Io, writeLine } from '../io';
-import { ASSET, MODELS } from '../models';
+import { ASSET } from '../models';
 import { compileQuery } from '../query/compiler';
 import { parseQuery } from '../query/parser';
+import { selectRecords } from '../query/select';
 import { EtmStore } from '../store/database';
-import { EtmRecord, FindingAssembler, FindingRow } from '../store/reader';
-import { cell, writeTable } from '../table';
+import { writeRecordTable } from '../table';
 
 export interface QueryOptions {
   readonly db: string;
@@ -27,31 +27,17 @@ export async function query(text: string, options: QueryOptions, io: Io): Promis
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) {
     throw new VError('--limit must be a whole number, not %j', options.limit);
   }
+  // A query that does not parse or names an unknown field is refused before the store is opened.
   const compiled = compileQuery(parseQuery(text), limit);
   const store = EtmStore.open(options.db, { readonly: true });
   try {
-    const rows = store.db.prepare(compiled.sql).iterate(...compiled.params);
-    const assembler = new FindingAssembler(store.db);
-    const records = (function* (): Generator<EtmRecord> {
-      for (const row of rows) {
-        yield compiled.model === ASSET
-          ? { model: ASSET, record: JSON.parse((row as { record: string }).record) }
-          : assembler.record(row as FindingRow);
-      }
-    })();
+    const { model, records } = selectRecords(store, compiled);
     if (options.format === 'json') {
       for (const r of records) await writeLine(io.stdout, JSON.stringify(r));
       return 0;
     }
-    const columns = MODELS[compiled.model].tableColumns;
-    const n = await writeTable(
-      io.stdout,
-      columns,
-      (function* () {
-        for (const r of records) yield columns.map((c) => cell(r.record[c]));
-      })(),
-    );
-    io.stderr.write(`${n} ${compiled.model === ASSET ? 'assets' : 'findings'}\n`);
+    const n = await writeRecordTable(io.stdout, model, records);
+    io.stderr.write(`${n} ${model === ASSET ? 'assets' : 'findings'}\n`);
     return 0;
   } finally {
     store.close();

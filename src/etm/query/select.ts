@@ -1,0 +1,26 @@
+/**
+ * Runs a query against the store: the records it selects, streamed in store order — assets as
+ * materialised, findings assembled from their current report (store/reader.ts).
+ */
+import { ASSET, EtmModel } from '../models';
+import { EtmStore } from '../store/database';
+import { EtmRecord, FindingAssembler, FindingRow } from '../store/reader';
+import { CompiledQuery } from './compiler';
+
+export interface Selection {
+  readonly model: EtmModel;
+  readonly records: Iterable<EtmRecord>;
+}
+
+export function selectRecords(store: EtmStore, compiled: CompiledQuery): Selection {
+  const rows = store.db.prepare(compiled.sql).iterate(...compiled.params);
+  const assembler = new FindingAssembler(store.db);
+  const records = (function* (): Generator<EtmRecord> {
+    for (const row of rows) {
+      yield compiled.model === ASSET
+        ? { model: ASSET, record: JSON.parse((row as { record: string }).record) }
+        : assembler.record(row as FindingRow);
+    }
+  })();
+  return { model: compiled.model, records };
+}
