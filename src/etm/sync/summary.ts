@@ -1,7 +1,8 @@
 /**
  * What a sync reports: the store's totals (assets, ETM findings by status and severity, assets by
  * TruRisk band) and what changed since the last sync — new and merged assets, new and updated
- * findings, status transitions (e.g. ACTIVE→FIXED) and how the totals moved.
+ * detections (host reports of a finding) and their status transitions (e.g. ACTIVE→FIXED), and how
+ * the totals moved.
  */
 import { Db } from '../store/database';
 import { ResolverStats } from '../store/asset-resolver';
@@ -71,14 +72,17 @@ const pairs = (r: Record<string, number>): string =>
         .map(([k, v]) => `${k} ${n(v)}`)
         .join(', ');
 
+export { n as formatCount, pairs as formatCounts };
+
 export function formatSummary(s: SyncSummary): string {
   const c = s.changes;
   return [
     `${s.connector}: ${n(s.records)} records, ${n(s.checkpoints)} checkpoints`,
     `  assets:               ${n(c.assetsCreated)} new, ${n(c.hostsJoined)} hosts joined known assets, ` +
       `${n(c.assetsMerged)} assets merged, ${n(c.hostsMoved)} hosts moved`,
-    `  findings:             ${n(c.findingsNew)} new, ${n(c.findingsUpdated)} updated, ${n(c.findingsStale)} older reports ignored`,
-    `  status changes:       ${pairs(c.statusChanges)}`,
+    // Detections are host reports: one another subscription already reported is no new finding.
+    `  detections:           ${n(c.findingsNew)} new, ${n(c.findingsUpdated)} updated, ${n(c.findingsStale)} older reports ignored`,
+    `  detection statuses:   ${pairs(c.statusChanges)}`,
     `  store now:            ${n(s.totals.assets)} assets (${signed(s.delta.assets)}), ${n(s.totals.findings)} findings ` +
       `(${signed(s.delta.findings)}), ${n(s.totals.openFindings)} open (${signed(s.delta.openFindings)})`,
     `  findings by status:   ${pairs(s.totals.findingsByStatus)}`,
