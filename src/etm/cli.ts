@@ -1,10 +1,11 @@
 /**
- * `bin/etm`: convert | sync | run | status | query. Each command lives in commands/; this file
+ * `bin/etm`: convert | sync | run | status | query | demo. Each command lives in commands/; this file
  * only declares options and maps a command's result to the exit code.
  */
 import { Command } from 'commander';
 
 import { convert } from './commands/convert';
+import { demo } from './commands/demo';
 import { query } from './commands/query';
 import { run } from './commands/run';
 import { status } from './commands/status';
@@ -78,6 +79,14 @@ export function program(io: Io = processIo()): Command {
     .option('--format <format>', 'table or json', 'table')
     .option('--limit <n>', 'at most this many records')
     .action(async (words: string[], opts) => exit(await query(words.join(' '), opts, io)));
+  cmd
+    .command('demo')
+    .description(
+      'two simulated subscriptions sharing part of their hosts: sync, scan cycle, incremental sync, queries',
+    )
+    .option('--db <file>', 'demo store, replaced if it is one; kept afterwards', 'etm-demo.db')
+    .option('--hosts <n>', 'hosts per subscription', '300')
+    .action(async (opts) => exit(await demo(opts, io)));
   return cmd;
 }
 

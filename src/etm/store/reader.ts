@@ -92,6 +92,21 @@ export function* allAssets(db: Db): Generator<EtmRecord> {
   for (const json of rows) yield { model: 'etm_Asset', record: JSON.parse(json as string) };
 }
 
+/**
+ * The `limit` assets with the highest TruRisk; ties by asset key, which unlike creation order does
+ * not depend on the order hosts arrived in.
+ */
+export function riskiestAssets(db: Db, limit: number): EtmRecord[] {
+  return (
+    db
+      .prepare(
+        `SELECT record FROM assets WHERE record IS NOT NULL ORDER BY tru_risk_score DESC, asset_key LIMIT ?`,
+      )
+      .pluck()
+      .all(limit) as string[]
+  ).map((json) => ({ model: 'etm_Asset', record: JSON.parse(json) }));
+}
+
 export function* allFindings(db: Db): Generator<EtmRecord> {
   const rows = db
     .prepare(

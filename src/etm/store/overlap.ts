@@ -1,0 +1,43 @@
+/**
+ * What subscriptions have in common in the store: how many hosts each reported, the assets that
+ * hold hosts of more than one subscription (by the identification rule that recognised them), and
+ * the ETM findings that more than one subscription reported — each stored once, its current
+ * report chosen by the asset materialiser.
+ */
+import { Db } from './database';
+
+export interface SubscriptionOverlap {
+  readonly hostsBySubscription: Readonly<Record<string, number>>;
+  readonly sharedAssetsByRule: Readonly<Record<string, number>>;
+  readonly sharedAssets: number;
+  readonly sharedFindings: number;
+}
+
+export function subscriptionOverlap(db: Db): SubscriptionOverlap {
+  const hosts = db
+    .prepare(
+      `SELECT subscription, COUNT(*) AS n FROM asset_hosts GROUP BY subscription ORDER BY subscription`,
+    )
+    .all() as { subscription: string; n: number }[];
+  const assets = db
+    .prepare(
+      `SELECT coalesce(a.identified_by, 'none') AS rule, COUNT(*) AS n FROM assets a
+        WHERE a.record IS NOT NULL
+          AND (SELECT COUNT(DISTINCT h.subscription) FROM asset_hosts h WHERE h.asset_key = a.asset_key) > 1
+        GROUP BY 1 ORDER BY 1`,
+    )
+    .all() as { rule: string; n: number }[];
+  const sharedFindings = db
+    .prepare(
+      `SELECT COUNT(*) FROM (SELECT 1 FROM findings f JOIN asset_hosts h ON h.seq = f.host_seq
+        GROUP BY f.asset_seq, f.detection_key HAVING COUNT(DISTINCT h.subscription) > 1)`,
+    )
+    .pluck()
+    .get() as number;
+  return {
+    hostsBySubscription: Object.fromEntries(hosts.map((h) => [h.subscription, h.n])),
+    sharedAssetsByRule: Object.fromEntries(assets.map((a) => [a.rule, a.n])),
+    sharedAssets: assets.reduce((sum, a) => sum + a.n, 0),
+    sharedFindings,
+  };
+}
