@@ -1,0 +1,115 @@
+/**
+ * Helpers of the end-to-end tests that run bin/etm (and through it bin/main) against simulators
+ * started in the test process: bin/etm runs without blocking this process's event loop, which
+ * serves the simulators. They run lib/ — `npm test` builds it first.
+ */
+import { ChildProcess, spawn } from 'child_process';
+import fs from 'fs';
+import path from 'path';
+
+import type { Simulator } from '../../src/simulator';
+import { ConnectorRow, Connectors } from '../../src/etm/store/connectors';
+import { EtmStore } from '../../src/etm/store/database';
+import { allAssets, allFindings } from '../../src/etm/store/reader';
+import { ROOT } from './helpers';
+
+export const ETM = path.join(ROOT, 'bin/etm');
+
+/** Fails with what to do rather than testing missing code. */
+export function requireBuilt(): void {
+  const missing = ['lib/index.js', 'lib/etm/cli.js'].filter(
+    (f) => !fs.existsSync(path.join(ROOT, f)),
+  );
+  if (missing.length > 0)
+    throw new Error(`${missing.join(', ')} missing: run \`npm run build\` (npm test does)`);
+}
+
+export interface Run {
+  readonly status: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Starts bin/etm; `detached` makes it a process group, so a kill reaches the source too. */
+export function startEtm(args: string[], detached = false): ChildProcess {
+  return spawn(process.execPath, [ETM, ...args], {
+    cwd: ROOT,
+    detached,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+export function finished(child: ChildProcess): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  child.stderr?.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  return new Promise((resolve) =>
+    child.once('close', (status, signal) => resolve({ status, signal, stdout, stderr })),
+  );
+}
+
+export const runEtm = (args: string[]): Promise<Run> => finished(startEtm(args));
+
+/** A source config for a simulator (0600, like a user's). */
+export function sourceConfig(
+  dir: string,
+  label: string,
+  sim: Simulator,
+  extra: Record<string, unknown> = {},
+): string {
+  const file = path.join(dir, `${label}.json`);
+  const config = {
+    base_url: sim.baseUrl,
+    username: sim.username,
+    password: sim.password,
+    subscription: label,
+    ...extra,
+  };
+  fs.writeFileSync(file, JSON.stringify(config), { mode: 0o600 });
+  return file;
+}
+
+export interface StoreContent {
+  readonly assets: Record<string, unknown>[];
+  readonly findings: Record<string, unknown>[];
+}
+
+/** The store's final records, read while another process may be writing (WAL). */
+export function readStore(file: string): StoreContent {
+  const store = EtmStore.open(file, { readonly: true });
+  try {
+    return {
+      assets: [...allAssets(store.db)].map((r) => r.record),
+      findings: [...allFindings(store.db)].map((r) => r.record),
+    };
+  } finally {
+    store.close();
+  }
+}
+
+/** The store's connectors; none while the store does not exist yet. */
+export function connectors(file: string): ConnectorRow[] {
+  if (!fs.existsSync(file)) return [];
+  const store = EtmStore.open(file, { readonly: true });
+  try {
+    return new Connectors(store.db).list();
+  } catch {
+    // The schema is being created.
+    return [];
+  } finally {
+    store.close();
+  }
+}
+
+export async function waitFor(condition: () => boolean, timeoutMs = 30000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** `12,345` → 12345, for numbers printed with thousands separators. */
+export const count = (text: string): number => Number(text.replace(/,/g, ''));
