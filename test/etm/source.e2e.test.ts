@@ -1,135 +1,121 @@
 /**
  * End-to-end against the real source and simulator: two simulated subscriptions sharing part of
- * their hosts, `etm sync` running `bin/main read` for each, then a second (incremental) sync.
- * Skipped when the source or simulator is not built.
+ * their hosts (and those hosts' vulnerabilities), `etm sync` running `bin/main read` for each,
+ * then a second (incremental) sync. What the store must hold comes from the data sets (oracle.ts).
  */
-import { ChildProcess, execFileSync, spawn, spawnSync } from 'child_process';
 import fs from 'fs';
 import path from 'path';
-import readline from 'readline';
 
-import { ROOT, tempDir } from './helpers';
+import { Simulator, startSimulator } from '../../src/simulator';
+import { readStore, requireBuilt, Run, runEtm, sourceConfig, StoreContent } from './e2e';
+import { tempDir } from './helpers';
+import { DEFAULT_DETECTION_PARAMS, expectedStore, ingested, Subscription } from './oracle';
 
-const ETM = path.join(ROOT, 'bin/etm');
-const SIM = path.join(ROOT, 'bin/qualys-sim');
+// The configs ingest information gathered too: the oracle asks the server for what the source does.
+const PARAMS = { ...DEFAULT_DETECTION_PARAMS, show_igs: '1' };
 
-try {
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'ignore' });
-} catch {
-  // others' in-progress code may not type-check; tsc still emits
-}
-const built = ['lib/index.js', 'lib/simulator/cli.js', 'lib/etm/cli.js'].every((f) =>
-  fs.existsSync(path.join(ROOT, f)),
-);
-const maybe = built ? describe : describe.skip;
-
-interface Simulator {
-  readonly process: ChildProcess;
-  readonly config: { base_url: string; username: string; password: string };
-}
-
-async function simulator(args: string[]): Promise<Simulator> {
-  const child = spawn(process.execPath, [SIM, '--port', '0', ...args], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  const first = await new Promise<string>((resolve, reject) => {
-    const rl = readline.createInterface({
-      input: child.stdout as NonNullable<ChildProcess['stdout']>,
-    });
-    rl.once('line', resolve);
-    child.once('exit', () => reject(new Error('simulator exited before listening')));
-  });
-  return { process: child, config: JSON.parse(first) };
-}
-
-function etm(args: string[]) {
-  return spawnSync(process.execPath, [ETM, ...args], { encoding: 'utf8', cwd: ROOT });
-}
-
-maybe('etm sync against bin/main and the simulator', () => {
+describe('etm sync against bin/main and the simulator', () => {
   const dir = tempDir();
   const db = path.join(dir, 'etm.db');
-  const sims: Simulator[] = [];
+  const subscriptions: Subscription[] = [];
   const configs: string[] = [];
+  let sync: Run;
+  let store: StoreContent;
 
   beforeAll(async () => {
-    const common = ['--hosts', '120', '--detections-per-host', '10', '--qids', '300'];
-    sims.push(await simulator([...common, '--seed', '1']));
-    sims.push(
-      await simulator([
-        ...common,
-        '--seed',
-        '2',
-        '--overlap-seed',
-        '1',
-        '--overlap-fraction',
-        '0.25',
-        '--username',
-        'second_user',
-      ]),
-    );
-    sims.forEach((s, i) => {
-      const file = path.join(dir, `sub-${i + 1}.json`);
-      fs.writeFileSync(file, JSON.stringify({ ...s.config, include_information_gathered: true }), {
-        mode: 0o600,
-      });
-      configs.push(file);
-    });
+    requireBuilt();
+    const common = { hosts: 120, detectionsPerHost: 10, qids: 300 };
+    const sims: [string, Simulator][] = [
+      ['sub-a', await startSimulator({ ...common, seed: 11 })],
+      [
+        'sub-b',
+        await startSimulator({
+          ...common,
+          seed: 12,
+          username: 'second_user',
+          overlapWith: { seed: 11, fraction: 0.25 },
+        }),
+      ],
+    ];
+    for (const [label, sim] of sims) {
+      subscriptions.push({ label, sim });
+      configs.push(sourceConfig(dir, label, sim, { include_information_gathered: true }));
+    }
+    sync = await runEtm(['sync', '--config', configs[0], '--config', configs[1], '--db', db]);
+    store = readStore(db);
   }, 60000);
 
-  afterAll(() => {
-    for (const s of sims) s.process.kill();
+  afterAll(async () => {
+    await Promise.all(subscriptions.map((s) => s.sim.close()));
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  test('both subscriptions sync; shared hosts become shared assets', () => {
-    const r = etm(['sync', '--config', configs[0], '--config', configs[1], '--db', db]);
-    expect(r.stderr).not.toContain(sims[0].config.password);
-    expect(r.stdout).not.toContain(sims[0].config.password);
-    expect(r.status).toBe(0);
-    const joined = [...r.stdout.matchAll(/(\d+) hosts joined known assets/g)].reduce(
-      (n, m) => n + Number(m[1]),
-      0,
-    );
-    expect(joined).toBeGreaterThan(0);
-
-    const status = etm(['status', '--db', db, '--format', 'json']);
-    const connectors = status.stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
-    expect(connectors.map((c) => c.status)).toEqual(['Processed', 'Processed']);
-    for (const c of connectors) expect(c.state_saved_at).toBeTruthy();
-
-    const assets = etm(['query', '--db', db, '--format', 'json', 'inventory: (source: VMDR)'])
-      .stdout.trim()
-      .split('\n');
-    expect(assets).toHaveLength(240 - joined);
-    const merged = assets
-      .map((l) => JSON.parse(l).record)
-      .filter((a) => a.qualysHosts.length === 2);
-    expect(merged).toHaveLength(joined);
-    for (const a of merged) expect(a.subscriptions).toHaveLength(2);
-
-    const findings = etm([
-      'query',
-      '--db',
-      db,
-      '--format',
-      'json',
-      'finding.vendorProductName: VMDR',
-    ])
-      .stdout.trim()
-      .split('\n');
-    expect(findings.length).toBeGreaterThan(0);
-    for (const f of findings.slice(0, 50).map((l) => JSON.parse(l).record)) {
+  test('both subscriptions sync; shared hosts become shared assets: the right merged asset count', () => {
+    for (const s of subscriptions) {
+      expect(sync.stderr).not.toContain(s.sim.password);
+      expect(sync.stdout).not.toContain(s.sim.password);
+    }
+    expect(sync.status).toBe(0);
+    const [a, b] = subscriptions;
+    const expected = expectedStore(a, b, PARAMS);
+    // These seeds are chosen so that the rules join exactly the hosts the simulators share.
+    const designed = b.sim.dataset.sharedHosts().map((s) => [s.partnerHostId, s.hostId]);
+    expect(expected.pairs).toEqual(designed);
+    expect(sync.stdout).toMatch(new RegExp(`assets: +\\d+ new, ${designed.length} hosts joined`));
+    expect(store.assets).toHaveLength(240 - designed.length);
+    expect(store.assets).toHaveLength(expected.assets);
+    const merged = store.assets.filter((x) => (x.qualysHosts as unknown[]).length === 2);
+    expect(merged).toHaveLength(designed.length);
+    for (const x of merged) expect(x.subscriptions).toEqual(['sub-a', 'sub-b']);
+    expect(store.findings).toHaveLength(expected.findings);
+    for (const f of store.findings.slice(0, 50)) {
       expect(f.findingName).toEqual(expect.any(String));
       expect(['NEW', 'ACTIVE', 'REOPENED', 'FIXED', null]).toContain(f.findingStatus);
     }
-  }, 120000);
+  });
 
-  test('a second sync resumes from the stored state', () => {
-    const r = etm(['sync', '--config', configs[0], '--db', db]);
+  test('a finding both subscriptions report is one etm_Finding, from the report last found', () => {
+    const [a, b] = subscriptions;
+    const [reportsA, reportsB] = [ingested(a, PARAMS), ingested(b, PARAMS)];
+    const findingsOf = new Map<string, Record<string, unknown>[]>();
+    for (const f of store.findings) {
+      const key = f.assetKey as string;
+      findingsOf.set(key, [...(findingsOf.get(key) ?? []), f]);
+    }
+    let shared = 0;
+    for (const { partnerHostId, hostId } of b.sim.dataset.sharedHosts()) {
+      const asset = store.assets.find((x) =>
+        (x.qualysHosts as { hostId: string }[]).some((h) => h.hostId === String(hostId)),
+      ) as Record<string, unknown>;
+      const ofA = reportsA.get(partnerHostId) ?? new Map();
+      const ofB = reportsB.get(hostId) ?? new Map();
+      const findings = findingsOf.get(asset.assetKey as string) ?? [];
+      const keyOf = (f: Record<string, unknown>): string =>
+        (f.findingKey as string).slice((asset.assetKey as string).length + 1);
+      // One etm_Finding per finding identity, whichever subscriptions report it.
+      expect(findings.map(keyOf).sort()).toEqual(
+        [...new Set([...ofA.keys(), ...ofB.keys()])].sort(),
+      );
+      for (const f of findings) {
+        const [x, y] = [ofA.get(keyOf(f)), ofB.get(keyOf(f))];
+        if (!x || !y) continue;
+        shared++;
+        // The latest LAST_FOUND wins; a tie goes to the first subscription by name.
+        const latest = y.LAST_FOUND_DATETIME > x.LAST_FOUND_DATETIME ? y : x;
+        expect(f).toMatchObject({
+          subscription: latest === x ? 'sub-a' : 'sub-b',
+          externalFindingId: String(latest.UNIQUE_VULN_ID),
+        });
+      }
+    }
+    expect(shared).toBe(expectedStore(a, b, PARAMS).sharedFindings);
+    expect(shared).toBeGreaterThan(0);
+  });
+
+  test('a second sync resumes from the stored state', async () => {
+    const r = await runEtm(['sync', '--config', configs[0], '--db', db]);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/assets: +0 new/);
-  }, 120000);
+    expect(readStore(db)).toEqual(store);
+  }, 60000);
 });
