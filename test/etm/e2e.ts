@@ -11,6 +11,7 @@ import type { Simulator } from '../../src/simulator';
 import { ConnectorRow, Connectors } from '../../src/etm/store/connectors';
 import { EtmStore } from '../../src/etm/store/database';
 import { allAssets, allFindings } from '../../src/etm/store/reader';
+import { storeTotals } from '../../src/etm/sync/summary';
 import { ROOT } from './helpers';
 
 export const ETM = path.join(ROOT, 'bin/etm');
@@ -98,6 +99,19 @@ export function connectors(file: string): ConnectorRow[] {
   } catch {
     // The schema is being created.
     return [];
+  } finally {
+    store.close();
+  }
+}
+
+/** Committed findings, counted cheaply enough to poll; 0 while the store does not exist. */
+export function committedFindings(file: string): number {
+  if (!fs.existsSync(file)) return 0;
+  const store = EtmStore.open(file, { readonly: true });
+  try {
+    return storeTotals(store.db).findings;
+  } catch {
+    return 0;
   } finally {
     store.close();
   }
