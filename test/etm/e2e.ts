@@ -32,11 +32,18 @@ export interface Run {
   readonly stderr: string;
 }
 
-/** Starts bin/etm; `detached` makes it a process group, so a kill reaches the source too. */
-export function startEtm(args: string[], detached = false): ChildProcess {
+export interface StartOptions {
+  /** Make it a process group, so that a kill reaches the source too. */
+  readonly detached?: boolean;
+  /** Its temp directory: what a killed etm cannot remove lands there. */
+  readonly tmpdir?: string;
+}
+
+export function startEtm(args: string[], options: StartOptions = {}): ChildProcess {
   return spawn(process.execPath, [ETM, ...args], {
     cwd: ROOT,
-    detached,
+    detached: options.detached ?? false,
+    env: options.tmpdir ? { ...process.env, TMPDIR: options.tmpdir } : process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }

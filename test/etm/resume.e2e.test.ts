@@ -52,7 +52,10 @@ describe('a sync killed after a checkpoint, against bin/main', () => {
 
   test('sync, kill, re-sync gives the same store as one clean sync', async () => {
     const killed = path.join(dir, 'killed.db');
-    const child = startEtm(['sync', '--config', config, '--db', killed], true);
+    const child = startEtm(['sync', '--config', config, '--db', killed], {
+      detached: true,
+      tmpdir: dir,
+    });
     const exit = finished(child);
     try {
       // The first checkpoints carry hosts only; wait for one that committed findings.

@@ -41,7 +41,7 @@ export interface DemoOptions {
 }
 
 /** The product's two tokens: every VMDR asset, every VMDR finding. */
-export const QUERY_TOKENS = ['inventory: (source: VMDR)', 'finding.vendorProductName: VMDR'];
+const QUERY_TOKENS = ['inventory: (source: VMDR)', 'finding.vendorProductName: VMDR'];
 
 const RISKIEST = 10;
 const QUERY_ROWS = 5;
@@ -58,13 +58,13 @@ export async function demo(options: DemoOptions, io: Io): Promise<number> {
     );
   }
   const started = Date.now();
+  const store = freshDemoStore(options.db);
   // Ctrl-C stops the running sync (runJobs) or the demo between steps, and still cleans up.
   let stopped = false;
   const stop = (): void => {
     stopped = true;
   };
   process.on('SIGINT', stop).on('SIGTERM', stop);
-  const store = freshDemoStore(options.db);
   let subscriptions: RunningSubscriptions | undefined;
   try {
     subscriptions = await startDemoSubscriptions(hosts);
@@ -99,16 +99,25 @@ async function walkThrough(
   }));
   const settings: SyncSettings = { source: DEFAULT_SOURCE };
   register(store, jobs, settings);
+  const sync = async (): Promise<boolean> =>
+    !stopped() && (await runJobs(store, jobs, settings, io)) && !stopped();
 
   await say('1. First sync: the source (bin/main read) for each subscription, into the store');
-  if (!(await runJobs(store, jobs, settings, io)) || stopped()) return false;
+  if (!(await sync())) return false;
+  await say();
+  await say('2. One view of both subscriptions');
   await showOneView(store, say);
   await showRiskiest(store, io.stdout, say);
 
+  const { hours, hostFraction = 0 } = DEMO_SCAN_CYCLE;
+  await say(
+    `3. A scan cycle: ${hours} simulated hours later, each subscription has rescanned ` +
+      `${Math.round(hostFraction * 100)}% of its hosts`,
+  );
   await showScanCycle(subscriptions, say);
   const before = findingStatuses(store.db);
   await say('4. Incremental sync: each connector resumes from its saved state');
-  if (!(await runJobs(store, jobs, settings, io)) || stopped()) return false;
+  if (!(await sync())) return false;
   await showChanges(findingChanges(before, store.db), io.stdout, say);
 
   await say('5. The query tokens');
@@ -142,8 +151,6 @@ async function introduce(subscriptions: RunningSubscriptions, db: string, say: S
 async function showOneView(store: EtmStore, say: Say): Promise<void> {
   const overlap = subscriptionOverlap(store.db);
   const totals = storeTotals(store.db);
-  await say();
-  await say('2. One view of both subscriptions');
   await say(`  hosts     ${formatCounts(overlap.hostsBySubscription)}`);
   await say(
     `  assets    ${n(totals.assets)}: ${n(overlap.sharedAssets)} hold hosts of both subscriptions ` +
@@ -167,11 +174,6 @@ async function showRiskiest(store: EtmStore, out: Writable, say: Say): Promise<v
 }
 
 async function showScanCycle(subscriptions: RunningSubscriptions, say: Say): Promise<void> {
-  const { hours, hostFraction = 0 } = DEMO_SCAN_CYCLE;
-  await say(
-    `3. A scan cycle: ${hours} simulated hours later, each subscription has rescanned ` +
-      `${Math.round(hostFraction * 100)}% of its hosts`,
-  );
   const width = Math.max(...subscriptions.list.map((s) => s.label.length));
   for (const s of subscriptions.list) {
     const r = s.simulator.scanCycle(DEMO_SCAN_CYCLE);
