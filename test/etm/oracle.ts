@@ -25,12 +25,10 @@ export interface Subscription {
 export function matchedHosts(a: Subscription, b: Subscription): [number, number][] {
   const rules = IdentificationRules.defaults();
   const identities = (s: Subscription) =>
-    s.sim.dataset
-      .hostIds()
-      .map((id) => ({
-        id,
-        identity: IdentificationRules.identify(s.label, s.sim.dataset.host(id)),
-      }));
+    s.sim.dataset.hostIds().map((id) => ({
+      id,
+      identity: IdentificationRules.identify(s.label, s.sim.dataset.host(id)),
+    }));
   const left = identities(a);
   const pairs: [number, number][] = [];
   for (const y of identities(b)) {
