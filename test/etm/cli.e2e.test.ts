@@ -3,7 +3,7 @@
  * (test_files/etm/fake-source.js) that replays fixtures in the source's exact message shapes;
  * the same tests against the real bin/main and the simulator come with those.
  */
-import { ChildProcess, execFileSync, spawn, spawnSync } from 'child_process';
+import { ChildProcess, spawn, spawnSync } from 'child_process';
 import fs from 'fs';
 import path from 'path';
 
@@ -69,15 +69,6 @@ function statusOf(db: string): Record<string, Record<string, unknown>> {
     .map((l) => JSON.parse(l) as Record<string, unknown>);
   return Object.fromEntries(rows.map((c) => [c.name as string, c]));
 }
-
-beforeAll(() => {
-  // The CLI runs from lib/; others' in-progress code may not type-check, and tsc still emits.
-  try {
-    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'ignore' });
-  } catch {
-    // emitted anyway
-  }
-}, 120000);
 
 describe('etm convert', () => {
   test('Airbyte messages in → the exact final ETM records out', () => {
