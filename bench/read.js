@@ -188,7 +188,7 @@ async function throughput() {
 
 async function latencyBound() {
   // Latency dominates the transfer of a page here (as on Qualys, where pages take seconds).
-  const hosts = 6000;
+  const hosts = 8000;
   const pageSize = 50;
   const latencyMs = 400;
   const limit = 2;
