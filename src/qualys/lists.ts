@@ -273,35 +273,35 @@ export interface IdListing {
   within?: { from: number; to: number };
 }
 
-/** Host IDs to read (Host List, details=None, with the tag filter), as ranges. */
-export function listHostIdRanges(client: QualysClient, listing: IdListing) {
-  const params: Params = {
-    ...tagFilterParams(client.config),
-    ...sinceParams('hosts', listing.since),
-    ...withinParams(listing.within),
-  };
-  return listIdRanges(
-    client,
-    'host_list',
-    params,
-    listing.size,
-    'Failed to list host IDs',
-    listing.exclude,
-  );
-}
+/** What is listed where: host IDs from the Host List (with the tag filter), QIDs from the KB. */
+const ID_LISTINGS = {
+  host_list: {
+    what: 'Failed to list host IDs',
+    params: (config: QualysClient['config'], since?: string) => ({
+      ...tagFilterParams(config),
+      ...sinceParams('hosts', since),
+    }),
+  },
+  knowledge_base: {
+    what: 'Failed to list knowledge base QIDs',
+    params: (_config: QualysClient['config'], since?: string) =>
+      sinceParams('knowledge_base', since),
+  },
+};
 
-/** QIDs to read (KnowledgeBase, details=None), as ranges. */
-export function listQidRanges(client: QualysClient, listing: IdListing) {
-  const params: Params = {
-    ...sinceParams('knowledge_base', listing.since),
-    ...withinParams(listing.within),
-  };
+/** The host IDs (host_list) or QIDs (knowledge_base) to read (details=None), as ranges. */
+export function listIds(
+  client: QualysClient,
+  api: keyof typeof ID_LISTINGS,
+  listing: IdListing,
+): Promise<{ datetime?: string; ranges: IdRange[]; total: number }> {
+  const { what, params } = ID_LISTINGS[api];
   return listIdRanges(
     client,
-    'knowledge_base',
-    params,
+    api,
+    { ...params(client.config, listing.since), ...withinParams(listing.within) },
     listing.size,
-    'Failed to list knowledge base QIDs',
+    what,
     listing.exclude,
   );
 }

@@ -6,7 +6,7 @@
 import { Dictionary } from 'ts-essentials';
 
 import { QualysConfig } from '../config';
-import { knowledgeBaseBatch, listHostIdRanges, rangeRecords } from '../qualys/lists';
+import { knowledgeBaseBatch, listIds, rangeRecords } from '../qualys/lists';
 import { detectionParams, sinceParams } from '../qualys/params';
 import { compileRecordShape } from '../qualys/xml/shape';
 import { HostDetectionRecord, KnowledgeBaseRecord } from '../records';
@@ -36,10 +36,6 @@ export class HostDetections extends RangedStream<HostDetectionRecord> {
     return { record: 'hosts', detail: 'detections' };
   }
 
-  protected get workers(): number {
-    return this.client.config.max_concurrency;
-  }
-
   protected rangeSource(): RangeSource<HostDetectionRecord> {
     const { client, logger } = this;
     const config = client.config;
@@ -54,7 +50,10 @@ export class HostDetections extends RangedStream<HostDetectionRecord> {
     );
     return {
       list: (listing) =>
-        listHostIdRanges(client, { ...listing, size: listing.size ?? config.detections_page_size }),
+        listIds(client, 'host_list', {
+          ...listing,
+          size: listing.size ?? config.detections_page_size,
+        }),
       read: (range, since, stallsToSplit) => {
         const request = {
           api: 'detection' as const,

@@ -1,7 +1,7 @@
 /** `hosts`: the Host List API, one record per host (details=All with TruRisk, tags, cloud data). */
 import { Dictionary } from 'ts-essentials';
 
-import { listHostIdRanges, rangeRecords } from '../qualys/lists';
+import { listIds, rangeRecords } from '../qualys/lists';
 import { hostListParams, sinceParams } from '../qualys/params';
 import { compileRecordShape } from '../qualys/xml/shape';
 import { HostRecord } from '../records';
@@ -28,16 +28,12 @@ export class Hosts extends RangedStream<HostRecord> {
     return { record: 'hosts' };
   }
 
-  protected get workers(): number {
-    return this.client.config.max_concurrency;
-  }
-
   protected rangeSource(): RangeSource<HostRecord> {
     const { client } = this;
     const config = client.config;
     return {
       list: (listing) =>
-        listHostIdRanges(client, { ...listing, size: listing.size ?? config.hosts_page_size }),
+        listIds(client, 'host_list', { ...listing, size: listing.size ?? config.hosts_page_size }),
       read: async function* (range, since, stallsToSplit) {
         const request = {
           api: 'host_list' as const,

@@ -5,7 +5,7 @@
  */
 import { Dictionary } from 'ts-essentials';
 
-import { listQidRanges, rangeRecords } from '../qualys/lists';
+import { listIds, rangeRecords } from '../qualys/lists';
 import { sinceParams } from '../qualys/params';
 import { compileRecordShape } from '../qualys/xml/shape';
 import { KnowledgeBaseRecord } from '../records';
@@ -32,16 +32,15 @@ export class KnowledgeBase extends RangedStream<KnowledgeBaseRecord> {
     return { record: 'QIDs' };
   }
 
-  protected get workers(): number {
-    return this.client.config.max_concurrency;
-  }
-
   protected rangeSource(): RangeSource<KnowledgeBaseRecord> {
     const { client } = this;
     const config = client.config;
     return {
       list: (listing) =>
-        listQidRanges(client, { ...listing, size: listing.size ?? config.kb_batch_size }),
+        listIds(client, 'knowledge_base', {
+          ...listing,
+          size: listing.size ?? config.kb_batch_size,
+        }),
       read: async function* (range, since, stallsToSplit) {
         const request = {
           api: 'knowledge_base' as const,

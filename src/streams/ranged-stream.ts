@@ -24,8 +24,6 @@ export abstract class RangedStream<T extends object> extends AirbyteStreamBase {
   protected abstract rangeSource(): RangeSource<T>;
   /** What one record is, and what its sub-items are, for progress logs. */
   protected abstract get units(): { record: string; detail?: string };
-  /** Ranges read at once; the call budget decides how many calls actually run. */
-  protected abstract get workers(): number;
 
   /** Records carry their data once; the CDK would otherwise copy each into __faros_data. */
   override get skipDataField(): boolean {
@@ -50,7 +48,8 @@ export abstract class RangedStream<T extends object> extends AirbyteStreamBase {
       {
         syncMode,
         startDate: this.client.config.start_date,
-        workers: this.workers,
+        // Ranges read at once; the call budget decides how many calls actually run.
+        workers: this.client.config.max_concurrency,
         logger: this.logger,
         progress,
       },

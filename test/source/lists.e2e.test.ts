@@ -5,7 +5,7 @@ import { AirbyteLogger } from 'faros-airbyte-cdk';
 
 import { validateConfig } from '../../src/config';
 import { QualysClient } from '../../src/qualys/client';
-import { listHostIdRanges, rangeRecords } from '../../src/qualys/lists';
+import { listIds, rangeRecords } from '../../src/qualys/lists';
 import { detectionParams } from '../../src/qualys/params';
 import { DEFAULT_RETRY_TIMING } from '../../src/qualys/retry';
 import { compileRecordShape } from '../../src/qualys/xml/shape';
@@ -33,7 +33,7 @@ describe('ranged list operations against the simulator', () => {
         const client = clientFor(sim);
         const params = detectionParams(client.config);
         const expected = sim.dataset.matchDetections(params).map((m) => m.hostId);
-        const { ranges, total } = await listHostIdRanges(client, {
+        const { ranges, total } = await listIds(client, 'host_list', {
           since: undefined,
           exclude: [],
           size: 1000,
@@ -66,7 +66,7 @@ describe('ranged list operations against the simulator', () => {
       const client = clientFor(sim);
       const ids = sim.dataset.hostIds();
       const exclude: [number, number][] = [[ids[3], ids[7]]];
-      const listing = await listHostIdRanges(client, { since: undefined, exclude, size: 10 });
+      const listing = await listIds(client, 'host_list', { since: undefined, exclude, size: 10 });
       const kept = ids.filter((id) => id < ids[3] || id > ids[7]);
       expect(listing.total).toBe(kept.length);
       expect(listing.datetime).toBe(sim.clock.nowIso());
