@@ -61,17 +61,18 @@ export class RecordOutputLogger extends AirbyteSourceLogger implements JsonSink 
     this.used += this.buffer.write(text, this.used, 'utf8');
   }
 
-  /** JsonSink: bytes of an already encoded shared value. */
-  bytes(bytes: Buffer): void {
-    if (this.used + bytes.length > this.buffer.length) {
+  /** JsonSink: bytes of already encoded JSON. */
+  bytes(bytes: Buffer, from = 0, to = bytes.length): void {
+    const length = to - from;
+    if (this.used + length > this.buffer.length) {
       void this.writeBuffered();
-      if (bytes.length > this.buffer.length) {
-        process.stdout.write(bytes);
+      if (length > this.buffer.length) {
+        process.stdout.write(bytes.subarray(from, to));
         return;
       }
     }
-    bytes.copy(this.buffer, this.used);
-    this.used += bytes.length;
+    bytes.copy(this.buffer, this.used, from, to);
+    this.used += length;
   }
 
   /** Writes what is buffered (synchronously issued, so order is kept); resolves on drain. */
@@ -80,10 +81,12 @@ export class RecordOutputLogger extends AirbyteSourceLogger implements JsonSink 
     this.timer = undefined;
     if (this.used === 0) return Promise.resolve();
     const chunk = this.buffer.subarray(0, this.used);
-    // stdout may keep the chunk until written: the next records go to a new buffer.
-    this.buffer = Buffer.allocUnsafe(BUFFER_BYTES);
     this.used = 0;
-    if (process.stdout.write(chunk)) return Promise.resolve();
+    const written = process.stdout.write(chunk);
+    // stdout keeps a chunk it could not write at once (pipes and files are written
+    // synchronously on Linux, so it seldom does): then the next records go to a new buffer.
+    if (process.stdout.writableLength > 0) this.buffer = Buffer.allocUnsafe(BUFFER_BYTES);
+    if (written) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         process.stdout.off('drain', done);
