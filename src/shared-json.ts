@@ -27,7 +27,26 @@ const SPLIT_ARRAYS_LONGER_THAN = 100;
 
 export interface JsonSink {
   text(text: string): void;
-  bytes(bytes: Buffer): void;
+  /** `bytes[from, to)`, the whole buffer by default. */
+  bytes(bytes: Buffer, from?: number, to?: number): void;
+}
+
+/**
+ * A value whose JSON is already encoded, as UTF-8 bytes (a detection read by the fast path,
+ * qualys/xml/detection-encoder): the encoder copies them.
+ */
+export abstract class RawJson {
+  abstract writeJson(sink: JsonSink): void;
+
+  /** For plain JSON.stringify (tests, logs): the value itself, decoded. */
+  toJSON(): unknown {
+    const parts: Buffer[] = [];
+    this.writeJson({
+      text: (text) => parts.push(Buffer.from(text, 'utf8')),
+      bytes: (bytes, from = 0, to = bytes.length) => parts.push(bytes.subarray(from, to)),
+    });
+    return JSON.parse(Buffer.concat(parts).toString('utf8'));
+  }
 }
 
 export class SharedJsonEncoder {
@@ -50,9 +69,10 @@ export class SharedJsonEncoder {
 
   /**
    * Writes the JSON of the object `value` to `sink` (the same JSON as JSON.stringify), shared
-   * values from their cached bytes. Long arrays (a host's detections) are encoded element by
-   * element, so that no string is large: V8 allocates strings over 128 KB straight into the old
-   * generation, which then fills with garbage that only a full collection frees.
+   * values from their cached bytes, RawJson values as their bytes. Long arrays (a host's
+   * detections) are encoded element by element, so that no string is large: V8 allocates strings
+   * over 128 KB straight into the old generation, which then fills with garbage that only a full
+   * collection frees.
    */
   encodeObject(value: Record<string, unknown>, sink: JsonSink): void {
     let separator = '{';
@@ -61,10 +81,15 @@ export class SharedJsonEncoder {
       if (item === undefined || typeof item === 'function' || typeof item === 'symbol') continue;
       sink.text(`${separator}${JSON.stringify(key)}:`);
       separator = ',';
-      if (Array.isArray(item) && item.length > SPLIT_ARRAYS_LONGER_THAN) {
+      if (
+        Array.isArray(item) &&
+        (item.length > SPLIT_ARRAYS_LONGER_THAN || item[0] instanceof RawJson)
+      ) {
         for (let i = 0; i < item.length; i++) {
           sink.text(i === 0 ? '[' : ',');
-          this.encode(item[i] ?? null, sink);
+          const element: unknown = item[i];
+          if (element instanceof RawJson) element.writeJson(sink);
+          else this.encode(element ?? null, sink);
         }
         sink.text(item.length ? ']' : '[]');
       } else {

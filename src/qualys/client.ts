@@ -15,8 +15,8 @@ import { QualysConfig } from '../config';
 import { Api, API_PATHS, CallBudget } from './budget';
 import { QualysError, simpleReturnError, simpleReturnOf } from './errors';
 import { DEFAULT_RETRY_TIMING, RetryTiming } from './retry';
-import { ResponseEvent, ResponseReader } from './xml/response-reader';
-import { ObjectShape } from './xml/shape';
+import { InvalidValueHandler } from './xml/record-builder';
+import { ItemsOrReader, ListReader, ResponseEvent, ResponseReader } from './xml/response-reader';
 
 export type Params = Record<string, string>;
 
@@ -75,14 +75,15 @@ export class QualysClient {
   }
 
   /**
-   * One call to `api`: yields DATETIME, list items (shaped by `items`), ID_SET entries and the
-   * WARNING as they are parsed. Throws QualysError; `what` starts its message.
+   * One call to `api`: yields DATETIME, list items (shaped by `items`, or read by the reader it
+   * makes), ID_SET entries and the WARNING as they are parsed. Throws QualysError; `what` starts
+   * its message.
    */
   async *call(
     api: Api,
     params: Params,
     what: string,
-    items: Record<string, ObjectShape> = {},
+    items: ItemsOrReader = {},
     timeoutSec = this.config.timeout,
   ): AsyncGenerator<ResponseEvent> {
     const slot = await this.budget.acquire(api);
@@ -101,9 +102,12 @@ export class QualysClient {
           { status: 200, configError: true },
         );
       }
-      const reader = new ResponseReader(items, (element, value, expected) =>
-        this.reportInvalidValue(element, value, expected),
-      );
+      const onInvalidValue: InvalidValueHandler = (element, value, expected) =>
+        this.reportInvalidValue(element, value, expected);
+      const reader =
+        typeof items === 'function'
+          ? items(onInvalidValue)
+          : new ResponseReader(items, onInvalidValue);
       for await (const chunk of idleGuarded(body, timer, what)) {
         for (const event of reader.write(chunk)) yield event;
       }
@@ -132,7 +136,7 @@ export class QualysClient {
     }
   }
 
-  private endDocument(reader: ResponseReader, what: string): void {
+  private endDocument(reader: ListReader, what: string): void {
     try {
       reader.end();
     } catch (err) {

@@ -12,6 +12,7 @@ import { QualysCode, QualysError } from './errors';
 import { sinceParams, tagFilterParams } from './params';
 import { Attempts, retryDelay, sleep } from './retry';
 import { ObjectShape } from './xml/shape';
+import { ItemsOrReader } from './xml/response-reader';
 
 /** A run of consecutive listed IDs: `count` IDs from `from` to `to`. */
 export interface IdRange {
@@ -155,8 +156,8 @@ export function subtractIntervals(
 export interface RangeRequest {
   api: Api;
   params: Params;
-  /** Item element and its shape: {HOST: shape} or {VULN: shape}. */
-  items: Record<string, ObjectShape>;
+  /** Item element and its shape, {HOST: shape} or {VULN: shape}, or the reader to use. */
+  items: ItemsOrReader;
   /** The record field holding the ID the range is over (ID for hosts, QID for the KB). */
   idField: string;
   /** truncation_limit; omitted for the KB, which has none. */

@@ -8,6 +8,8 @@ import { Dictionary } from 'ts-essentials';
 import { QualysConfig } from '../config';
 import { knowledgeBaseBatch, listIds, rangeRecords } from '../qualys/lists';
 import { detectionParams, sinceParams } from '../qualys/params';
+import { DetectionReader } from '../qualys/xml/detection-reader';
+import { InvalidValueHandler } from '../qualys/xml/record-builder';
 import { compileRecordShape } from '../qualys/xml/shape';
 import { HostDetectionRecord, KnowledgeBaseRecord } from '../records';
 import detectionSchema from '../../resources/schemas/host_detections.json';
@@ -58,7 +60,12 @@ export class HostDetections extends RangedStream<HostDetectionRecord> {
         const request = {
           api: 'detection' as const,
           params: { ...detectionParams(config), ...sinceParams('hosts', since) },
-          items: { HOST: HOST_SHAPE },
+          // The fast path (detection-reader) unless RESULTS are to be capped, which needs them
+          // as text.
+          items: config.include_results
+            ? { HOST: HOST_SHAPE }
+            : (onInvalidValue: InvalidValueHandler) =>
+                new DetectionReader(HOST_SHAPE, onInvalidValue),
           idField: 'ID',
           pageSize: config.detections_page_size,
           stallsToSplit,

@@ -8,11 +8,14 @@
  */
 import { AttackMapping, attackMappingOf } from '../qualys/mitre';
 import { qidInfoOf } from '../qualys/qid-info';
+import { EncodedDetection } from '../qualys/xml/detection-encoder';
 import { Detection, HostDetectionRecord, KnowledgeBaseRecord, QidInfo } from '../records';
 
 interface Enrichment {
   QID_INFO: QidInfo;
   attack: AttackMapping;
+  /** The same as JSON that ends an EncodedDetection: `,"QID_INFO":…,"MITRE_…":[…]}`. */
+  tail: Buffer;
 }
 
 interface Batch {
@@ -119,10 +122,7 @@ export class QidInfoJoin {
       (vulns) => {
         for (const vuln of vulns) {
           const info = qidInfoOf(vuln);
-          this.known.set(vuln.QID, {
-            QID_INFO: info,
-            attack: attackMappingOf(info.qid.threatIntel, info.qid.category),
-          });
+          this.known.set(vuln.QID, enrichmentOf(info));
         }
         const missing = batch.qids.filter((qid) => !this.known.has(qid));
         for (const qid of missing) this.known.set(qid, null);
@@ -174,8 +174,18 @@ function newBatch(): Batch {
   return { qids: [], done, settle };
 }
 
+function enrichmentOf(info: QidInfo): Enrichment {
+  const attack = attackMappingOf(info.qid.threatIntel, info.qid.category);
+  const json = JSON.stringify({ QID_INFO: info, ...attack });
+  return { QID_INFO: info, attack, tail: Buffer.from(`,${json.slice(1)}`, 'utf8') };
+}
+
 function attach(detection: Detection, enrichment: Enrichment | null | undefined): void {
   if (!enrichment) return;
+  if (detection instanceof EncodedDetection) {
+    detection.tail = enrichment.tail;
+    return;
+  }
   detection.QID_INFO = enrichment.QID_INFO;
   detection.MITRE_TACTIC_ID = enrichment.attack.MITRE_TACTIC_ID;
   detection.MITRE_TACTIC_NAME = enrichment.attack.MITRE_TACTIC_NAME;

@@ -29,7 +29,21 @@ const LIST_ROOTS = new Set([
   'KNOWLEDGE_BASE_VULN_LIST_OUTPUT',
 ]);
 
-export class ResponseReader implements XmlHandler {
+/** Reads a list response as it arrives (ResponseReader, or DetectionReader for detections). */
+export interface ListReader {
+  /** Feeds bytes; returns the events completed by them (the array is the reader's, use at once). */
+  write(chunk: Buffer): ResponseEvent[];
+  /** Ends the input; throws XmlSyntaxError when the document was cut short. */
+  end(): void;
+  /** Set once a non-list document (e.g. SIMPLE_RETURN) has been read completely. */
+  readonly otherDocument: OtherDocument | undefined;
+}
+
+/** What a call's body is read with: item element → shape, or a reader of its own. */
+export type ItemsOrReader =
+  Record<string, ObjectShape> | ((onInvalidValue: InvalidValueHandler) => ListReader);
+
+export class ResponseReader implements XmlHandler, ListReader {
   private readonly tokenizer = new XmlTokenizer(this);
   private readonly builder: RecordBuilder;
   private readonly path: string[] = [];
@@ -61,6 +75,11 @@ export class ResponseReader implements XmlHandler {
 
   get root(): string | undefined {
     return this.rootName;
+  }
+
+  /** Inside HOST_LIST, between its items. */
+  get betweenHosts(): boolean {
+    return this.capture === undefined && this.path.length === 3 && this.path[2] === 'HOST_LIST';
   }
 
   /** Set once a non-list document (e.g. SIMPLE_RETURN) has been read completely. */

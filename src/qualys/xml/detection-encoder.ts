@@ -1,0 +1,672 @@
+/**
+ * The fast path of a Host List Detection read. Each DETECTION goes from the response's UTF-8
+ * bytes straight to the UTF-8 bytes of its JSON, with no string or object per field: an
+ * EncodedDetection, which the record output copies (see README, "Benchmarks"). The host's own
+ * fields, a few per fifty detections, go through the general reader.
+ *
+ * It covers what Qualys sends: known elements in CDATA or plain text, attribute-carrying text
+ * elements (QDS), wrapped lists (QDS_FACTORS). On anything else — an unknown element, an entity,
+ * a value not of its type, a repeated element, a comment, invalid UTF-8 — it gives the HOST up
+ * and the general reader (ResponseReader, RecordBuilder) reads it, so both paths give the same
+ * records. test/source/detection-encoder.test.ts holds them to that.
+ */
+import { isUtf8 } from 'node:buffer';
+
+import { RawJson, JsonSink } from '../../shared-json';
+import { JsonBytes } from './json-bytes';
+import { InvalidValueHandler, RecordBuilder } from './record-builder';
+import { Field, LeafType, ObjectShape, Shape } from './shape';
+import { XmlTokenizer } from './tokenizer';
+
+const LT = 60;
+const GT = 62;
+const SLASH = 47;
+const BANG = 33;
+const AMP = 38;
+const EQUALS = 61;
+const QUOTE = 34;
+const APOS = 39;
+const OPEN_BRACE = 123;
+const CLOSE_BRACE = 125;
+const OPEN_BRACKET = 91;
+const CLOSE_BRACKET = 93;
+const COMMA = 44;
+const COLON = 58;
+const CDATA_OPEN = Buffer.from('<![CDATA[');
+const CLOSE_BRACE_BYTES = Buffer.from('}');
+
+/** Fields a detection gets from the QID join; read from XML only by the general path. */
+const JOINED_FIELDS = new Set([
+  'QID_INFO',
+  'MITRE_TACTIC_ID',
+  'MITRE_TACTIC_NAME',
+  'MITRE_TECHNIQUE_ID',
+  'MITRE_TECHNIQUE_NAME',
+]);
+
+/**
+ * A detection as JSON bytes: `bytes[from, to)` is the object without its closing brace, so that
+ * the QID join can append its fields (`tail`) without copying anything.
+ */
+export class EncodedDetection extends RawJson {
+  /** `,"QID_INFO":…,"MITRE_…":[…]}` once joined. */
+  tail: Buffer = CLOSE_BRACE_BYTES;
+
+  constructor(
+    readonly QID: number,
+    private readonly bytes: Buffer,
+    private readonly from: number,
+    private readonly to: number,
+  ) {
+    super();
+  }
+
+  writeJson(sink: JsonSink): void {
+    sink.bytes(this.bytes, this.from, this.to);
+    sink.bytes(this.tail);
+  }
+}
+
+/** Thrown to give a HOST up to the general reader; rare, so an exception is cheap enough. */
+const GIVE_UP = new (class GiveUp {})();
+
+function giveUp(): never {
+  throw GIVE_UP;
+}
+
+// ---- The shape, compiled for byte-level lookups -------------------------------------------------
+
+interface FastObject {
+  fields: NameTable<FastField>;
+  count: number;
+  /** Fields in the order the last element had them: the next one is guessed, not looked up. */
+  order: FastField[];
+}
+
+interface FastField {
+  /** The element name. */
+  name: Buffer;
+  index: number;
+  first: Buffer; // "PROPERTY":
+  next: Buffer; // ,"PROPERTY":
+  isQid: boolean;
+  kind: 'leaf' | 'text' | 'object' | 'wrapped';
+  type: LeafType; // leaf, or the text of a text object
+  textFirst?: Buffer; // "value": of a text object
+  textNext?: Buffer;
+  object?: FastObject;
+  itemField?: FastField; // wrapped: how an item (named itemField.name) is read; keys unused
+}
+
+function key(property: string, comma: boolean): Buffer {
+  return Buffer.from(`${comma ? ',' : ''}${JSON.stringify(property)}:`, 'utf8');
+}
+
+function fastObject(shape: ObjectShape, exclude?: Set<string>): FastObject {
+  const fields = new NameTable<FastField>();
+  let count = 0;
+  for (const [element, field] of shape.fields) {
+    if (field.mode === 'repeated' || exclude?.has(field.property)) continue;
+    fields.add(element, fastField(element, field.property, field.shape, count++, field));
+  }
+  return { fields, count, order: [] };
+}
+
+function fastField(
+  element: string,
+  property: string,
+  shape: Shape,
+  index: number,
+  field?: Field,
+): FastField {
+  const base = {
+    name: Buffer.from(element, 'utf8'),
+    index,
+    first: key(property, false),
+    next: key(property, true),
+    isQid: property === 'QID',
+  };
+  if (field?.mode === 'wrapped') {
+    return {
+      ...base,
+      kind: 'wrapped',
+      type: 'string',
+      itemField: fastField(field.item as string, property, shape, 0),
+    };
+  }
+  if (shape.kind === 'leaf') return { ...base, kind: 'leaf', type: shape.type };
+  if (shape.textField !== undefined) {
+    return {
+      ...base,
+      kind: 'text',
+      type: shape.textType ?? 'string',
+      textFirst: key(shape.textField, false),
+      textNext: key(shape.textField, true),
+    };
+  }
+  return { ...base, kind: 'object', type: 'string', object: fastObject(shape) };
+}
+
+/** Element names → values, looked up by the bytes of a name and a hash computed while scanning. */
+class NameTable<T> {
+  private readonly buckets = new Map<number, { name: Buffer; value: T }[]>();
+
+  add(name: string, value: T): void {
+    const bytes = Buffer.from(name, 'utf8');
+    const hash = hashOf(bytes, 0, bytes.length);
+    const bucket = this.buckets.get(hash) ?? [];
+    bucket.push({ name: bytes, value });
+    this.buckets.set(hash, bucket);
+  }
+
+  get(source: Buffer, from: number, to: number, hash: number): T | undefined {
+    const bucket = this.buckets.get(hash);
+    if (bucket === undefined) return undefined;
+    for (const entry of bucket) {
+      if (sameBytes(entry.name, source, from, to)) return entry.value;
+    }
+    return undefined;
+  }
+}
+
+function hashOf(bytes: Buffer, from: number, to: number): number {
+  let hash = 0;
+  for (let i = from; i < to; i++) hash = (Math.imul(hash, 31) + bytes[i]) | 0;
+  return hash;
+}
+
+function sameBytes(name: Buffer, source: Buffer, from: number, to: number): boolean {
+  if (to - from !== name.length) return false;
+  for (let i = 0; i < name.length; i++) if (source[from + i] !== name[i]) return false;
+  return true;
+}
+
+/** Whether the element name at `from` is `name` (followed by '>', '/' or a space). */
+function nameAt(name: Buffer, source: Buffer, from: number): boolean {
+  for (let i = 0; i < name.length; i++) if (source[from + i] !== name[i]) return false;
+  const c = source[from + name.length];
+  return c === GT || c <= 32 || c === SLASH;
+}
+
+// ---- Reading one HOST ---------------------------------------------------------------------------
+
+/** Whitespace as String#trim and XML layout know it, in ASCII. */
+function isSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13);
+}
+
+/** Reads HOST elements whose detections it encodes; see the module comment. */
+export class HostEncoder {
+  private readonly detection: FastObject;
+  private readonly detectionList: Buffer;
+  private readonly detectionItem: Buffer;
+  private readonly out = new JsonBytes();
+  private readonly builder: RecordBuilder;
+  /** Per field index, the detection that last had it (repeated elements are given up on). */
+  private seen: number[] = [];
+  private serial = 0;
+  /** Set by scanName: the hash of the name just scanned. */
+  private hash = 0;
+  /** Set by leafContent: the value's byte range. */
+  private valueFrom = 0;
+  private valueTo = 0;
+  /** Set when a detection's QID is written. */
+  private qid: number | undefined;
+
+  constructor(
+    private readonly hostShape: ObjectShape,
+    onInvalidValue?: InvalidValueHandler,
+  ) {
+    const field = [...hostShape.fields.entries()].find(([, f]) => f.property === 'VULNERABILITIES');
+    if (!field || field[1].mode !== 'wrapped' || field[1].shape.kind !== 'object') {
+      throw new Error('the host shape has no wrapped VULNERABILITIES object list');
+    }
+    this.detectionList = Buffer.from(field[0], 'utf8');
+    this.detectionItem = Buffer.from(field[1].item as string, 'utf8');
+    this.detection = fastObject(field[1].shape, JOINED_FIELDS);
+    this.builder = new RecordBuilder(onInvalidValue);
+  }
+
+  /**
+   * The record of the HOST element in `source[from, to)` (from its `<HOST>` to its `</HOST>`),
+   * or undefined when it has to be read by the general path.
+   */
+  encode(source: Buffer, from: number, to: number): Record<string, unknown> | undefined {
+    if (!isUtf8(source.subarray(from, to))) return undefined;
+    try {
+      return this.host(source, from, to);
+    } catch (err) {
+      // What was written for the host stays unused in the arena.
+      if (err === GIVE_UP) return undefined;
+      throw err;
+    }
+  }
+
+  private host(source: Buffer, from: number, to: number): Record<string, unknown> {
+    const hostNameTo = this.scanName(source, from + 1, to);
+    if (source[hostNameTo] !== GT) giveUp();
+    let i = hostNameTo + 1;
+    let listFrom = -1;
+    let listTo = -1;
+    let detections: EncodedDetection[] = [];
+    for (;;) {
+      while (i < to && isSpace(source[i])) i++;
+      if (i >= to || source[i] !== LT) giveUp();
+      const c = source[i + 1];
+      if (c === SLASH) {
+        i = closeTag(source, i, to, from + 1, hostNameTo);
+        if (i !== to) giveUp();
+        break;
+      }
+      if (c === BANG || c === 63) giveUp(); // comment, CDATA or a processing instruction
+      const nameTo = this.scanName(source, i + 1, to);
+      if (sameBytes(this.detectionList, source, i + 1, nameTo)) {
+        if (listFrom >= 0 || source[nameTo] !== GT) giveUp();
+        listFrom = i;
+        ({ next: i, detections } = this.detectionsOf(source, nameTo + 1, to, i + 1, nameTo));
+        listTo = i;
+      } else {
+        i = skipElement(source, i, to);
+      }
+    }
+    const host =
+      listFrom < 0
+        ? this.hostFields(source.subarray(from, to))
+        : this.hostFields(source.subarray(from, listFrom), source.subarray(listTo, to));
+    if (listFrom >= 0) host.VULNERABILITIES = detections;
+    return host;
+  }
+
+  /** The host's other fields, by the general path (they are few). */
+  private hostFields(...parts: Buffer[]): Record<string, unknown> {
+    const builder = this.builder;
+    const shape = this.hostShape;
+    let record: Record<string, unknown> | undefined;
+    const tokenizer = new XmlTokenizer({
+      open: (name, attributes) =>
+        builder.building ? builder.open(name, attributes) : builder.begin(shape, name, attributes),
+      wantsText: () => builder.wantsText(),
+      text: (text) => builder.text(text),
+      close: (name) => {
+        record = builder.close(name) ?? record;
+      },
+    });
+    for (const part of parts) tokenizer.write(part);
+    tokenizer.end();
+    return record as Record<string, unknown>;
+  }
+
+  /** The DETECTIONs of a DETECTION_LIST, from after its open tag; `next` is after its close tag. */
+  private detectionsOf(
+    source: Buffer,
+    from: number,
+    to: number,
+    nameFrom: number,
+    nameTo: number,
+  ): { next: number; detections: EncodedDetection[] } {
+    const detections: EncodedDetection[] = [];
+    const out = this.out;
+    let i = from;
+    for (;;) {
+      while (i < to && isSpace(source[i])) i++;
+      if (i >= to || source[i] !== LT) giveUp();
+      if (source[i + 1] === SLASH) {
+        return { next: closeTag(source, i, to, nameFrom, nameTo), detections };
+      }
+      const itemTo = i + 1 + this.detectionItem.length;
+      if (!nameAt(this.detectionItem, source, i + 1) || source[itemTo] !== GT) giveUp();
+      out.mark = out.length;
+      this.qid = undefined;
+      this.serial++;
+      out.byte(OPEN_BRACE);
+      i = this.objectFields(source, itemTo + 1, to, this.detection, i + 1, itemTo);
+      if (this.qid === undefined) giveUp();
+      detections.push(new EncodedDetection(this.qid, out.buffer, out.mark, out.length));
+      out.mark = out.length;
+    }
+  }
+
+  /**
+   * The fields of an object element, from after its open tag to after its close tag, written
+   * without the braces.
+   */
+  private objectFields(
+    source: Buffer,
+    from: number,
+    to: number,
+    object: FastObject,
+    nameFrom: number,
+    nameTo: number,
+  ): number {
+    const out = this.out;
+    const serial = this.serial;
+    const order = object.order;
+    let position = 0;
+    let first = true;
+    let i = from;
+    for (;;) {
+      while (i < to && isSpace(source[i])) i++;
+      if (i >= to || source[i] !== LT) giveUp();
+      const c = source[i + 1];
+      if (c === SLASH) return closeTag(source, i, to, nameFrom, nameTo);
+      if (c === BANG || c === 63) giveUp();
+      const fieldFrom = i + 1;
+      let field: FastField | undefined = order[position];
+      let fieldTo: number;
+      if (field !== undefined && nameAt(field.name, source, fieldFrom)) {
+        fieldTo = fieldFrom + field.name.length;
+      } else {
+        fieldTo = this.scanName(source, fieldFrom, to);
+        field = object.fields.get(source, fieldFrom, fieldTo, this.hash);
+        if (field === undefined) return giveUp();
+        order[position] = field;
+      }
+      position++;
+      if (object === this.detection) {
+        if (this.seen[field.index] === serial) giveUp();
+        this.seen[field.index] = serial;
+      }
+      // The open tag's end, and its attributes when it has some.
+      let gt = fieldTo;
+      while (gt < to && source[gt] !== GT) gt++;
+      if (gt >= to || source[gt - 1] === SLASH) giveUp(); // self-closing: rare, general path
+      const attributesFrom = fieldTo;
+      i = gt + 1;
+      if (field.kind === 'leaf') {
+        if (attributesFrom !== gt) giveUp();
+        i = this.leafContent(source, i, to, fieldFrom, fieldTo);
+        if (this.valueWanted(source, field.type)) {
+          out.bytes(first ? field.first : field.next);
+          this.writeValue(source, field);
+          first = false;
+        }
+        continue;
+      }
+      out.bytes(first ? field.first : field.next);
+      first = false;
+      if (field.kind === 'text') {
+        i = this.textObject(source, i, to, field, attributesFrom, gt, fieldFrom, fieldTo);
+      } else if (field.kind === 'object') {
+        if (attributesFrom !== gt) giveUp();
+        out.byte(OPEN_BRACE);
+        i = this.objectFields(source, i, to, field.object as FastObject, fieldFrom, fieldTo);
+        out.byte(CLOSE_BRACE);
+      } else {
+        if (attributesFrom !== gt) giveUp();
+        i = this.wrappedItems(source, i, to, field, fieldFrom, fieldTo);
+      }
+    }
+  }
+
+  /** A wrapper's items, from after its open tag to after its close tag, written as an array. */
+  private wrappedItems(
+    source: Buffer,
+    from: number,
+    to: number,
+    field: FastField,
+    nameFrom: number,
+    nameTo: number,
+  ): number {
+    const out = this.out;
+    const item = field.itemField as FastField;
+    out.byte(OPEN_BRACKET);
+    let first = true;
+    let i = from;
+    for (;;) {
+      while (i < to && isSpace(source[i])) i++;
+      if (i >= to || source[i] !== LT) giveUp();
+      if (source[i + 1] === SLASH) {
+        out.byte(CLOSE_BRACKET);
+        return closeTag(source, i, to, nameFrom, nameTo);
+      }
+      const itemFrom = i + 1;
+      if (!nameAt(item.name, source, itemFrom)) giveUp();
+      const itemTo = itemFrom + item.name.length;
+      let gt = itemTo;
+      while (gt < to && source[gt] !== GT) gt++;
+      if (gt >= to || source[gt - 1] === SLASH) giveUp();
+      i = gt + 1;
+      if (item.kind === 'leaf') {
+        if (itemTo !== gt) giveUp();
+        i = this.leafContent(source, i, to, itemFrom, itemTo);
+        if (!this.valueWanted(source, item.type)) continue; // an empty number is not an item
+        if (!first) out.byte(COMMA);
+        this.writeValue(source, item);
+      } else {
+        if (!first) out.byte(COMMA);
+        if (item.kind === 'text') {
+          i = this.textObject(source, i, to, item, itemTo, gt, itemFrom, itemTo);
+        } else if (item.kind === 'object') {
+          if (itemTo !== gt) giveUp();
+          out.byte(OPEN_BRACE);
+          i = this.objectFields(source, i, to, item.object as FastObject, itemFrom, itemTo);
+          out.byte(CLOSE_BRACE);
+        } else {
+          giveUp();
+        }
+      }
+      first = false;
+    }
+  }
+
+  /** `<QDS severity="HIGH">72</QDS>` → {"severity":"HIGH","value":72}. */
+  private textObject(
+    source: Buffer,
+    from: number,
+    to: number,
+    field: FastField,
+    attributesFrom: number,
+    attributesTo: number,
+    nameFrom: number,
+    nameTo: number,
+  ): number {
+    const out = this.out;
+    out.byte(OPEN_BRACE);
+    let first = true;
+    let i = attributesFrom;
+    for (;;) {
+      while (i < attributesTo && isSpace(source[i])) i++;
+      if (i >= attributesTo) break;
+      const nameStart = i;
+      while (i < attributesTo && source[i] !== EQUALS && !isSpace(source[i])) i++;
+      const nameEnd = i;
+      while (i < attributesTo && isSpace(source[i])) i++;
+      if (nameEnd === nameStart || source[i] !== EQUALS) giveUp();
+      i++;
+      while (i < attributesTo && isSpace(source[i])) i++;
+      const quote = source[i];
+      if (quote !== QUOTE && quote !== APOS) giveUp();
+      const valueFrom = ++i;
+      while (i < attributesTo && source[i] !== quote) {
+        if (source[i] === AMP || source[i] === LT) giveUp();
+        i++;
+      }
+      if (i >= attributesTo) giveUp();
+      if (!first) out.byte(COMMA);
+      out.quoted(source, nameStart, nameEnd);
+      out.byte(COLON);
+      out.quoted(source, valueFrom, i);
+      first = false;
+      i++;
+    }
+    const next = this.leafContent(source, from, to, nameFrom, nameTo);
+    if (this.valueWanted(source, field.type)) {
+      out.bytes(first ? (field.textFirst as Buffer) : (field.textNext as Buffer));
+      this.writeValue(source, field);
+    }
+    out.byte(CLOSE_BRACE);
+    return next;
+  }
+
+  /**
+   * A leaf's text, from after its open tag to after its close tag: plain text without entities
+   * or one CDATA section. Sets valueFrom/valueTo.
+   */
+  private leafContent(
+    source: Buffer,
+    from: number,
+    to: number,
+    nameFrom: number,
+    nameTo: number,
+  ): number {
+    let i = from;
+    while (i < to && source[i] !== LT) {
+      if (source[i] === AMP) giveUp();
+      i++;
+    }
+    if (i >= to) giveUp();
+    if (source[i + 1] === BANG) {
+      if (i !== from || !sameBytes(CDATA_OPEN, source, i, i + CDATA_OPEN.length)) giveUp();
+      const contentFrom = i + CDATA_OPEN.length;
+      let end = contentFrom;
+      while (
+        end + 2 < to &&
+        !(
+          source[end] === CLOSE_BRACKET &&
+          source[end + 1] === CLOSE_BRACKET &&
+          source[end + 2] === GT
+        )
+      ) {
+        end++;
+      }
+      if (end + 2 >= to) giveUp();
+      this.valueFrom = contentFrom;
+      this.valueTo = end;
+      i = end + 3;
+      if (source[i] !== LT) giveUp(); // text after the CDATA section
+    } else {
+      this.valueFrom = from;
+      this.valueTo = i;
+    }
+    return closeTag(source, i, to, nameFrom, nameTo);
+  }
+
+  /**
+   * Whether the value just read is written: an empty number or flag is omitted, as by
+   * RecordBuilder. Trims the value of a number or flag.
+   */
+  private valueWanted(source: Buffer, type: LeafType): boolean {
+    if (type === 'string') return true;
+    let from = this.valueFrom;
+    let to = this.valueTo;
+    while (from < to && isSpace(source[from])) from++;
+    while (to > from && isSpace(source[to - 1])) to--;
+    this.valueFrom = from;
+    this.valueTo = to;
+    return from < to;
+  }
+
+  /** Writes the value just read as its field's type; gives up on a value not of that type. */
+  private writeValue(source: Buffer, field: FastField): void {
+    const out = this.out;
+    const from = this.valueFrom;
+    const to = this.valueTo;
+    const type = field.type;
+    if (type === 'string') {
+      out.quoted(source, from, to);
+      return;
+    }
+    if (type === 'boolean') {
+      const flag = flagOf(source.toString('latin1', from, to));
+      if (flag === undefined) giveUp();
+      out.bytes(flag ? TRUE : FALSE);
+      return;
+    }
+    let value = plainInteger(source, from, to);
+    if (value !== undefined) {
+      out.raw(source, from, to);
+    } else {
+      value = Number(source.toString('latin1', from, to));
+      if (!Number.isFinite(value) || (type === 'integer' && !Number.isInteger(value))) giveUp();
+      out.ascii(String(value));
+    }
+    if (field.isQid) this.qid = value;
+  }
+
+  /** Scans an element name from `from`; sets `hash`; returns the index after the name. */
+  private scanName(source: Buffer, from: number, to: number): number {
+    let hash = 0;
+    let i = from;
+    while (i < to) {
+      const c = source[i];
+      if (c <= 32 || c === GT || c === SLASH) break;
+      hash = (Math.imul(hash, 31) + c) | 0;
+      i++;
+    }
+    this.hash = hash;
+    return i;
+  }
+}
+
+/** The close tag at `at` must close the element named `source[nameFrom, nameTo)`; returns after it. */
+function closeTag(
+  source: Buffer,
+  at: number,
+  to: number,
+  nameFrom: number,
+  nameTo: number,
+): number {
+  const length = nameTo - nameFrom;
+  if (at + length + 3 > to || source[at] !== LT || source[at + 1] !== SLASH) giveUp();
+  for (let k = 0; k < length; k++) if (source[at + 2 + k] !== source[nameFrom + k]) giveUp();
+  if (source[at + 2 + length] !== GT) giveUp();
+  return at + 3 + length;
+}
+
+/** Skips the element whose open tag is at `from` (any content); returns the index after it. */
+function skipElement(source: Buffer, from: number, to: number): number {
+  let depth = 0;
+  let i = from;
+  while (i < to) {
+    if (source[i] !== LT) {
+      i++;
+      continue;
+    }
+    const c = source[i + 1];
+    if (c === BANG) {
+      if (!sameBytes(CDATA_OPEN, source, i, i + CDATA_OPEN.length)) giveUp();
+      const end = source.indexOf(']]>', i + CDATA_OPEN.length);
+      if (end < 0 || end + 3 > to) giveUp();
+      i = end + 3;
+      continue;
+    }
+    if (c === 63) giveUp();
+    let gt = i + 1;
+    while (gt < to && source[gt] !== GT) gt++;
+    if (gt >= to) giveUp();
+    if (c === SLASH) depth--;
+    else if (source[gt - 1] !== SLASH) depth++;
+    i = gt + 1;
+    if (depth === 0) return i;
+    if (depth < 0) giveUp();
+  }
+  giveUp();
+}
+
+const TRUE = Buffer.from('true');
+const FALSE = Buffer.from('false');
+
+function flagOf(text: string): boolean | undefined {
+  if (text === '1' || text === 'true') return true;
+  if (text === '0' || text === 'false') return false;
+  return undefined;
+}
+
+/**
+ * The value of an integer written as JSON would write it (no sign but '-', no leading zero, at
+ * most 15 digits, so exact), or undefined for any other number text.
+ */
+function plainInteger(source: Buffer, from: number, to: number): number | undefined {
+  let i = from;
+  const negative = source[i] === 45;
+  if (negative) i++;
+  const digits = to - i;
+  if (digits < 1 || digits > 15 || (source[i] === 48 && (digits > 1 || negative))) return undefined;
+  let value = 0;
+  for (; i < to; i++) {
+    const d = source[i] - 48;
+    if (d < 0 || d > 9) return undefined;
+    value = value * 10 + d;
+  }
+  return negative ? -value : value;
+}

@@ -1,0 +1,246 @@
+/**
+ * The fast path of host_detections (DetectionReader + HostEncoder) must give exactly the JSON of
+ * the general path (ResponseReader + RecordBuilder + SharedJsonEncoder), byte for byte, on what
+ * Qualys sends and on everything it gives up on.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { validateConfig } from '../../src/config';
+import { detectionParams } from '../../src/qualys/params';
+import { DetectionReader } from '../../src/qualys/xml/detection-reader';
+import { EncodedDetection } from '../../src/qualys/xml/detection-encoder';
+import { ListReader, ResponseEvent, ResponseReader } from '../../src/qualys/xml/response-reader';
+import { compileRecordShape } from '../../src/qualys/xml/shape';
+import { XmlSyntaxError } from '../../src/qualys/xml/tokenizer';
+import { SharedJsonEncoder } from '../../src/shared-json';
+import { startSimulator } from '../../src/simulator';
+import detectionsSchema from '../../resources/schemas/host_detections.json';
+
+const HOST = compileRecordShape(detectionsSchema);
+
+function read(reader: ListReader, doc: Buffer, chunkSize: number): ResponseEvent[] {
+  const events: ResponseEvent[] = [];
+  for (let i = 0; i < doc.length; i += chunkSize) {
+    events.push(...reader.write(doc.subarray(i, i + chunkSize)));
+  }
+  reader.end();
+  return events;
+}
+
+/** Each event as the record output would write it (records) or as JSON (the others). */
+function encoded(events: ResponseEvent[]): string[] {
+  const encoder = new SharedJsonEncoder();
+  return events.map((event) => {
+    if (event.kind !== 'record') return JSON.stringify(event);
+    const parts: Buffer[] = [];
+    encoder.encodeObject(event.record, {
+      text: (text) => parts.push(Buffer.from(text, 'utf8')),
+      bytes: (bytes, from = 0, to = bytes.length) => parts.push(bytes.subarray(from, to)),
+    });
+    return Buffer.concat(parts).toString('utf8');
+  });
+}
+
+/** Reads `doc` both ways in chunks of `chunkSize`; returns the fast reader's host counts. */
+function expectSameRecords(doc: Buffer, chunkSize = doc.length): DetectionReader['hosts'] {
+  const general = encoded(read(new ResponseReader({ HOST }), doc, chunkSize));
+  const fast = new DetectionReader(HOST);
+  expect(encoded(read(fast, doc, chunkSize))).toEqual(general);
+  return fast.hosts;
+}
+
+function hld(hosts: string): Buffer {
+  return Buffer.from(
+    `<?xml version="1.0" encoding="UTF-8" ?>
+<!DOCTYPE HOST_LIST_VM_DETECTION_OUTPUT SYSTEM "https://qualysapi.qualys.com/api/4.0/fo/asset/host/vm/detection/dtd/output.dtd">
+<HOST_LIST_VM_DETECTION_OUTPUT>
+  <RESPONSE>
+    <DATETIME>2025-03-14T09:20:05Z</DATETIME>
+    <HOST_LIST>
+${hosts}
+    </HOST_LIST>
+    <WARNING>
+      <CODE>1980</CODE>
+      <TEXT>1000 record limit exceeded. Use URL to get next batch of results.</TEXT>
+      <URL><![CDATA[https://qualysapi.qualys.com/api/4.0/fo/asset/host/vm/detection/?action=list&id_min=9]]></URL>
+    </WARNING>
+  </RESPONSE>
+</HOST_LIST_VM_DETECTION_OUTPUT>
+`,
+    'utf8',
+  );
+}
+
+function host(id: number, detection: string, extra = ''): string {
+  return `      <HOST>
+        <ID>${id}</ID>
+        <IP>10.0.0.${id}</IP>
+        <TRACKING_METHOD>IP</TRACKING_METHOD>${extra}
+        <DETECTION_LIST>
+          <DETECTION>
+            <UNIQUE_VULN_ID>${id}001</UNIQUE_VULN_ID>
+            <QID>38170</QID>
+            <TYPE>Confirmed</TYPE>
+            <SEVERITY>3</SEVERITY>
+            <PORT>443</PORT>
+            <PROTOCOL>tcp</PROTOCOL>
+            <SSL>1</SSL>
+            <STATUS>Active</STATUS>
+            <QDS severity="MEDIUM">45</QDS>
+            <QDS_FACTORS>
+              <QDS_FACTOR name="CVSS"><![CDATA[5.3]]></QDS_FACTOR>
+            </QDS_FACTORS>${detection}
+          </DETECTION>
+        </DETECTION_LIST>
+      </HOST>`;
+}
+
+describe('DetectionReader (the fast path) gives the general reader’s records', () => {
+  it('on the Qualys sample, in any chunking, all hosts by the encoder', () => {
+    const doc = fs.readFileSync(path.join(__dirname, '../../test_files/qualys/hld_v4_sample.xml'));
+    for (const chunkSize of [doc.length, 4096, 97, 7, 1]) {
+      expect(expectSameRecords(doc, chunkSize)).toEqual({ encoded: 2, general: 0 });
+    }
+  });
+
+  it('on a simulator page of 300 hosts with every kind of detection', async () => {
+    const sim = await startSimulator({ hosts: 300, detectionsPerHost: 20, qids: 400, seed: 7 });
+    try {
+      const config = validateConfig({
+        base_url: sim.baseUrl,
+        username: sim.username,
+        password: sim.password,
+        include_information_gathered: true,
+        include_disabled: true,
+      });
+      const response = await fetch(`${sim.baseUrl}/api/4.0/fo/asset/host/vm/detection/`, {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${Buffer.from(`${sim.username}:${sim.password}`).toString('base64')}`,
+          'x-requested-with': 'test',
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: new URLSearchParams({
+          ...detectionParams(config),
+          action: 'list',
+          truncation_limit: '0',
+        }).toString(),
+      });
+      expect(response.status).toBe(200);
+      const doc = Buffer.from(await response.arrayBuffer());
+      const counts = expectSameRecords(doc, 65536);
+      expect(counts.general).toBe(0);
+      expect(counts.encoded).toBeGreaterThan(250);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it('escapes text as JSON.stringify does, and keeps UTF-8 split across chunks', () => {
+    const results = `<RESULTS><![CDATA[say "hi" \\ back\tslash\r\n\u0001 é 漢字 😀 <![CDATA[ x]]></RESULTS>`;
+    const doc = hld(host(1, results) + host(2, '<SERVICE>Apache &lt;2.4</SERVICE>'));
+    for (const chunkSize of [doc.length, 5, 3, 2, 1]) {
+      // Host 2's entity is for the general reader.
+      expect(expectSameRecords(doc, chunkSize)).toEqual({ encoded: 1, general: 1 });
+    }
+  });
+
+  it('leaves the rest of the page to the general reader after a HOST it cannot delimit', () => {
+    const inCdata = '<RESULTS><![CDATA[a </HOST> b]]></RESULTS>';
+    const doc = hld(host(1, '') + host(2, inCdata) + host(3, ''));
+    expect(expectSameRecords(doc)).toEqual({ encoded: 1, general: 2 });
+    expect(expectSameRecords(doc, 11)).toEqual({ encoded: 1, general: 2 });
+    const attributes = hld(`      <HOST id="7"><ID>7</ID></HOST>\n${host(8, '')}`);
+    expect(expectSameRecords(attributes)).toEqual({ encoded: 0, general: 2 });
+  });
+
+  it.each([
+    ['an unknown element', '<NEW_FIELD><![CDATA[x]]></NEW_FIELD>'],
+    ['a repeated element', '<TYPE>Potential</TYPE>'],
+    ['a number that is not one', '<TIMES_FOUND>12a</TIMES_FOUND>'],
+    ['a flag that is not one', '<IS_IGNORED>2</IS_IGNORED>'],
+    ['a self-closing element', '<FQDN/>'],
+    ['a comment', '<!-- note -->'],
+    ['text beside CDATA', '<INSTANCE> <![CDATA[oracle10]]></INSTANCE>'],
+    [
+      'an entity in an attribute',
+      '<QDS_FACTORS><QDS_FACTOR name="a&amp;b">1</QDS_FACTOR></QDS_FACTORS>',
+    ],
+    ['attributes on a leaf', '<SERVICE lang="en">http</SERVICE>'],
+  ])('gives a host with %s to the general reader, and reads the next one itself', (_, odd) => {
+    const doc = hld(host(1, odd) + host(2, ''));
+    expect(expectSameRecords(doc)).toEqual({ encoded: 1, general: 1 });
+    expect(expectSameRecords(doc, 3)).toEqual({ encoded: 1, general: 1 });
+  });
+
+  it('writes numbers and flags as the general reader converts them', () => {
+    const doc = hld(
+      host(
+        1,
+        `<TIMES_FOUND> 0042 </TIMES_FOUND>
+            <TIMES_REOPENED></TIMES_REOPENED>
+            <IS_IGNORED>true</IS_IGNORED>
+            <IS_DISABLED> 0 </IS_DISABLED>
+            <LAST_FIXED_DATETIME></LAST_FIXED_DATETIME>`,
+      ),
+    );
+    expect(expectSameRecords(doc)).toEqual({ encoded: 1, general: 0 });
+    const fast = read(new DetectionReader(HOST), doc, doc.length);
+    const record = fast.find((e) => e.kind === 'record') as { record: Record<string, unknown> };
+    const [detection] = record.record.VULNERABILITIES as EncodedDetection[];
+    expect(detection).toBeInstanceOf(EncodedDetection);
+    expect(detection.QID).toBe(38170);
+    expect(JSON.parse(JSON.stringify(detection))).toMatchObject({
+      QID: 38170,
+      PORT: 443,
+      SSL: true,
+      QDS: { severity: 'MEDIUM', value: 45 },
+      QDS_FACTORS: [{ name: 'CVSS', value: '5.3' }],
+      TIMES_FOUND: 42,
+      IS_IGNORED: true,
+      IS_DISABLED: false,
+      LAST_FIXED_DATETIME: '',
+    });
+    expect(JSON.parse(JSON.stringify(detection))).not.toHaveProperty('TIMES_REOPENED');
+  });
+
+  it('reads hosts without detections and gives invalid UTF-8 to the general reader', () => {
+    const [before, after] = hld(host(1, '<SERVICE>#</SERVICE>')).toString('utf8').split('#');
+    const invalidUtf8 = Buffer.concat([
+      Buffer.from(before),
+      Buffer.from([0xff]),
+      Buffer.from(after),
+    ]);
+    expect(expectSameRecords(invalidUtf8)).toEqual({ encoded: 0, general: 1 });
+    const noDetections = hld(`      <HOST><ID>5</ID><IP>10.0.0.5</IP></HOST>\n${host(6, '')}`);
+    expect(expectSameRecords(noDetections)).toEqual({ encoded: 2, general: 0 });
+  });
+
+  it('reports a body cut inside a HOST, and reads error documents, as the general reader', () => {
+    const doc = hld(host(1, '') + host(2, ''));
+    const cut = doc.subarray(0, doc.indexOf('<HOST>', doc.indexOf('</HOST>')) + 40);
+    const general = new ResponseReader({ HOST });
+    const fast = new DetectionReader(HOST);
+    general.write(cut);
+    expect(encoded(fast.write(cut))).toHaveLength(2); // DATETIME and host 1
+    expect(() => general.end()).toThrow(XmlSyntaxError);
+    expect(() => fast.end()).toThrow(
+      /XML document ended early inside <HOST_LIST_VM_DETECTION_OUTPUT><RESPONSE><HOST_LIST><HOST>/,
+    );
+
+    const simpleReturn = fs.readFileSync(
+      path.join(__dirname, '../../test_files/qualys/simple_return_1965.xml'),
+    );
+    const reader = new DetectionReader(HOST);
+    read(reader, simpleReturn, 13);
+    expect(reader.otherDocument).toEqual(
+      (() => {
+        const r = new ResponseReader({ HOST });
+        read(r, simpleReturn, simpleReturn.length);
+        return r.otherDocument;
+      })(),
+    );
+    expect(reader.otherDocument?.root).toBe('SIMPLE_RETURN');
+  });
+});
