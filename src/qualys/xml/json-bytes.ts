@@ -4,7 +4,7 @@
  * a full arena is left to the values that use it and a new one starts.
  */
 
-const ARENA_BYTES = 4 << 20;
+const ARENA_BYTES = 1 << 20;
 
 const QUOTE = 34;
 const BACKSLASH = 92;
