@@ -384,18 +384,44 @@ export class HostEncoder {
       }
       out.bytes(first ? field.first : field.next);
       first = false;
-      if (field.kind === 'text') {
-        i = this.textObject(source, i, to, field, attributesFrom, gt, fieldFrom, fieldTo);
-      } else if (field.kind === 'object') {
-        if (attributesFrom !== gt) giveUp();
-        out.byte(OPEN_BRACE);
-        i = this.objectFields(source, i, to, field.object as FastObject, fieldFrom, fieldTo);
-        out.byte(CLOSE_BRACE);
-      } else {
-        if (attributesFrom !== gt) giveUp();
-        i = this.wrappedItems(source, i, to, field, fieldFrom, fieldTo);
-      }
+      i = this.compoundValue(source, i, to, field, attributesFrom, gt, fieldFrom, fieldTo);
     }
+  }
+
+  /**
+   * The content of a text object, object or wrapper element, from after its open tag (whose
+   * attributes are `source[attributesFrom, attributesTo)`) to after its close tag.
+   */
+  private compoundValue(
+    source: Buffer,
+    from: number,
+    to: number,
+    field: FastField,
+    attributesFrom: number,
+    attributesTo: number,
+    nameFrom: number,
+    nameTo: number,
+  ): number {
+    if (field.kind === 'text') {
+      return this.textObject(
+        source,
+        from,
+        to,
+        field,
+        attributesFrom,
+        attributesTo,
+        nameFrom,
+        nameTo,
+      );
+    }
+    if (attributesFrom !== attributesTo) giveUp();
+    if (field.kind === 'wrapped')
+      return this.wrappedItems(source, from, to, field, nameFrom, nameTo);
+    if (field.kind !== 'object') giveUp();
+    this.out.byte(OPEN_BRACE);
+    const next = this.objectFields(source, from, to, field.object as FastObject, nameFrom, nameTo);
+    this.out.byte(CLOSE_BRACE);
+    return next;
   }
 
   /** A wrapper's items, from after its open tag to after its close tag, written as an array. */
@@ -434,16 +460,7 @@ export class HostEncoder {
         this.writeValue(source, item);
       } else {
         if (!first) out.byte(COMMA);
-        if (item.kind === 'text') {
-          i = this.textObject(source, i, to, item, itemTo, gt, itemFrom, itemTo);
-        } else if (item.kind === 'object') {
-          if (itemTo !== gt) giveUp();
-          out.byte(OPEN_BRACE);
-          i = this.objectFields(source, i, to, item.object as FastObject, itemFrom, itemTo);
-          out.byte(CLOSE_BRACE);
-        } else {
-          giveUp();
-        }
+        i = this.compoundValue(source, i, to, item, itemTo, gt, itemFrom, itemTo);
       }
       first = false;
     }
