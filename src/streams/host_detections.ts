@@ -38,6 +38,11 @@ export class HostDetections extends RangedStream<HostDetectionRecord> {
     return { record: 'hosts', detail: 'detections' };
   }
 
+  /** A reader whose range is read may wait for its QIDs' batch; another uses the call meanwhile. */
+  protected override get readersPerCall(): number {
+    return 2;
+  }
+
   protected rangeSource(): RangeSource<HostDetectionRecord> {
     const { client, logger } = this;
     const config = client.config;

@@ -2,9 +2,12 @@
  * The knowledge-base join of host_detections: each detection gets QID_INFO and its MITRE ATT&CK
  * arrays. QIDs not seen yet in this sync are fetched in batches of kb_batch_size per POST
  * (field lessons #6) and cached for the sync. A batch is sent when it is full, when a reader
- * flushes it (its range ended, or it holds too many hosts), or FLUSH_AFTER_MS after its first
- * QID — so a host waits for at most one batch, and a 300-calls-per-hour subscription does not
- * spend its calls on tiny batches. Detections share their QID's objects: nothing is copied.
+ * holds too many hosts waiting for it, when every reader has finished its range and waits for
+ * it, or FLUSH_AFTER_MS after its first QID — so a host waits for at most one batch, and a
+ * 300-calls-per-hour subscription does not spend its calls on tiny batches (one per range, as
+ * sending at each range's end did). Readers that wait do not hold a call: the stream runs more
+ * range readers than calls (HostDetections). Detections share their QID's objects: nothing is
+ * copied.
  */
 import { AttackMapping, attackMappingOf } from '../qualys/mitre';
 import { qidInfoOf } from '../qualys/qid-info';
@@ -38,6 +41,8 @@ interface HeldHost {
 
 export class QidInfoJoin {
   private readonly known = new Map<number, Enrichment | null>();
+  /** Readers still reading their range (not waiting at its end). */
+  private reading = 0;
   private readonly waiting = new Map<number, Promise<void>>();
   private open: Batch | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
@@ -53,12 +58,13 @@ export class QidInfoJoin {
 
   /**
    * The hosts of one range reader, in their order, each once its detections are joined. Hosts
-   * whose QIDs are unknown wait (reading goes on) until their batch is back; the range's end, or
-   * MAX_HELD_HOSTS waiting, sends the open batch at once. Hosts read before a failure are still
-   * delivered, then the failure is raised.
+   * whose QIDs are unknown wait (reading goes on) until their batch is back; MAX_HELD_HOSTS
+   * waiting, or the range's end when no other reader could still add QIDs, sends the open batch
+   * at once. Hosts read before a failure are still delivered, then the failure is raised.
    */
   async *joined(hosts: AsyncIterable<HostDetectionRecord>): AsyncGenerator<HostDetectionRecord> {
     const held: HeldHost[] = [];
+    this.reading++;
     try {
       for await (const host of hosts) {
         // Usually every QID is known: joined at once, no promise, no waiting.
@@ -75,7 +81,7 @@ export class QidInfoJoin {
         while (held.length > 0 && held[0].joined) yield (held.shift() as HeldHost).host;
       }
     } finally {
-      this.flush();
+      if (--this.reading === 0) this.flush();
       for (const entry of held.splice(0)) {
         await entry.ready;
         yield entry.host;

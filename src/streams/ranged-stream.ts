@@ -25,6 +25,11 @@ export abstract class RangedStream<T extends object> extends AirbyteStreamBase {
   /** What one record is, and what its sub-items are, for progress logs. */
   protected abstract get units(): { record: string; detail?: string };
 
+  /** Range readers per call the subscription may run (a reader may wait for other things). */
+  protected get readersPerCall(): number {
+    return 1;
+  }
+
   /** Records carry their data once; the CDK would otherwise copy each into __faros_data. */
   override get skipDataField(): boolean {
     return true;
@@ -49,7 +54,7 @@ export abstract class RangedStream<T extends object> extends AirbyteStreamBase {
         syncMode,
         startDate: this.client.config.start_date,
         // Ranges read at once; the call budget decides how many calls actually run.
-        workers: this.client.config.max_concurrency,
+        workers: this.readersPerCall * this.client.config.max_concurrency,
         logger: this.logger,
         progress,
       },

@@ -201,6 +201,27 @@ describe('bin/main read against the simulator', () => {
   });
 });
 
+describe('bin/main read: the knowledge-base join', () => {
+  it('fetches QID_INFO in full batches of kb_batch_size, not one batch per range', async () => {
+    const sim = await simulator({ hosts: 200, detectionsPerHost: 6, qids: 300, seed: 5 });
+    try {
+      const config = configFor(sim, { kb_batch_size: 60 });
+      const run = await runMain('read', { config, catalog: catalog(['host_detections']) });
+      expect(run.code).toBe(0);
+      const records = recordsOf<HostDetectionRecord>(run, 'host_detections');
+      expectDetectionsOf(sim, config, records);
+      const qids = new Set(records.flatMap((h) => h.VULNERABILITIES.map((d) => d.QID)));
+      // 20 ranges of 10 hosts; a batch sent at each range's end made about one KB call each.
+      const fullBatches = Math.ceil(qids.size / 60);
+      expect(qids.size).toBeGreaterThan(200);
+      expect(sim.stats().calls.kb).toBeGreaterThanOrEqual(fullBatches);
+      expect(sim.stats().calls.kb).toBeLessThanOrEqual(fullBatches + 2);
+    } finally {
+      await sim.close();
+    }
+  });
+});
+
 describe('bin/main read with filters', () => {
   let sim: Simulator;
   beforeAll(
