@@ -15,7 +15,8 @@ import { isUtf8 } from 'node:buffer';
 import { RawJson, JsonSink } from '../../shared-json';
 import { JsonBytes } from './json-bytes';
 import { InvalidValueHandler, RecordBuilder } from './record-builder';
-import { Field, LeafType, ObjectShape, Shape } from './shape';
+import { FastField, FastObject, fastObject, nameAt, sameBytes } from './fast-shape';
+import { LeafType, ObjectShape } from './shape';
 import { XmlTokenizer } from './tokenizer';
 
 const LT = 60;
@@ -73,122 +74,6 @@ const GIVE_UP = new (class GiveUp {})();
 function giveUp(): never {
   throw GIVE_UP;
 }
-
-// ---- The shape, compiled for byte-level lookups -------------------------------------------------
-
-interface FastObject {
-  fields: NameTable<FastField>;
-  count: number;
-  /** Fields in the order the last element had them: the next one is guessed, not looked up. */
-  order: FastField[];
-}
-
-interface FastField {
-  /** The element name. */
-  name: Buffer;
-  index: number;
-  first: Buffer; // "PROPERTY":
-  next: Buffer; // ,"PROPERTY":
-  isQid: boolean;
-  kind: 'leaf' | 'text' | 'object' | 'wrapped';
-  type: LeafType; // leaf, or the text of a text object
-  textFirst?: Buffer; // "value": of a text object
-  textNext?: Buffer;
-  object?: FastObject;
-  itemField?: FastField; // wrapped: how an item (named itemField.name) is read; keys unused
-}
-
-function key(property: string, comma: boolean): Buffer {
-  return Buffer.from(`${comma ? ',' : ''}${JSON.stringify(property)}:`, 'utf8');
-}
-
-function fastObject(shape: ObjectShape, exclude?: Set<string>): FastObject {
-  const fields = new NameTable<FastField>();
-  let count = 0;
-  for (const [element, field] of shape.fields) {
-    if (field.mode === 'repeated' || exclude?.has(field.property)) continue;
-    fields.add(element, fastField(element, field.property, field.shape, count++, field));
-  }
-  return { fields, count, order: [] };
-}
-
-function fastField(
-  element: string,
-  property: string,
-  shape: Shape,
-  index: number,
-  field?: Field,
-): FastField {
-  const base = {
-    name: Buffer.from(element, 'utf8'),
-    index,
-    first: key(property, false),
-    next: key(property, true),
-    isQid: property === 'QID',
-  };
-  if (field?.mode === 'wrapped') {
-    return {
-      ...base,
-      kind: 'wrapped',
-      type: 'string',
-      itemField: fastField(field.item as string, property, shape, 0),
-    };
-  }
-  if (shape.kind === 'leaf') return { ...base, kind: 'leaf', type: shape.type };
-  if (shape.textField !== undefined) {
-    return {
-      ...base,
-      kind: 'text',
-      type: shape.textType ?? 'string',
-      textFirst: key(shape.textField, false),
-      textNext: key(shape.textField, true),
-    };
-  }
-  return { ...base, kind: 'object', type: 'string', object: fastObject(shape) };
-}
-
-/** Element names → values, looked up by the bytes of a name and a hash computed while scanning. */
-class NameTable<T> {
-  private readonly buckets = new Map<number, { name: Buffer; value: T }[]>();
-
-  add(name: string, value: T): void {
-    const bytes = Buffer.from(name, 'utf8');
-    const hash = hashOf(bytes, 0, bytes.length);
-    const bucket = this.buckets.get(hash) ?? [];
-    bucket.push({ name: bytes, value });
-    this.buckets.set(hash, bucket);
-  }
-
-  get(source: Buffer, from: number, to: number, hash: number): T | undefined {
-    const bucket = this.buckets.get(hash);
-    if (bucket === undefined) return undefined;
-    for (const entry of bucket) {
-      if (sameBytes(entry.name, source, from, to)) return entry.value;
-    }
-    return undefined;
-  }
-}
-
-function hashOf(bytes: Buffer, from: number, to: number): number {
-  let hash = 0;
-  for (let i = from; i < to; i++) hash = (Math.imul(hash, 31) + bytes[i]) | 0;
-  return hash;
-}
-
-function sameBytes(name: Buffer, source: Buffer, from: number, to: number): boolean {
-  if (to - from !== name.length) return false;
-  for (let i = 0; i < name.length; i++) if (source[from + i] !== name[i]) return false;
-  return true;
-}
-
-/** Whether the element name at `from` is `name` (followed by '>', '/' or a space). */
-function nameAt(name: Buffer, source: Buffer, from: number): boolean {
-  for (let i = 0; i < name.length; i++) if (source[from + i] !== name[i]) return false;
-  const c = source[from + name.length];
-  return c === GT || c <= 32 || c === SLASH;
-}
-
-// ---- Reading one HOST ---------------------------------------------------------------------------
 
 /** Whitespace as String#trim and XML layout know it, in ASCII. */
 function isSpace(c: number): boolean {
@@ -600,7 +485,7 @@ export class HostEncoder {
     if (field.isQid) this.qid = value;
   }
 
-  /** Scans an element name from `from`; sets `hash`; returns the index after the name. */
+  /** Scans an element name from `from`; sets `hash` (as fast-shape hashOf); returns its end. */
   private scanName(source: Buffer, from: number, to: number): number {
     let hash = 0;
     let i = from;

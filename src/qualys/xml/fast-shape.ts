@@ -1,0 +1,122 @@
+/**
+ * Record shapes (shape.ts) compiled for the detection encoder's byte-level reading: element names
+ * as bytes with a hash table to find them, JSON keys encoded once, and per object the order its
+ * fields came in last, so that the next element's name is checked rather than looked up.
+ */
+import { Field, LeafType, ObjectShape, Shape } from './shape';
+
+const GT = 62;
+const SLASH = 47;
+
+export interface FastObject {
+  fields: NameTable<FastField>;
+  count: number;
+  /** Fields in the order the last element had them: the next one is guessed, not looked up. */
+  order: FastField[];
+}
+
+export interface FastField {
+  /** The element name. */
+  name: Buffer;
+  index: number;
+  first: Buffer; // "PROPERTY":
+  next: Buffer; // ,"PROPERTY":
+  isQid: boolean;
+  kind: 'leaf' | 'text' | 'object' | 'wrapped';
+  type: LeafType; // leaf, or the text of a text object
+  textFirst?: Buffer; // "value": of a text object
+  textNext?: Buffer;
+  object?: FastObject;
+  itemField?: FastField; // wrapped: how an item (named itemField.name) is read; keys unused
+}
+
+function key(property: string, comma: boolean): Buffer {
+  return Buffer.from(`${comma ? ',' : ''}${JSON.stringify(property)}:`, 'utf8');
+}
+
+export function fastObject(shape: ObjectShape, exclude?: Set<string>): FastObject {
+  const fields = new NameTable<FastField>();
+  let count = 0;
+  for (const [element, field] of shape.fields) {
+    if (field.mode === 'repeated' || exclude?.has(field.property)) continue;
+    fields.add(element, fastField(element, field.property, field.shape, count++, field));
+  }
+  return { fields, count, order: [] };
+}
+
+function fastField(
+  element: string,
+  property: string,
+  shape: Shape,
+  index: number,
+  field?: Field,
+): FastField {
+  const base = {
+    name: Buffer.from(element, 'utf8'),
+    index,
+    first: key(property, false),
+    next: key(property, true),
+    isQid: property === 'QID',
+  };
+  if (field?.mode === 'wrapped') {
+    return {
+      ...base,
+      kind: 'wrapped',
+      type: 'string',
+      itemField: fastField(field.item as string, property, shape, 0),
+    };
+  }
+  if (shape.kind === 'leaf') return { ...base, kind: 'leaf', type: shape.type };
+  if (shape.textField !== undefined) {
+    return {
+      ...base,
+      kind: 'text',
+      type: shape.textType ?? 'string',
+      textFirst: key(shape.textField, false),
+      textNext: key(shape.textField, true),
+    };
+  }
+  return { ...base, kind: 'object', type: 'string', object: fastObject(shape) };
+}
+
+/** Element names → values, looked up by the bytes of a name and a hash computed while scanning. */
+export class NameTable<T> {
+  private readonly buckets = new Map<number, { name: Buffer; value: T }[]>();
+
+  add(name: string, value: T): void {
+    const bytes = Buffer.from(name, 'utf8');
+    const hash = hashOf(bytes, 0, bytes.length);
+    const bucket = this.buckets.get(hash) ?? [];
+    bucket.push({ name: bytes, value });
+    this.buckets.set(hash, bucket);
+  }
+
+  get(source: Buffer, from: number, to: number, hash: number): T | undefined {
+    const bucket = this.buckets.get(hash);
+    if (bucket === undefined) return undefined;
+    for (const entry of bucket) {
+      if (sameBytes(entry.name, source, from, to)) return entry.value;
+    }
+    return undefined;
+  }
+}
+
+/** The hash NameTable files names under; HostEncoder.scanName computes the same while scanning. */
+function hashOf(bytes: Buffer, from: number, to: number): number {
+  let hash = 0;
+  for (let i = from; i < to; i++) hash = (Math.imul(hash, 31) + bytes[i]) | 0;
+  return hash;
+}
+
+export function sameBytes(name: Buffer, source: Buffer, from: number, to: number): boolean {
+  if (to - from !== name.length) return false;
+  for (let i = 0; i < name.length; i++) if (source[from + i] !== name[i]) return false;
+  return true;
+}
+
+/** Whether the element name at `from` is `name` (followed by '>', '/' or a space). */
+export function nameAt(name: Buffer, source: Buffer, from: number): boolean {
+  for (let i = 0; i < name.length; i++) if (source[from + i] !== name[i]) return false;
+  const c = source[from + name.length];
+  return c === GT || c <= 32 || c === SLASH;
+}
