@@ -5,35 +5,23 @@
  * straight to JSON bytes), reporting µs per detection for each step.
  * Run: npm run build && node bench/parse.js
  */
-const { spawn } = require('node:child_process');
-const path = require('node:path');
-const readline = require('node:readline');
-
 const { validateConfig } = require('../lib/config');
 const { detectionParams } = require('../lib/qualys/params');
 const { DetectionReader } = require('../lib/qualys/xml/detection-reader');
 const { ResponseReader } = require('../lib/qualys/xml/response-reader');
 const { compileRecordShape } = require('../lib/qualys/xml/shape');
 const { SharedJsonEncoder } = require('../lib/shared-json');
+const { simulatorProcess } = require('./common');
 
 const HOST = compileRecordShape(require('../resources/schemas/host_detections.json'));
 const ROUNDS = 10;
 
 /** The page, from a simulator process (not this one: its data set would weigh on our heap). */
 async function page() {
-  const child = spawn(
-    process.execPath,
-    [path.join(__dirname, '../bin/qualys-sim'), '--hosts', '500', '--detections-per-host', '50'],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+  const sim = await simulatorProcess(['--hosts', '500', '--detections-per-host', '50']);
   try {
-    const sim = await new Promise((resolve, reject) => {
-      child.once('error', reject);
-      readline
-        .createInterface({ input: child.stdout })
-        .once('line', (line) => resolve(JSON.parse(line)));
-    });
-    const config = validateConfig({ ...sim });
+    const { base_url, username, password } = sim;
+    const config = validateConfig({ base_url, username, password });
     const auth = Buffer.from(`${sim.username}:${sim.password}`).toString('base64');
     const response = await fetch(`${sim.base_url}/api/4.0/fo/asset/host/vm/detection/`, {
       method: 'POST',
@@ -50,7 +38,7 @@ async function page() {
     });
     return Buffer.from(await response.arrayBuffer());
   } finally {
-    child.kill('SIGTERM');
+    sim.child.kill('SIGTERM');
   }
 }
 

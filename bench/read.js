@@ -10,42 +10,21 @@ const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const readline = require('node:readline');
 
 const { validateConfig } = require('../lib/config');
 const { detectionParams } = require('../lib/qualys/params');
 const { startSimulator } = require('../lib/simulator');
+const { numberArg, simulatorProcess, stringArg } = require('./common');
 
 const ROOT = path.join(__dirname, '..');
-const args = process.argv.slice(2);
-const arg = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
-const HOSTS = arg('--hosts', 20000);
-const PER_HOST = arg('--detections-per-host', 50);
+const HOSTS = numberArg('--hosts', 20000);
+const PER_HOST = numberArg('--detections-per-host', 50);
 const QIDS = 2000;
 const PAGE_SIZE = 500;
 
-function simulatorProcess(extra) {
-  const child = spawn(
-    process.execPath,
-    [
-      path.join(ROOT, 'bin/qualys-sim'),
-      '--qids',
-      String(QIDS),
-      '--rate-limit',
-      '1000000',
-      ...extra,
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    readline
-      .createInterface({ input: child.stdout })
-      .once('line', (line) => resolve({ child, ...JSON.parse(line) }));
-  });
+/** The simulator for these reads: a wide rate limit, so that only concurrency limits calls. */
+function readSimulator(extra) {
+  return simulatorProcess(['--qids', String(QIDS), '--rate-limit', '1000000', ...extra]);
 }
 
 /** Runs a node program with bench/rusage.js preloaded, stdout to /dev/null; returns its usage. */
@@ -146,7 +125,7 @@ async function throughput() {
   const options = { hosts: HOSTS, detectionsPerHost: PER_HOST };
   const base = { username: 'u', password: 'p', detections_page_size: PAGE_SIZE };
   const { detections } = await expectedCounts(options, base);
-  const sim = await simulatorProcess([
+  const sim = await readSimulator([
     '--hosts',
     String(HOSTS),
     '--detections-per-host',
@@ -192,7 +171,7 @@ async function latencyBound() {
   const pageSize = 50;
   const latencyMs = 400;
   const limit = 2;
-  const sim = await simulatorProcess([
+  const sim = await readSimulator([
     '--hosts',
     String(hosts),
     '--detections-per-host',
@@ -239,7 +218,7 @@ async function latencyBound() {
   }
 }
 
-const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
+const only = stringArg('--only');
 
 (async () => {
   if (only !== 'latency') await throughput();

@@ -5,38 +5,25 @@
  * Run: npm run build && node bench/simulator.js [--hosts 20000] [--detections-per-host 50]
  */
 const { Buffer } = require('node:buffer');
-const { spawn } = require('node:child_process');
 const http = require('node:http');
-const path = require('node:path');
-const readline = require('node:readline');
 const { URL } = require('node:url');
 
-const args = process.argv.slice(2);
-const arg = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
-const HOSTS = arg('--hosts', 20000);
-const PER_HOST = arg('--detections-per-host', 50);
+const { numberArg, simulatorProcess } = require('./common');
+
+const HOSTS = numberArg('--hosts', 20000);
+const PER_HOST = numberArg('--detections-per-host', 50);
 
 function startSimulator() {
-  const child = spawn(
-    process.execPath,
-    [
-      path.join(__dirname, '..', 'bin', 'qualys-sim'),
-      '--hosts',
-      String(HOSTS),
-      '--detections-per-host',
-      String(PER_HOST),
-    ].concat(['--rate-limit', '100000', '--concurrency-limit', '8']),
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    readline
-      .createInterface({ input: child.stdout })
-      .once('line', (line) => resolve({ child, ...JSON.parse(line) }));
-  });
+  return simulatorProcess([
+    '--hosts',
+    String(HOSTS),
+    '--detections-per-host',
+    String(PER_HOST),
+    '--rate-limit',
+    '100000',
+    '--concurrency-limit',
+    '8',
+  ]);
 }
 
 function request(sim, pathAndQuery, onData) {
