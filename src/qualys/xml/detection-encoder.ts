@@ -2,7 +2,7 @@
  * The fast path of a Host List Detection read. Each DETECTION goes from the response's UTF-8
  * bytes straight to the UTF-8 bytes of its JSON, with no string or object per field: an
  * EncodedDetection, which the record output copies (see README, "Benchmarks"). The host's own
- * fields, a few per fifty detections, go through the general reader.
+ * fields, a few per fifty detections, are left to the general reader (see detection-reader).
  *
  * It covers what Qualys sends: known elements in CDATA or plain text, attribute-carrying text
  * elements (QDS), wrapped lists (QDS_FACTORS). On anything else — an unknown element, an entity,
@@ -14,10 +14,8 @@ import { isUtf8 } from 'node:buffer';
 
 import { RawJson, JsonSink } from '../../shared-json';
 import { JsonBytes } from './json-bytes';
-import { InvalidValueHandler, RecordBuilder } from './record-builder';
 import { FastField, FastObject, fastObject, nameAt, sameBytes } from './fast-shape';
 import { LeafType, ObjectShape } from './shape';
-import { XmlTokenizer } from './tokenizer';
 
 const LT = 60;
 const GT = 62;
@@ -68,6 +66,11 @@ export class EncodedDetection extends RawJson {
   }
 }
 
+/** What the encoder read of a HOST: its DETECTION_LIST's bytes `[from, to)` and detections. */
+export interface EncodedHost {
+  list?: { from: number; to: number; detections: EncodedDetection[] };
+}
+
 /** Thrown to give a HOST up to the general reader; rare, so an exception is cheap enough. */
 const GIVE_UP = new (class GiveUp {})();
 
@@ -86,7 +89,6 @@ export class HostEncoder {
   private readonly detectionList: Buffer;
   private readonly detectionItem: Buffer;
   private readonly out = new JsonBytes();
-  private readonly builder: RecordBuilder;
   /** Per field index, the detection that last had it (repeated elements are given up on). */
   private seen: number[] = [];
   private serial = 0;
@@ -98,10 +100,7 @@ export class HostEncoder {
   /** Set when a detection's QID is written. */
   private qid: number | undefined;
 
-  constructor(
-    private readonly hostShape: ObjectShape,
-    onInvalidValue?: InvalidValueHandler,
-  ) {
+  constructor(hostShape: ObjectShape) {
     const field = [...hostShape.fields.entries()].find(([, f]) => f.property === 'VULNERABILITIES');
     if (!field || field[1].mode !== 'wrapped' || field[1].shape.kind !== 'object') {
       throw new Error('the host shape has no wrapped VULNERABILITIES object list');
@@ -109,14 +108,14 @@ export class HostEncoder {
     this.detectionList = Buffer.from(field[0], 'utf8');
     this.detectionItem = Buffer.from(field[1].item as string, 'utf8');
     this.detection = fastObject(field[1].shape, JOINED_FIELDS);
-    this.builder = new RecordBuilder(onInvalidValue);
   }
 
   /**
-   * The record of the HOST element in `source[from, to)` (from its `<HOST>` to its `</HOST>`),
-   * or undefined when it has to be read by the general path.
+   * The detections of the HOST element in `source[from, to)` (from its `<HOST>` to its
+   * `</HOST>`) and where its DETECTION_LIST is, or undefined when the HOST has to be read by the
+   * general path. The host's other fields are for the general reader (they are few).
    */
-  encode(source: Buffer, from: number, to: number): Record<string, unknown> | undefined {
+  encode(source: Buffer, from: number, to: number): EncodedHost | undefined {
     if (!isUtf8(source.subarray(from, to))) return undefined;
     try {
       return this.host(source, from, to);
@@ -127,13 +126,11 @@ export class HostEncoder {
     }
   }
 
-  private host(source: Buffer, from: number, to: number): Record<string, unknown> {
+  private host(source: Buffer, from: number, to: number): EncodedHost {
     const hostNameTo = this.scanName(source, from + 1, to);
     if (source[hostNameTo] !== GT) giveUp();
     let i = hostNameTo + 1;
-    let listFrom = -1;
-    let listTo = -1;
-    let detections: EncodedDetection[] = [];
+    let list: EncodedHost['list'];
     for (;;) {
       while (i < to && isSpace(source[i])) i++;
       if (i >= to || source[i] !== LT) giveUp();
@@ -141,44 +138,19 @@ export class HostEncoder {
       if (c === SLASH) {
         i = closeTag(source, i, to, from + 1, hostNameTo);
         if (i !== to) giveUp();
-        break;
+        return { list };
       }
       if (c === BANG || c === 63) giveUp(); // comment, CDATA or a processing instruction
       const nameTo = this.scanName(source, i + 1, to);
       if (sameBytes(this.detectionList, source, i + 1, nameTo)) {
-        if (listFrom >= 0 || source[nameTo] !== GT) giveUp();
-        listFrom = i;
-        ({ next: i, detections } = this.detectionsOf(source, nameTo + 1, to, i + 1, nameTo));
-        listTo = i;
+        if (list !== undefined || source[nameTo] !== GT) giveUp();
+        const { next, detections } = this.detectionsOf(source, nameTo + 1, to, i + 1, nameTo);
+        list = { from: i, to: next, detections };
+        i = next;
       } else {
         i = skipElement(source, i, to);
       }
     }
-    const host =
-      listFrom < 0
-        ? this.hostFields(source.subarray(from, to))
-        : this.hostFields(source.subarray(from, listFrom), source.subarray(listTo, to));
-    if (listFrom >= 0) host.VULNERABILITIES = detections;
-    return host;
-  }
-
-  /** The host's other fields, by the general path (they are few). */
-  private hostFields(...parts: Buffer[]): Record<string, unknown> {
-    const builder = this.builder;
-    const shape = this.hostShape;
-    let record: Record<string, unknown> | undefined;
-    const tokenizer = new XmlTokenizer({
-      open: (name, attributes) =>
-        builder.building ? builder.open(name, attributes) : builder.begin(shape, name, attributes),
-      wantsText: () => builder.wantsText(),
-      text: (text) => builder.text(text),
-      close: (name) => {
-        record = builder.close(name) ?? record;
-      },
-    });
-    for (const part of parts) tokenizer.write(part);
-    tokenizer.end();
-    return record as Record<string, unknown>;
   }
 
   /** The DETECTIONs of a DETECTION_LIST, from after its open tag; `next` is after its close tag. */

@@ -3,7 +3,7 @@
  * HOST's bytes and has the HostEncoder read it; the document around the hosts, and any HOST the
  * encoder gives up on, go to the general ResponseReader. Memory: the HOST being read, at most.
  */
-import { HostEncoder } from './detection-encoder';
+import { EncodedHost, HostEncoder } from './detection-encoder';
 import { InvalidValueHandler } from './record-builder';
 import { ListReader, OtherDocument, ResponseEvent, ResponseReader } from './response-reader';
 import { ObjectShape } from './shape';
@@ -30,7 +30,7 @@ export class DetectionReader implements ListReader {
 
   constructor(hostShape: ObjectShape, onInvalidValue?: InvalidValueHandler) {
     this.reader = new ResponseReader({ HOST: hostShape }, onInvalidValue);
-    this.encoder = new HostEncoder(hostShape, onInvalidValue);
+    this.encoder = new HostEncoder(hostShape);
   }
 
   get otherDocument(): OtherDocument | undefined {
@@ -101,10 +101,9 @@ export class DetectionReader implements ListReader {
       }
       const hostEnd = close + HOST_CLOSE.length;
       this.searched = 0;
-      const record = this.encoder.encode(buffer, start, hostEnd);
-      if (record !== undefined) {
-        this.hosts.encoded++;
-        this.events.push({ kind: 'record', record });
+      const encoded = this.encoder.encode(buffer, start, hostEnd);
+      if (encoded !== undefined) {
+        this.readEncoded(buffer, start, hostEnd, encoded);
       } else if (markupAt(buffer, start, close)) {
         this.feed(buffer.subarray(start, hostEnd));
       } else {
@@ -116,6 +115,26 @@ export class DetectionReader implements ListReader {
     const { buffer, start, end } = pending;
     this.feed(buffer.subarray(start, end));
     pending.clear();
+  }
+
+  /**
+   * A HOST whose detections the encoder read: the general reader reads the rest of it, the HOST
+   * without its DETECTION_LIST, and the record gets the encoded detections.
+   */
+  private readEncoded(buffer: Buffer, from: number, to: number, { list }: EncodedHost): void {
+    const parts =
+      list === undefined
+        ? [buffer.subarray(from, to)]
+        : [buffer.subarray(from, list.from), buffer.subarray(list.to, to)];
+    for (const part of parts) {
+      for (const event of this.reader.write(part)) {
+        if (event.kind === 'record') {
+          if (list !== undefined) event.record.VULNERABILITIES = list.detections;
+          this.hosts.encoded++;
+        }
+        this.events.push(event);
+      }
+    }
   }
 
   private feed(bytes: Buffer): void {
