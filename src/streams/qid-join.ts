@@ -17,8 +17,11 @@ import { Detection, HostDetectionRecord, KnowledgeBaseRecord, QidInfo } from '..
 interface Enrichment {
   QID_INFO: QidInfo;
   attack: AttackMapping;
-  /** The same as JSON that ends an EncodedDetection: `,"QID_INFO":…,"MITRE_…":[…]}`. */
-  tail: Buffer;
+  /**
+   * The same as JSON that ends an EncodedDetection: `,"QID_INFO":…,"MITRE_…":[…]}`; made for the
+   * first such detection (the general path, e.g. with include_results, needs none).
+   */
+  tail?: Buffer;
 }
 
 interface Batch {
@@ -181,15 +184,18 @@ function newBatch(): Batch {
 }
 
 function enrichmentOf(info: QidInfo): Enrichment {
-  const attack = attackMappingOf(info.qid.threatIntel, info.qid.category);
-  const json = JSON.stringify({ QID_INFO: info, ...attack });
-  return { QID_INFO: info, attack, tail: Buffer.from(`,${json.slice(1)}`, 'utf8') };
+  return { QID_INFO: info, attack: attackMappingOf(info.qid.threatIntel, info.qid.category) };
+}
+
+function tailOf({ QID_INFO, attack }: Enrichment): Buffer {
+  const json = JSON.stringify({ QID_INFO, ...attack });
+  return Buffer.from(`,${json.slice(1)}`, 'utf8');
 }
 
 function attach(detection: Detection, enrichment: Enrichment | null | undefined): void {
   if (!enrichment) return;
   if (detection instanceof EncodedDetection) {
-    detection.tail = enrichment.tail;
+    detection.tail = enrichment.tail ??= tailOf(enrichment);
     return;
   }
   detection.QID_INFO = enrichment.QID_INFO;
