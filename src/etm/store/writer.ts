@@ -182,7 +182,9 @@ export class EtmWriter {
     const groups = new Map<string, Record<string, unknown>[]>();
     for (const r of records) {
       const key = `${r.assetKey}\u0000${r.subscription}\u0000${r.qualysHostId}`;
-      groups.set(key, [...(groups.get(key) ?? []), r]);
+      const group = groups.get(key);
+      if (group) group.push(r);
+      else groups.set(key, [r]);
     }
     for (const group of groups.values()) this.writeHostFindings(group);
   }
