@@ -51,28 +51,30 @@ export class RecordOutputLogger extends AirbyteSourceLogger implements JsonSink 
   /** JsonSink: text, UTF-8 encoded in place. */
   text(text: string): void {
     // UTF-8 takes at most 3 bytes per UTF-16 unit.
-    if (this.used + text.length * 3 > this.buffer.length) {
-      void this.writeBuffered();
-      if (text.length * 3 > this.buffer.length) {
-        process.stdout.write(text);
-        return;
-      }
+    if (!this.room(text.length * 3)) {
+      process.stdout.write(text);
+      return;
     }
     this.used += this.buffer.write(text, this.used, 'utf8');
   }
 
   /** JsonSink: bytes of already encoded JSON. */
   bytes(bytes: Buffer, from = 0, to = bytes.length): void {
-    const length = to - from;
-    if (this.used + length > this.buffer.length) {
-      void this.writeBuffered();
-      if (length > this.buffer.length) {
-        process.stdout.write(bytes.subarray(from, to));
-        return;
-      }
+    if (!this.room(to - from)) {
+      process.stdout.write(bytes.subarray(from, to));
+      return;
     }
-    bytes.copy(this.buffer, this.used, from, to);
-    this.used += length;
+    this.used += bytes.copy(this.buffer, this.used, from, to);
+  }
+
+  /**
+   * Makes room for `length` bytes, writing out what is buffered if needed; false when they would
+   * not fit even then (the caller writes them directly, after the buffer, so order is kept).
+   */
+  private room(length: number): boolean {
+    if (this.used + length <= this.buffer.length) return true;
+    void this.writeBuffered();
+    return length <= this.buffer.length;
   }
 
   /** Writes what is buffered (synchronously issued, so order is kept); resolves on drain. */
