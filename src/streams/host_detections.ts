@@ -8,6 +8,7 @@ import { Dictionary } from 'ts-essentials';
 import { QualysConfig } from '../config';
 import { knowledgeBaseBatch, listIds, rangeRecords } from '../qualys/lists';
 import { detectionParams, sinceParams } from '../qualys/params';
+import { HostEncoder } from '../qualys/xml/detection-encoder';
 import { DetectionReader } from '../qualys/xml/detection-reader';
 import { InvalidValueHandler } from '../qualys/xml/record-builder';
 import { compileRecordShape } from '../qualys/xml/shape';
@@ -55,6 +56,8 @@ export class HostDetections extends RangedStream<HostDetectionRecord> {
           `QIDs missing from the knowledge base (their detections have no QID_INFO): ${qids.join(', ')}`,
         ),
     );
+    // One for all calls: its output arena and learned field order outlive each page.
+    const encoder = new HostEncoder(HOST_SHAPE);
     return {
       list: (listing) =>
         listIds(client, 'host_list', {
@@ -70,7 +73,7 @@ export class HostDetections extends RangedStream<HostDetectionRecord> {
           items: config.include_results
             ? { HOST: HOST_SHAPE }
             : (onInvalidValue: InvalidValueHandler) =>
-                new DetectionReader(HOST_SHAPE, onInvalidValue),
+                new DetectionReader(HOST_SHAPE, onInvalidValue, encoder),
           idField: 'ID',
           pageSize: config.detections_page_size,
           stallsToSplit,

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { validateConfig } from '../../src/config';
 import { detectionParams } from '../../src/qualys/params';
 import { DetectionReader } from '../../src/qualys/xml/detection-reader';
-import { EncodedDetection } from '../../src/qualys/xml/detection-encoder';
+import { EncodedDetection, HostEncoder } from '../../src/qualys/xml/detection-encoder';
 import { ListReader, ResponseEvent, ResponseReader } from '../../src/qualys/xml/response-reader';
 import { compileRecordShape } from '../../src/qualys/xml/shape';
 import { XmlSyntaxError } from '../../src/qualys/xml/tokenizer';
@@ -48,6 +48,37 @@ function expectSameRecords(doc: Buffer, chunkSize = doc.length): DetectionReader
   const fast = new DetectionReader(HOST);
   expect(encoded(read(fast, doc, chunkSize))).toEqual(general);
   return fast.hosts;
+}
+
+/** A 300-host page with every kind of detection, as the simulator serves the source's request. */
+async function simulatorPage(): Promise<Buffer> {
+  const sim = await startSimulator({ hosts: 300, detectionsPerHost: 20, qids: 400, seed: 7 });
+  try {
+    const config = validateConfig({
+      base_url: sim.baseUrl,
+      username: sim.username,
+      password: sim.password,
+      include_information_gathered: true,
+      include_disabled: true,
+    });
+    const response = await fetch(`${sim.baseUrl}/api/4.0/fo/asset/host/vm/detection/`, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${sim.username}:${sim.password}`).toString('base64')}`,
+        'x-requested-with': 'test',
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({
+        ...detectionParams(config),
+        action: 'list',
+        truncation_limit: '0',
+      }).toString(),
+    });
+    expect(response.status).toBe(200);
+    return Buffer.from(await response.arrayBuffer());
+  } finally {
+    await sim.close();
+  }
 }
 
 function hld(hosts: string): Buffer {
@@ -105,35 +136,27 @@ describe('DetectionReader (the fast path) gives the general reader’s records',
   });
 
   it('on a simulator page of 300 hosts with every kind of detection', async () => {
-    const sim = await startSimulator({ hosts: 300, detectionsPerHost: 20, qids: 400, seed: 7 });
-    try {
-      const config = validateConfig({
-        base_url: sim.baseUrl,
-        username: sim.username,
-        password: sim.password,
-        include_information_gathered: true,
-        include_disabled: true,
-      });
-      const response = await fetch(`${sim.baseUrl}/api/4.0/fo/asset/host/vm/detection/`, {
-        method: 'POST',
-        headers: {
-          authorization: `Basic ${Buffer.from(`${sim.username}:${sim.password}`).toString('base64')}`,
-          'x-requested-with': 'test',
-          'content-type': 'application/x-www-form-urlencoded',
-        },
-        body: new URLSearchParams({
-          ...detectionParams(config),
-          action: 'list',
-          truncation_limit: '0',
-        }).toString(),
-      });
-      expect(response.status).toBe(200);
-      const doc = Buffer.from(await response.arrayBuffer());
-      const counts = expectSameRecords(doc, 65536);
-      expect(counts.general).toBe(0);
-      expect(counts.encoded).toBeGreaterThan(250);
-    } finally {
-      await sim.close();
+    const counts = expectSameRecords(await simulatorPage(), 65536);
+    expect(counts.general).toBe(0);
+    expect(counts.encoded).toBeGreaterThan(250);
+  });
+
+  it('when concurrent readers share one encoder and its output arenas', async () => {
+    const doc = await simulatorPage();
+    const general = encoded(read(new ResponseReader({ HOST }), doc, doc.length));
+    const shared = new HostEncoder(HOST);
+    const readers = [new DetectionReader(HOST, undefined, shared), new DetectionReader(HOST)];
+    readers.push(new DetectionReader(HOST, undefined, shared));
+    const events: ResponseEvent[][] = readers.map(() => []);
+    // Interleaved as concurrent calls are; the page fills several 1 MB arenas.
+    const chunk = 10_000;
+    for (let i = 0; i < doc.length; i += chunk) {
+      readers.forEach((reader, r) => events[r].push(...reader.write(doc.subarray(i, i + chunk))));
+    }
+    readers.forEach((reader) => reader.end());
+    for (const [r, reader] of readers.entries()) {
+      expect(reader.hosts.general).toBe(0);
+      expect(encoded(events[r])).toEqual(general);
     }
   });
 

@@ -28,9 +28,17 @@ export class DetectionReader implements ListReader {
   /** HOSTs read by the encoder, and by the general reader. */
   readonly hosts = { encoded: 0, general: 0 };
 
-  constructor(hostShape: ObjectShape, onInvalidValue?: InvalidValueHandler) {
+  /**
+   * `encoder` may be shared by the readers of a stream (encoding is synchronous): its compiled
+   * shape, learned field order and output arena then outlive each call.
+   */
+  constructor(
+    hostShape: ObjectShape,
+    onInvalidValue?: InvalidValueHandler,
+    encoder = new HostEncoder(hostShape),
+  ) {
     this.reader = new ResponseReader({ HOST: hostShape }, onInvalidValue);
-    this.encoder = new HostEncoder(hostShape);
+    this.encoder = encoder;
   }
 
   get otherDocument(): OtherDocument | undefined {
@@ -162,7 +170,8 @@ function markupAt(buffer: Buffer, from: number, at: number): boolean {
 
 /** Bytes received and not yet read, in one buffer that grows as needed (no copy per host). */
 class ByteQueue {
-  buffer = Buffer.allocUnsafe(256 * 1024);
+  // Grows to the largest HOST plus a chunk; small to start, as calls with small pages are many.
+  buffer = Buffer.allocUnsafe(64 * 1024);
   start = 0;
   end = 0;
 
