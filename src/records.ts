@@ -74,6 +74,8 @@ export interface HostCommon {
 
 /** `hosts` stream: Host List API. */
 export interface HostRecord extends HostCommon {
+  /** Only on a deletion record: the host is no longer listed (see streams/hosts). */
+  _ab_cdc_deleted_at?: string;
   ASSET_RISK_SCORE?: number;
   TRURISK_SCORE?: number;
   ASSET_CRITICALITY_SCORE?: number;

@@ -93,12 +93,8 @@ export async function listIdRanges(
   what: string,
   exclude: [number, number][] = [],
 ): Promise<{ datetime?: string; ranges: IdRange[]; total: number }> {
-  // The KB has no truncation_limit; the host list needs 0 for "no limit" (API doc §2, §4).
-  const request: Params = { ...params, action: 'list', details: 'None' };
-  if (api !== 'knowledge_base') request.truncation_limit = '0';
   return withRetries(client, api, async () => {
     const ranges: IdRange[] = [];
-    let datetime: string | undefined;
     let total = 0;
     let current: IdRange | undefined;
     const add = (first: number, last: number) => {
@@ -115,16 +111,37 @@ export async function listIdRanges(
         from += take;
       }
     };
-    for await (const event of client.call(api, request, what)) {
-      if (event.kind === 'datetime') datetime = event.value;
-      if (event.kind !== 'id') continue;
-      if (!Number.isSafeInteger(event.from) || !Number.isSafeInteger(event.to)) {
-        throw new QualysError('fatal', `${what}: malformed ID_SET entry ${event.from}-${event.to}`);
-      }
-      for (const [from, to] of subtractIntervals(event.from, event.to, exclude)) add(from, to);
-    }
+    const datetime = await readIdSet(client, api, params, what, (first, last) => {
+      for (const [from, to] of subtractIntervals(first, last, exclude)) add(from, to);
+    });
     return { datetime, ranges, total };
   });
+}
+
+/**
+ * One ID listing (details=None, truncation_limit=0): `onEntry` gets each ID_SET entry (an ID is
+ * [id, id]) as it is parsed. Returns the server's RESPONSE/DATETIME.
+ */
+async function readIdSet(
+  client: QualysClient,
+  api: Api,
+  params: Params,
+  what: string,
+  onEntry: (from: number, to: number) => void,
+): Promise<string | undefined> {
+  // The KB has no truncation_limit; the host list needs 0 for "no limit" (API doc §2, §4).
+  const request: Params = { ...params, action: 'list', details: 'None' };
+  if (api !== 'knowledge_base') request.truncation_limit = '0';
+  let datetime: string | undefined;
+  for await (const event of client.call(api, request, what)) {
+    if (event.kind === 'datetime') datetime = event.value;
+    if (event.kind !== 'id') continue;
+    if (!Number.isSafeInteger(event.from) || !Number.isSafeInteger(event.to)) {
+      throw new QualysError('fatal', `${what}: malformed ID_SET entry ${event.from}-${event.to}`);
+    }
+    onEntry(event.from, event.to);
+  }
+  return datetime;
 }
 
 /** [from, to] minus the sorted, disjoint intervals of `exclude`. */
@@ -305,6 +322,24 @@ export function listIds(
     what,
     listing.exclude,
   );
+}
+
+/**
+ * Every ID `api` lists now, whatever changed when (the connection's filters still apply), as
+ * the ID_SET gives them (runs of consecutive IDs); and the server's RESPONSE/DATETIME.
+ */
+export function listAllIds(
+  client: QualysClient,
+  api: keyof typeof ID_LISTINGS,
+): Promise<{ datetime?: string; runs: [number, number][] }> {
+  const { what, params } = ID_LISTINGS[api];
+  return withRetries(client, api, async () => {
+    const entries: [number, number][] = [];
+    const datetime = await readIdSet(client, api, params(client.config), what, (from, to) =>
+      entries.push([from, to]),
+    );
+    return { datetime, runs: entries };
+  });
 }
 
 function withinParams(within: { from: number; to: number } | undefined): Params {

@@ -1,12 +1,18 @@
-/** `hosts`: the Host List API, one record per host (details=All with TruRisk, tags, cloud data). */
+/**
+ * `hosts`: the Host List API, one record per host (details=All with TruRisk, tags, cloud data).
+ * An incremental sync also lists every host ID and emits a deletion record (Airbyte's CDC
+ * convention: `_ab_cdc_deleted_at`) for each host the previous sync listed and Qualys no longer
+ * does — purged, or outside the tag filter — so that its findings can be closed downstream.
+ */
 import { Dictionary } from 'ts-essentials';
 
-import { listIds, rangeRecords } from '../qualys/lists';
+import { listAllIds, listIds, rangeRecords } from '../qualys/lists';
 import { hostListParams, sinceParams } from '../qualys/params';
 import { compileRecordShape } from '../qualys/xml/shape';
 import { HostRecord } from '../records';
 import schema from '../../resources/schemas/hosts.json';
 import { RangedStream } from './ranged-stream';
+import { decodeIdRuns, encodeIdRuns, idsGone, mergeIdRuns } from './id-runs';
 import { RangeSource } from './ranged-sync';
 
 const HOST_SHAPE = compileRecordShape(schema);
@@ -48,6 +54,23 @@ export class Hosts extends RangedStream<HostRecord> {
           host.subscription = config.subscription;
           yield host as unknown as HostRecord;
         }
+      },
+      removed: async (previous) => {
+        const listed = await listAllIds(client, 'host_list');
+        const live = mergeIdRuns(listed.runs);
+        const gone =
+          previous === undefined ? [] : idsGone(decodeIdRuns(previous, 'hosts.live'), live);
+        // The server's time, never the local clock (the RESPONSE/DATETIME is always sent).
+        const deletedAt = listed.datetime ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+        const records = gone.map(
+          (ID) =>
+            ({
+              ID,
+              subscription: config.subscription,
+              _ab_cdc_deleted_at: deletedAt,
+            }) as HostRecord,
+        );
+        return { records, live: encodeIdRuns(live) };
       },
     };
   }

@@ -38,6 +38,8 @@ export interface RangedStreamState {
   };
   /** IDs skipped by an earlier sync because every request for them stalled. */
   skipped?: number[];
+  /** Every ID the last sync listed (id-runs text), to tell which have disappeared since. */
+  live?: string;
 }
 
 export interface RangeSource<T> {
@@ -56,6 +58,11 @@ export interface RangeSource<T> {
   ): AsyncGenerator<T>;
   /** Sub-items of a record, for progress (detections of a host). */
   detailCount?(record: T): number;
+  /**
+   * Deletion records for the IDs listed by the last sync (`previous`, the state's `live`) and no
+   * longer listed, and the IDs listed now, to keep for the next sync. Once per sync, not on resume.
+   */
+  removed?(previous: string | undefined): Promise<{ records: T[]; live: string }>;
 }
 
 interface Task {
@@ -87,6 +94,8 @@ export class RangedSync<T> {
   private readonly skippedNow: number[] = [];
   private finishedFlag = false;
   private since: string | undefined;
+  /** Deletion records, emitted before the first checkpoint, which records the new `live`. */
+  private removedRecords: T[] = [];
 
   constructor(
     private readonly name: string,
@@ -122,7 +131,10 @@ export class RangedSync<T> {
       this.since = this.lowerBound();
     }
     const done = resuming ? pending.done : [];
-    const listing = await this.source.list({ since: this.since, exclude: done });
+    const [listing] = await Promise.all([
+      this.source.list({ since: this.since, exclude: done }),
+      resuming ? undefined : this.listRemoved(),
+    ]);
     const startedAt = resuming ? pending.startedAt : listing.datetime;
     if (startedAt === undefined) {
       logger.warn(`${this.name}: the ID listing had no RESPONSE/DATETIME; the cursor stays as is`);
@@ -150,8 +162,24 @@ export class RangedSync<T> {
     void this.runReaders();
   }
 
+  /** What disappeared since the last sync, as deletion records, and what is listed now. */
+  private async listRemoved(): Promise<void> {
+    if (!this.source.removed) return;
+    const { records, live } = await this.source.removed(this.state.live);
+    this.state.live = live;
+    // A full refresh replaces the destination's data: deletions only matter to incremental syncs.
+    if (this.options.syncMode !== SyncMode.INCREMENTAL || records.length === 0) return;
+    this.removedRecords = records;
+    this.options.logger.info(
+      `${this.name}: ${records.length} no longer listed since the last sync: emitted as deletions`,
+    );
+  }
+
   /** Records until the next range completes (then the CDK checkpoints), or until the end. */
   async *nextSlice(): AsyncGenerator<T> {
+    const removed = this.removedRecords;
+    this.removedRecords = [];
+    yield* removed;
     for (;;) {
       const item = await this.queue.shift();
       switch (item.kind) {

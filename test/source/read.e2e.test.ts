@@ -2,6 +2,7 @@ import { validateConfig } from '../../src/config';
 import { detectionParams, hostListParams } from '../../src/qualys/params';
 import { Detection, HostDetectionRecord, HostRecord, KnowledgeBaseRecord } from '../../src/records';
 import { Simulator } from '../../src/simulator';
+import { encodeIdRuns, mergeIdRuns } from '../../src/streams/id-runs';
 import {
   catalog,
   configFor,
@@ -39,6 +40,10 @@ const KB_FLAG_ONLY = ['IS_DISABLED', 'CHANGE_LOG_LIST', 'SUPPORTED_MODULES'];
 
 function byId<T extends { ID: number }>(records: T[]): T[] {
   return [...records].sort((a, b) => a.ID - b.ID);
+}
+
+function partition<T>(items: T[], test: (item: T) => boolean): [T[], T[]] {
+  return [items.filter(test), items.filter((item) => !test(item))];
 }
 
 function pick<T extends object>(value: T, keys: readonly string[]): Partial<T> {
@@ -168,7 +173,11 @@ describe('bin/main read against the simulator', () => {
       (s) => (s.pending as { done?: unknown[] } | undefined)?.done?.length,
     );
     for (let ranges = 1; ranges <= 12; ranges++) expect(doneCounts).toContain(ranges);
-    expect(hostStates[hostStates.length - 1]).toEqual({ cursor: sim.clock.nowIso() });
+    // The cursor, and every host ID listed, to tell at the next sync which have gone.
+    expect(hostStates[hostStates.length - 1]).toEqual({
+      cursor: sim.clock.nowIso(),
+      live: encodeIdRuns(mergeIdRuns(sim.dataset.hostIds().map((id) => [id, id]))),
+    });
   });
 
   it('an incremental read after a scan cycle returns exactly what changed', async () => {
@@ -178,7 +187,18 @@ describe('bin/main read against the simulator', () => {
     expect(run.code).toBe(0);
     expectCleanRun(run);
     expectValidRecords(run);
-    const hosts = byId(recordsOf<HostRecord>(run, 'hosts'));
+    const [deleted, hosts] = partition(byId(recordsOf<HostRecord>(run, 'hosts')), (h) =>
+      Boolean(h._ab_cdc_deleted_at),
+    );
+    // Purged hosts arrive as deletions (Airbyte CDC), stamped with the server's time.
+    expect(report.purgedHostIds.length).toBeGreaterThan(0);
+    expect(deleted).toEqual(
+      report.purgedHostIds.map((ID) => ({
+        ID,
+        subscription: 'sim',
+        _ab_cdc_deleted_at: sim.clock.nowIso(),
+      })),
+    );
     expect(hosts.map((h) => h.ID)).toEqual(report.changedHostIds);
     expect(hosts).toEqual(
       report.changedHostIds.map((id) => ({ ...sim.dataset.host(id), subscription: 'sim' })),
@@ -198,6 +218,29 @@ describe('bin/main read against the simulator', () => {
       ).toBe('Fixed');
     }
     expectKbOf(sim, recordsOf<KnowledgeBaseRecord>(run, 'knowledge_base'), report.modifiedQids);
+    // Deletions are said once: the next sync has none.
+    const again = await runMain('read', {
+      config,
+      catalog: catalog(['hosts']),
+      state: lastState(run),
+    });
+    expect(again.code).toBe(0);
+    expect(recordsOf<HostRecord>(again, 'hosts').filter((h) => h._ab_cdc_deleted_at)).toEqual([]);
+  });
+
+  it('a full refresh emits no deletions, and keeps the IDs it listed for the next sync', async () => {
+    const purged = sim.purge(sim.dataset.hostIds().slice(0, 2));
+    const run = await runMain('read', {
+      config,
+      catalog: catalog(['hosts'], 'full_refresh'),
+      state: lastState(firstRun),
+    });
+    expect(run.code).toBe(0);
+    const hosts = recordsOf<HostRecord>(run, 'hosts');
+    expect(hosts.filter((h) => h._ab_cdc_deleted_at)).toEqual([]);
+    expect(hosts.map((h) => h.ID)).not.toContain(purged[0]);
+    const live = encodeIdRuns(mergeIdRuns(sim.dataset.hostIds().map((id) => [id, id])));
+    expect(streamStates(run, 'hosts').pop()).toEqual({ cursor: sim.clock.nowIso(), live });
   });
 });
 
