@@ -1,6 +1,7 @@
 /**
  * Read benchmark (not a test): `bin/main read` of host_detections from the simulator → /dev/null,
- * beside the naive baseline (bench/naive-read.js) in the same run, then a latency-bound read whose
+ * and again into a pipe drained as fast as it fills (as Airbyte reads a source), beside the naive
+ * baseline (bench/naive-read.js) in the same run, then a latency-bound read whose
  * wall time is compared with pages × latency ÷ concurrency limit. Each program runs as its own
  * process; the simulator too, so that it has the other core.
  * Run: npm run build && node bench/read.js [--hosts 20000] [--detections-per-host 50]
@@ -28,13 +29,15 @@ function readSimulator(extra) {
 }
 
 /** Runs a node program with bench/rusage.js preloaded, stdout to /dev/null; returns its usage. */
-function measure(script, scriptArgs) {
+function measure(script, scriptArgs, { pipe = false } = {}) {
   const devNull = fs.openSync('/dev/null', 'w');
   const child = spawn(
     process.execPath,
     ['-r', path.join(__dirname, 'rusage.js'), script, ...scriptArgs],
-    { cwd: ROOT, stdio: ['ignore', devNull, 'pipe'] },
+    { cwd: ROOT, stdio: ['ignore', pipe ? 'pipe' : devNull, 'pipe'] },
   );
+  // As Airbyte reads a source: a pipe, drained as fast as it fills.
+  if (pipe) child.stdout.resume();
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += chunk));
   return new Promise((resolve, reject) => {
@@ -54,7 +57,7 @@ function writeJson(dir, name, value) {
   return file;
 }
 
-async function readWithSource(sim, extraConfig) {
+async function readWithSource(sim, extraConfig, outputOptions) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-read-'));
   const config = {
     base_url: sim.base_url,
@@ -76,13 +79,17 @@ async function readWithSource(sim, extraConfig) {
     ],
   };
   try {
-    return await measure(path.join(ROOT, 'bin/main'), [
-      'read',
-      '--config',
-      writeJson(dir, 'config.json', config),
-      '--catalog',
-      writeJson(dir, 'catalog.json', catalog),
-    ]);
+    return await measure(
+      path.join(ROOT, 'bin/main'),
+      [
+        'read',
+        '--config',
+        writeJson(dir, 'config.json', config),
+        '--catalog',
+        writeJson(dir, 'catalog.json', catalog),
+      ],
+      outputOptions,
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -133,6 +140,7 @@ async function throughput() {
   ]);
   try {
     const source = await readWithSource(sim, { detections_page_size: PAGE_SIZE });
+    const piped = await readWithSource(sim, { detections_page_size: PAGE_SIZE }, { pipe: true });
     const naive = await measure(path.join(__dirname, 'naive-read.js'), [
       sim.base_url,
       sim.username,
@@ -147,6 +155,7 @@ async function throughput() {
     console.log(row(['---', '---:', '---:', '---:', '---:']));
     for (const [name, r] of [
       ['bin/main read (streaming, ranges in parallel)', source],
+      ['the same, stdout a pipe (as under Airbyte)', piped],
       ['naive baseline (whole pages, fast-xml-parser)', naive],
     ]) {
       console.log(
