@@ -441,7 +441,7 @@ export class HostEncoder {
       return;
     }
     if (type === 'boolean') {
-      const flag = flagOf(source.toString('latin1', from, to));
+      const flag = flagOf(source, from, to);
       if (flag === undefined) giveUp();
       out.bytes(flag ? TRUE : FALSE);
       return;
@@ -520,7 +520,10 @@ function skipElement(source: Buffer, from: number, to: number): number {
 const TRUE = Buffer.from('true');
 const FALSE = Buffer.from('false');
 
-function flagOf(text: string): boolean | undefined {
+function flagOf(source: Buffer, from: number, to: number): boolean | undefined {
+  // Qualys sends 0 or 1: read the byte rather than make a string of it.
+  if (to - from === 1 && (source[from] === 48 || source[from] === 49)) return source[from] === 49;
+  const text = source.toString('latin1', from, to);
   if (text === '1' || text === 'true') return true;
   if (text === '0' || text === 'false') return false;
   return undefined;
