@@ -5,10 +5,14 @@
  * `{model, record}` pairs, and `onProcessingComplete(ctx)`.
  *
  * Converters emit what one source record says; the store turns that into final ETM records
- * (merging hosts into assets, picking the latest report of a finding, computing TruRisk). Three
+ * (merging hosts into assets, picking the latest report of a finding, computing TruRisk). These
  * destination models flow from converters to the store:
  *   etm_Asset         one host's view of its asset: assetKey, qualysHosts [{subscription, hostId}],
  *                     and the mapped host attributes;
+ *   etm_Asset__Deletion  that view withdrawn, in the Faros `__Deletion` shape: `where`
+ *                     {subscription, hostId} and `deletedAt`. The host was purged from Qualys (or
+ *                     left the tag filter): the store closes its findings and detaches it from its
+ *                     asset (store/host-purge.ts);
  *   etm_Finding       one detection: findingKey, assetKey, subscription, qualysHostId,
  *                     vulnerabilityKey (the QID) and the mapped per-detection attributes;
  *   etm_Vulnerability the per-QID attributes of findings (title, CVSS, CVEs, MITRE…), stored once
@@ -17,8 +21,10 @@
 import { CompiledMap, Rejection } from './attribute-mapping';
 import { IdentificationRules } from './identification-rules';
 
-export type DestinationModel = 'etm_Asset' | 'etm_Finding' | 'etm_Vulnerability';
+export type DestinationModel =
+  'etm_Asset' | 'etm_Asset__Deletion' | 'etm_Finding' | 'etm_Vulnerability';
 export const VULNERABILITY: DestinationModel = 'etm_Vulnerability';
+export const ASSET_DELETION: DestinationModel = 'etm_Asset__Deletion';
 
 export interface DestinationRecord {
   readonly model: DestinationModel;

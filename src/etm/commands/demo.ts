@@ -187,12 +187,15 @@ async function showScanCycle(subscriptions: RunningSubscriptions, say: Say): Pro
 }
 
 async function showChanges(changes: FindingChanges, out: Writable, say: Say): Promise<void> {
-  const { added, fixed, reopened } = changes;
+  const { added, fixed, reopened, closedByPurge } = changes;
   await say();
   await say(
     `What changed in ETM: ${n(added.length)} new findings, ${n(fixed.length)} fixed, ` +
       `${n(reopened.length)} reopened.`,
   );
+  if (closedByPurge.length > 0) {
+    await say(`  ${n(closedByPurge.length)} more closed: Qualys no longer lists their hosts.`);
+  }
   // Why these differ from the scanners' counts above.
   await say('  These count findings, not detections: a detection both subscriptions report is one');
   await say(
@@ -202,7 +205,9 @@ async function showChanges(changes: FindingChanges, out: Writable, say: Say): Pr
     '  detections and disabled QIDs are not ingested (source defaults). The most severe of each:',
   );
   const columns = MODELS[FINDING].tableColumns;
-  const rows = [added, fixed, reopened].flatMap((list) => mostSevere(list, CHANGE_ROWS));
+  const rows = [added, fixed, reopened, closedByPurge].flatMap((list) =>
+    mostSevere(list, CHANGE_ROWS),
+  );
   await writeTable(
     out,
     ['change', ...columns],

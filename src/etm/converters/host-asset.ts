@@ -15,11 +15,10 @@ export interface HostRef {
 }
 
 /** The contract's identity of a host record: `subscription` + Qualys host `ID` (src/records.ts). */
-export function hostRef(
+export function hostKey(
   stream: string,
   data: Record<string, unknown>,
-  ctx: StreamContext,
-): HostRef {
+): { subscription: string; hostId: string } {
   const { subscription, ID } = data;
   if (typeof subscription !== 'string' || subscription.trim() === '') {
     throw new VError('%s record (ID %j) has no subscription label', stream, ID ?? null);
@@ -27,7 +26,16 @@ export function hostRef(
   if ((typeof ID !== 'number' && typeof ID !== 'string') || String(ID).trim() === '') {
     throw new VError('%s record from subscription %j has no host ID', stream, subscription);
   }
-  const hostId = String(ID).trim();
+  return { subscription, hostId: String(ID).trim() };
+}
+
+/** The host and the asset it resolves to (created or merged as the identification rules say). */
+export function hostRef(
+  stream: string,
+  data: Record<string, unknown>,
+  ctx: StreamContext,
+): HostRef {
+  const { subscription, hostId } = hostKey(stream, data);
   return { subscription, hostId, assetKey: ctx.assets.resolve(subscription, hostId, data) };
 }
 

@@ -4,6 +4,10 @@
  * LAST_FOUND; ties go to subscription then host ID, so the choice never depends on arrival
  * order), and computes TruRisk over the current open findings. Work is per touched asset,
  * read in batches, so memory does not grow with the store.
+ *
+ * Purged hosts (store/host-purge.ts) no longer make up the asset: their reports become current
+ * only where no live host reports the finding. An asset with purged hosts only is kept as they
+ * last described it, marked `purgedAt` (the latest purge); its findings are all closed.
  */
 import { Statement } from 'better-sqlite3';
 
@@ -18,6 +22,7 @@ interface HostRow {
   host_id: string;
   identifiers: string;
   attributes: string;
+  purged_at: string | null;
 }
 
 interface FindingRow {
@@ -46,15 +51,17 @@ export class AssetMaterialiser {
         `SELECT seq, asset_key, identified_by FROM assets WHERE dirty = 1 LIMIT ${BATCH}`,
       ),
       hosts: db.prepare(
-        `SELECT subscription, host_id, identifiers, attributes FROM asset_hosts
+        `SELECT subscription, host_id, identifiers, attributes, purged_at FROM asset_hosts
           WHERE asset_key = ? ORDER BY last_scanned DESC NULLS LAST, seq`,
       ),
-      // Ties on LAST_FOUND go to subscription then host ID, never to arrival order.
+      // A live host's report before a purged host's; ties on LAST_FOUND go to subscription then
+      // host ID, never to arrival order.
       findings: db.prepare(
         `SELECT f.id, f.detection_key, f.current, f.status, f.sub_type, f.ignored, f.score
            FROM findings f JOIN asset_hosts h ON h.seq = f.host_seq
           WHERE f.asset_seq = ?
-          ORDER BY f.detection_key, f.last_found DESC NULLS LAST, h.subscription, h.host_id`,
+          ORDER BY f.detection_key, h.purged_at IS NOT NULL, f.last_found DESC NULLS LAST,
+                   h.subscription, h.host_id`,
       ),
       // One host: no two reports share a detection key, so every row is current (one may not be
       // if another host just left the asset), and TruRisk needs only per-band counts and sums.
@@ -87,14 +94,18 @@ export class AssetMaterialiser {
   }
 
   private rebuild(seq: number, assetKey: string, identifiedBy: string | null): void {
-    const hosts = this.s.hosts.all(assetKey) as HostRow[];
-    if (hosts.length === 0) {
+    const all = this.s.hosts.all(assetKey) as HostRow[];
+    if (all.length === 0) {
       // Its last host moved to another asset.
       this.s.deleteAsset.run(assetKey);
       return;
     }
+    const live = all.filter((h) => h.purged_at === null);
+    // No live host left: the asset stays, as its purged hosts last described it.
+    const hosts = live.length > 0 ? live : all;
     const attributes = this.mergeAttributes(hosts.map((h) => JSON.parse(h.attributes)));
-    const risk = hosts.length === 1 ? this.singleHostRisk(seq) : this.risk(seq);
+    // Purged hosts count here: their closed reports are still findings of the asset.
+    const risk = all.length === 1 ? this.singleHostRisk(seq) : this.risk(seq);
     const criticality = attributes.assetCriticalityScore;
     const score = risk.score(typeof criticality === 'number' ? criticality : null);
     const band = truRiskBand(score);
@@ -102,7 +113,7 @@ export class AssetMaterialiser {
       subscription: h.subscription,
       values: new Map(Object.entries(JSON.parse(h.identifiers))),
     }));
-    const record = {
+    const record: Record<string, unknown> = {
       assetKey,
       source: SOURCE,
       subscriptions: [...new Set(hosts.map((h) => h.subscription))].sort(),
@@ -117,6 +128,10 @@ export class AssetMaterialiser {
       truRiskScore: score,
       truRiskBand: band,
     };
+    if (live.length === 0) {
+      // Purged when its last host was.
+      record.purgedAt = all.map((h) => h.purged_at as string).sort()[all.length - 1];
+    }
     this.s.save.run(JSON.stringify(record), score, band, assetKey);
   }
 

@@ -7,6 +7,10 @@
  * asset); other matching assets that do not conflict with it are merged in too, since this host
  * links them — which makes the result independent of the order hosts arrive in. The oldest asset
  * of a merge keeps its key. A host whose identifiers have not changed skips all of this.
+ *
+ * A purged host (store/host-purge.ts) has no identifiers indexed and is left out of its asset's
+ * hosts, so it matches nothing; reported again, it is live again and resolved like a host whose
+ * identifiers changed — its host ID still leads it back to its asset.
  */
 import crypto from 'crypto';
 import { Statement } from 'better-sqlite3';
@@ -21,6 +25,7 @@ interface HostRow {
   host_id: string;
   asset_key: string;
   identifiers: string;
+  purged_at: string | null;
 }
 
 interface Match {
@@ -60,11 +65,14 @@ export class AssetResolver implements AssetIdentity {
   ) {
     this.s = {
       host: db.prepare(
-        `SELECT seq, subscription, host_id, asset_key, identifiers FROM asset_hosts WHERE subscription = ? AND host_id = ?`,
+        `SELECT seq, subscription, host_id, asset_key, identifiers, purged_at FROM asset_hosts
+          WHERE subscription = ? AND host_id = ?`,
       ),
       hostsOf: db.prepare(
-        `SELECT seq, subscription, host_id, asset_key, identifiers FROM asset_hosts WHERE asset_key = ?`,
+        `SELECT seq, subscription, host_id, asset_key, identifiers, purged_at FROM asset_hosts
+          WHERE asset_key = ? AND purged_at IS NULL`,
       ),
+      restoreHost: db.prepare(`UPDATE asset_hosts SET purged_at = NULL WHERE seq = ?`),
       asset: db.prepare(`SELECT seq, identified_by FROM assets WHERE asset_key = ?`),
       insertAsset: db.prepare(`INSERT INTO assets (asset_key) VALUES (?)`),
       setIdentifiedBy: db.prepare(
@@ -91,7 +99,10 @@ export class AssetResolver implements AssetIdentity {
     const identity = IdentificationRules.identify(subscription, host);
     const identifiers = JSON.stringify(Object.fromEntries([...identity.values].sort()));
     const known = this.s.host.get(subscription, hostId) as HostRow | undefined;
-    if (known && known.identifiers === identifiers) return known.asset_key;
+    if (known && known.identifiers === identifiers && known.purged_at === null)
+      return known.asset_key;
+    // Reported again after a purge: live again, so that it counts among its asset's hosts.
+    if (known?.purged_at) this.s.restoreHost.run(known.seq);
 
     const matches = this.matches(identity, known);
     const absorbed = new Set<string>();

@@ -6,7 +6,7 @@
 import Database from 'better-sqlite3';
 import { VError } from 'verror';
 
-import { SCHEMA, SCHEMA_VERSION } from './schema';
+import { MIGRATIONS, SCHEMA, SCHEMA_VERSION } from './schema';
 
 export type Db = Database.Database;
 
@@ -51,6 +51,8 @@ export class EtmStore {
       db.prepare(`INSERT INTO meta (key, value) VALUES ('schema_version', ?)`).run(
         String(SCHEMA_VERSION),
       );
+    } else if (Number(version) < SCHEMA_VERSION && MIGRATIONS[Number(version)]) {
+      migrate(db, Number(version));
     } else if (Number(version) !== SCHEMA_VERSION) {
       throw new VError(
         'ETM store %s has schema version %s; this etm reads version %d',
@@ -95,4 +97,14 @@ export class EtmStore {
     // Closing with an open transaction discards it, as a crash would.
     if (this.db.open) this.db.close();
   }
+}
+
+/** Brings an older store up to SCHEMA_VERSION, all steps in one transaction. */
+function migrate(db: Db, from: number): void {
+  db.transaction(() => {
+    for (let v = from; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]);
+    db.prepare(`UPDATE meta SET value = ? WHERE key = 'schema_version'`).run(
+      String(SCHEMA_VERSION),
+    );
+  })();
 }

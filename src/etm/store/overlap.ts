@@ -1,8 +1,8 @@
 /**
- * What subscriptions have in common in the store: how many hosts each reported, the assets that
- * hold hosts of more than one subscription (by the identification rule that recognised them), and
- * the ETM findings that more than one subscription reported — each stored once, its current
- * report chosen by the asset materialiser.
+ * What subscriptions have in common in the store: how many live hosts each reported (purged ones
+ * are history: store/host-purge.ts), the assets that hold live hosts of more than one subscription
+ * (by the identification rule that recognised them), and the ETM findings that more than one
+ * subscription reported — each stored once, its current report chosen by the asset materialiser.
  */
 import { Db } from './database';
 
@@ -16,14 +16,16 @@ export interface SubscriptionOverlap {
 export function subscriptionOverlap(db: Db): SubscriptionOverlap {
   const hosts = db
     .prepare(
-      `SELECT subscription, COUNT(*) AS n FROM asset_hosts GROUP BY subscription ORDER BY subscription`,
+      `SELECT subscription, COUNT(*) AS n FROM asset_hosts WHERE purged_at IS NULL
+        GROUP BY subscription ORDER BY subscription`,
     )
     .all() as { subscription: string; n: number }[];
   const assets = db
     .prepare(
       `SELECT coalesce(a.identified_by, 'none') AS rule, COUNT(*) AS n FROM assets a
         WHERE a.record IS NOT NULL
-          AND (SELECT COUNT(DISTINCT h.subscription) FROM asset_hosts h WHERE h.asset_key = a.asset_key) > 1
+          AND (SELECT COUNT(DISTINCT h.subscription) FROM asset_hosts h
+                WHERE h.asset_key = a.asset_key AND h.purged_at IS NULL) > 1
         GROUP BY 1 ORDER BY 1`,
     )
     .all() as { rule: string; n: number }[];

@@ -7,9 +7,18 @@
  * is the ETM finding. Findings name their asset and host by sequence numbers, not keys: a new
  * asset's findings then append to the table and its index instead of landing at random places
  * (asset keys are hashes), which is most of the cost of storing them. Per-QID attributes are
- * stored once in vulnerabilities.
+ * stored once in vulnerabilities. A host purged from Qualys keeps its row, marked `purged_at`, so
+ * that its closed findings still name their host (store/host-purge.ts).
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
+
+/**
+ * What turns a store of version N into version N + 1, run in order by EtmStore.open. Only
+ * additive changes, so a migration is a few statements and never rewrites rows.
+ */
+export const MIGRATIONS: Readonly<Record<number, string>> = {
+  1: `ALTER TABLE asset_hosts ADD COLUMN purged_at TEXT;`,
+};
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -36,6 +45,7 @@ CREATE TABLE IF NOT EXISTS asset_hosts (
   identifiers  TEXT NOT NULL,                -- {rule: comparable value} as last reported (JSON)
   attributes   TEXT NOT NULL DEFAULT '{}',   -- mapped asset attributes as last reported (JSON)
   last_scanned TEXT,
+  purged_at    TEXT,                         -- when Qualys stopped listing it; NULL while live
   UNIQUE (subscription, host_id)
 );
 CREATE INDEX IF NOT EXISTS asset_hosts_by_asset ON asset_hosts (asset_key);

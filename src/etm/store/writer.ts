@@ -2,7 +2,8 @@
  * Writes converter output into the store inside the open transaction: a host's asset attributes,
  * each detection as its host's report of a finding (the latest LAST_FOUND wins; an older report
  * replayed by an overlapping sync changes nothing), and per-QID attributes once per QID (the
- * newest knowledge wins). Counts what changed, for the sync summary.
+ * newest knowledge wins). A host deletion closes that host's findings and detaches it
+ * (store/host-purge.ts). Counts what changed, for the sync summary.
  *
  * A host's detections are written together: one read of what the host reported before, then
  * multi-row upserts — a couple of statements per host instead of one or more per detection;
@@ -12,9 +13,10 @@ import { Statement } from 'better-sqlite3';
 import { VError } from 'verror';
 
 import { CompiledMap } from '../attribute-mapping';
-import { DestinationRecord, VULNERABILITY } from '../converter';
+import { ASSET_DELETION, DestinationRecord, VULNERABILITY } from '../converter';
 import { ASSET, FINDING } from '../models';
 import { Db } from './database';
+import { HostPurger } from './host-purge';
 import { layoutId } from './layouts';
 
 export interface WriteStats {
@@ -26,6 +28,10 @@ export interface WriteStats {
   /** `ACTIVE→FIXED`: how many findings moved between statuses. */
   statusChanges: Record<string, number>;
   vulnerabilities: number;
+  /** Hosts Qualys no longer lists (deletion records of hosts the store held). */
+  hostsPurged: number;
+  /** Open host reports those purges closed. */
+  findingsClosedByPurge: number;
 }
 
 export const emptyWriteStats = (): WriteStats => ({
@@ -35,6 +41,8 @@ export const emptyWriteStats = (): WriteStats => ({
   findingsStale: 0,
   statusChanges: {},
   vulnerabilities: 0,
+  hostsPurged: 0,
+  findingsClosedByPurge: 0,
 });
 
 /** QIDs whose current version this run has written; bounded, cleared when full. */
@@ -85,6 +93,7 @@ export class EtmWriter {
   stats: WriteStats = emptyWriteStats();
   private readonly s: Record<string, Statement>;
   private readonly upserts = new Map<number, Statement>();
+  private readonly purger: HostPurger;
   /** QID → the version of its attributes staged or stored in this run. */
   private readonly versions = new Map<string, string>();
   /** The host whose attributes were just written: its detections follow in the same batch. */
@@ -96,6 +105,7 @@ export class EtmWriter {
     private readonly db: Db,
     private readonly map: CompiledMap,
   ) {
+    this.purger = new HostPurger(db);
     this.s = {
       host: db.prepare(
         `SELECT h.seq, h.attributes, a.seq AS asset_seq
@@ -123,6 +133,7 @@ export class EtmWriter {
       if (model === ASSET) this.writeHost(record);
       else if (model === FINDING) (findings ??= []).push(record);
       else if (model === VULNERABILITY) this.writeVulnerability(record);
+      else if (model === ASSET_DELETION) this.purgeHost(record);
       else throw new VError('no writer for destination model %j', model);
     }
     if (findings) this.writeFindings(findings);
@@ -166,6 +177,20 @@ export class EtmWriter {
     this.s.markDirty.run(record.assetKey);
     this.lastHost = { subscription, hostId, seq: row.seq, assetSeq: row.asset_seq };
     this.stats.hosts++;
+  }
+
+  /** Unknown or already purged hosts are skipped, so a repeated deletion changes nothing. */
+  private purgeHost(record: Record<string, unknown>): void {
+    const { where, deletedAt } = record as {
+      where: { subscription: string; hostId: string };
+      deletedAt: string;
+    };
+    const result = this.purger.purge(where.subscription, where.hostId, deletedAt);
+    if (!result) return;
+    // Not the cached host any more: should it come back, it is read again.
+    this.lastHost = undefined;
+    this.stats.hostsPurged++;
+    this.stats.findingsClosedByPurge += result.closed;
   }
 
   /** Groups one source record's findings by host (in practice all are one host's) and writes them. */

@@ -1,17 +1,20 @@
 /**
  * What a sync did to the ETM findings, by comparing the store's current findings with a snapshot
- * taken before it: findings that are new, and findings whose status moved to FIXED or REOPENED.
- * These are ETM findings, not host reports: a detection that a second subscription reports on a
- * shared asset is not a new finding. Reads every current finding; meant for demo-sized stores.
+ * taken before it: findings that are new, findings whose status moved to FIXED or REOPENED, and
+ * findings closed because the host reporting them was purged from Qualys (store/host-purge.ts),
+ * apart from those Qualys reported fixed. These are ETM findings, not host reports: a detection
+ * that a second subscription reports on a shared asset is not a new finding. Reads every current
+ * finding; meant for demo-sized stores.
  */
 import { Db } from '../store/database';
+import { CLOSED_STATUS } from '../store/host-purge';
 import { allFindings, EtmRecord } from '../store/reader';
 
 /** Finding key → findingStatus. */
 export type FindingStatuses = ReadonlyMap<string, unknown>;
 
 export interface FindingChange {
-  /** `new`, or the status move, e.g. `ACTIVE→FIXED`. */
+  /** `new`, or the status move, e.g. `ACTIVE→FIXED` or `ACTIVE→FIXED (host purged)`. */
   readonly change: string;
   readonly finding: EtmRecord;
 }
@@ -20,6 +23,7 @@ export interface FindingChanges {
   readonly added: FindingChange[];
   readonly fixed: FindingChange[];
   readonly reopened: FindingChange[];
+  readonly closedByPurge: FindingChange[];
 }
 
 export function findingStatuses(db: Db): FindingStatuses {
@@ -30,7 +34,8 @@ export function findingStatuses(db: Db): FindingStatuses {
 }
 
 export function findingChanges(before: FindingStatuses, db: Db): FindingChanges {
-  const changes: FindingChanges = { added: [], fixed: [], reopened: [] };
+  const changes: FindingChanges = { added: [], fixed: [], reopened: [], closedByPurge: [] };
+  const purged = purgedReports(db);
   for (const finding of allFindings(db)) {
     const key = finding.record.findingKey as string;
     const now = finding.record.findingStatus;
@@ -41,8 +46,23 @@ export function findingChanges(before: FindingStatuses, db: Db): FindingChanges 
     const was = before.get(key);
     if (now === was) continue;
     const change = `${was ?? 'NONE'}→${now ?? 'NONE'}`;
-    if (now === 'FIXED') changes.fixed.push({ change, finding });
+    if (now === CLOSED_STATUS && purged.has(key))
+      changes.closedByPurge.push({ change: `${change} (host purged)`, finding });
+    else if (now === CLOSED_STATUS) changes.fixed.push({ change, finding });
     else if (now === 'REOPENED') changes.reopened.push({ change, finding });
   }
   return changes;
+}
+
+/** Keys of the findings whose current report is a purged host's. */
+function purgedReports(db: Db): Set<string> {
+  const keys = db
+    .prepare(
+      `SELECT a.asset_key || '/' || f.detection_key FROM findings f
+         JOIN assets a ON a.seq = f.asset_seq JOIN asset_hosts h ON h.seq = f.host_seq
+        WHERE f.current = 1 AND h.purged_at IS NOT NULL`,
+    )
+    .pluck()
+    .all() as string[];
+  return new Set(keys);
 }

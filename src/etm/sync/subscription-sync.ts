@@ -93,6 +93,7 @@ export async function syncSubscription(
       totals,
       delta: {
         assets: totals.assets - before.assets,
+        purgedAssets: totals.purgedAssets - before.purgedAssets,
         findings: totals.findings - before.findings,
         openFindings: totals.openFindings - before.openFindings,
       },
@@ -116,6 +117,6 @@ function emptySummary(connector: string, store: EtmStore): SyncSummary {
     checkpoints: 0,
     changes: { ...emptyWriteStats(), ...emptyResolverStats() },
     totals: storeTotals(store.db),
-    delta: { assets: 0, findings: 0, openFindings: 0 },
+    delta: { assets: 0, purgedAssets: 0, findings: 0, openFindings: 0 },
   };
 }

@@ -1,8 +1,8 @@
 /**
- * What a sync reports: the store's totals (assets, ETM findings by status and severity, assets by
- * TruRisk band) and what changed since the last sync — new and merged assets, new and updated
- * detections (host reports of a finding) and their status transitions (e.g. ACTIVE→FIXED), and how
- * the totals moved.
+ * What a sync reports: the store's totals (assets, purged assets, ETM findings by status and
+ * severity, assets by TruRisk band) and what changed since the last sync — new and merged assets,
+ * new and updated detections (host reports of a finding) and their status transitions (e.g.
+ * ACTIVE→FIXED), hosts purged from Qualys and the detections that closed, and how the totals moved.
  */
 import { Db } from '../store/database';
 import { ResolverStats } from '../store/asset-resolver';
@@ -10,6 +10,8 @@ import { WriteStats } from '../store/writer';
 
 export interface StoreTotals {
   assets: number;
+  /** Assets kept with no live host left (store/host-purge.ts); counted in `assets` too. */
+  purgedAssets: number;
   findings: number;
   openFindings: number;
   findingsByStatus: Record<string, number>;
@@ -24,7 +26,7 @@ export interface SyncSummary {
   changes: WriteStats & ResolverStats;
   totals: StoreTotals;
   /** Totals minus the totals before this sync. */
-  delta: { assets: number; findings: number; openFindings: number };
+  delta: { assets: number; purgedAssets: number; findings: number; openFindings: number };
 }
 
 const OPEN = `status IN ('NEW', 'ACTIVE', 'REOPENED')`;
@@ -52,8 +54,13 @@ export function storeTotals(db: Db): StoreTotals {
       `SELECT tru_risk_band AS band, COUNT(*) AS n FROM assets WHERE record IS NOT NULL GROUP BY tru_risk_band`,
     )
     .all() as { band: string; n: number }[];
+  const purgedAssets = db
+    .prepare(`SELECT COUNT(*) FROM assets WHERE json_extract(record, '$.purgedAt') IS NOT NULL`)
+    .pluck()
+    .get() as number;
   return {
     assets: bands.reduce((a, b) => a + b.n, 0),
+    purgedAssets,
     findings,
     openFindings: open,
     findingsByStatus: byStatus,
@@ -83,6 +90,10 @@ export function formatSummary(s: SyncSummary): string {
     // Detections are host reports: one another subscription already reported is no new finding.
     `  detections:           ${n(c.findingsNew)} new, ${n(c.findingsUpdated)} updated, ${n(c.findingsStale)} older reports ignored`,
     `  detection statuses:   ${pairs(c.statusChanges)}`,
+    // Hosts Qualys no longer lists: their open detections close; an asset left without a live
+    // host is kept, purged.
+    `  purges:               ${n(c.hostsPurged)} hosts purged, ${n(c.findingsClosedByPurge)} detections closed by purge; ` +
+      `${n(s.totals.purgedAssets)} purged assets in store (${signed(s.delta.purgedAssets)})`,
     `  store now:            ${n(s.totals.assets)} assets (${signed(s.delta.assets)}), ${n(s.totals.findings)} findings ` +
       `(${signed(s.delta.findings)}), ${n(s.totals.openFindings)} open (${signed(s.delta.openFindings)})`,
     `  findings by status:   ${pairs(s.totals.findingsByStatus)}`,
