@@ -3,6 +3,7 @@
  * says changed is what the store shows — fixed detections are FIXED findings that no longer count
  * toward TruRisk, added ones are there, reopened ones are REOPENED. TruRisk is checked against the
  * simulator's own TRURISK_SCORE for each host (the same TruRisk 1.0 over the same open detections).
+ * Hosts the cycle purged arrive as the source's deletion records: their findings close too.
  */
 import fs from 'fs';
 import path from 'path';
@@ -33,7 +34,7 @@ describe('an incremental sync after a scan cycle', () => {
     truRiskBefore = new Map(
       sim.dataset.hostIds().map((id) => [id, sim.dataset.host(id)?.TRURISK_SCORE]),
     );
-    report = sim.scanCycle({ hostFraction: 0.3 });
+    report = sim.scanCycle({ hostFraction: 0.3, purgeFraction: 0.1 });
     const second = await runEtm(['sync', '--config', config, '--db', db]);
     expect(second.stdout).toMatch(/detection statuses: +\S*ACTIVE→FIXED/);
     expect(second.status).toBe(0);
@@ -85,13 +86,35 @@ describe('an incremental sync after a scan cycle', () => {
     expect(after.findings).toHaveLength(before.findings.length + added.length);
   });
 
+  test('closes the findings of hosts purged from Qualys, and marks their assets purged', () => {
+    const purged = new Set(report.purgedHostIds.map(String));
+    expect(purged.size).toBeGreaterThan(1);
+    const ofPurged = (content: StoreContent) =>
+      content.findings.filter((f) => purged.has(f.qualysHostId as string));
+    // Not vacuous: they had open findings, all now FIXED at the sync's server time.
+    expect(ofPurged(before).filter((f) => f.findingStatus !== 'FIXED').length).toBeGreaterThan(10);
+    expect(ofPurged(after).length).toBe(ofPurged(before).length);
+    for (const finding of ofPurged(after)) expect(finding.findingStatus).toBe('FIXED');
+    const purgedAssets = after.assets.filter((a) => a.purgedAt !== undefined);
+    expect(
+      purgedAssets.map((a) => (a.qualysHosts as { hostId: string }[])[0].hostId).sort(),
+    ).toEqual([...purged].sort());
+    // The store's datetimes are ISO with milliseconds.
+    const purgedAt = new Date(sim.clock.nowIso()).toISOString();
+    for (const asset of purgedAssets) {
+      expect(asset).toMatchObject({ truRiskScore: 0, purgedAt });
+    }
+  });
+
   test("every asset's TruRisk is the simulator's for its host, before and after", () => {
     const score = (content: StoreContent) =>
       new Map(
-        content.assets.map((a) => [
-          Number((a.qualysHosts as { hostId: string }[])[0].hostId),
-          a.truRiskScore as number,
-        ]),
+        content.assets
+          .filter((a) => a.purgedAt === undefined)
+          .map((a) => [
+            Number((a.qualysHosts as { hostId: string }[])[0].hostId),
+            a.truRiskScore as number,
+          ]),
       );
     const [was, now] = [score(before), score(after)];
     for (const id of sim.dataset.hostIds()) {
