@@ -6,6 +6,7 @@
  */
 import { Dictionary } from 'ts-essentials';
 
+import { formatQualysDate } from '../config';
 import { listAllIds, listIds, rangeRecords } from '../qualys/lists';
 import { hostListParams, sinceParams } from '../qualys/params';
 import { compileRecordShape } from '../qualys/xml/shape';
@@ -60,8 +61,8 @@ export class Hosts extends RangedStream<HostRecord> {
         const live = mergeIdRuns(listed.runs);
         const gone =
           previous === undefined ? [] : idsGone(decodeIdRuns(previous, 'hosts.live'), live);
-        // The server's time, never the local clock (the RESPONSE/DATETIME is always sent).
-        const deletedAt = listed.datetime ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+        // The server's time of the listing; the local clock only if Qualys sent none.
+        const deletedAt = listed.datetime ?? formatQualysDate(new Date());
         const records = gone.map(
           (ID) =>
             ({
