@@ -6,7 +6,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import { Readable } from 'node:stream';
+import { PassThrough, pipeline, Readable } from 'node:stream';
 
 import axios, { AxiosInstance, AxiosResponse } from 'axios';
 import { AirbyteLogger } from 'faros-airbyte-cdk';
@@ -22,6 +22,11 @@ export type Params = Record<string, string>;
 
 /** Sent as X-Requested-With, which Qualys requires on every call (API doc §1). */
 const CLIENT_NAME = 'qualys-vmdr-dataflow';
+/**
+ * How far a response is read ahead of its parser: enough that a page's last bytes arrive, and its
+ * call ends for the server, while the parser is still busy with what came before.
+ */
+const READ_AHEAD_BYTES = 1 << 20;
 /** Enough of an error body to read its SIMPLE_RETURN or message. */
 const MAX_ERROR_BODY = 64 * 1024;
 /** TLS failures are configuration problems (wrong host, proxy, CA), not transient ones. */
@@ -102,13 +107,19 @@ export class QualysClient {
           { status: 200, configError: true },
         );
       }
+      // Qualys counts a call as running until it has sent its response: once it has, the slot
+      // may go to the next call while this one's tail is still being parsed.
+      const received = readAhead(body, () => slot.release());
       const onInvalidValue: InvalidValueHandler = (element, value, expected) =>
         this.reportInvalidValue(element, value, expected);
       const reader =
         typeof items === 'function'
           ? items(onInvalidValue)
           : new ResponseReader(items, onInvalidValue);
-      for await (const chunk of idleGuarded(body, timer, what)) {
+      for await (const chunk of idleGuarded(received, timer, what)) {
+        // Bytes the socket already holds are read before this chunk is parsed (parsing runs
+        // between socket reads otherwise), so the response's end is seen when it arrives.
+        await new Promise(setImmediate);
         for (const event of reader.write(chunk)) yield event;
       }
       this.endDocument(reader, what);
@@ -323,6 +334,19 @@ class IdleTimer {
   stop(): void {
     this.pause();
   }
+}
+
+/**
+ * `source` read ahead of its consumer by up to READ_AHEAD_BYTES; `onReceived` runs when its last
+ * byte has arrived. Its errors reach the consumer; destroying what is returned destroys `source`.
+ */
+function readAhead(source: Readable, onReceived: () => void): Readable {
+  const ahead = new PassThrough({ highWaterMark: READ_AHEAD_BYTES });
+  source.once('end', onReceived);
+  pipeline(source, ahead, () => {
+    // Errors are the consumer's, through `ahead`.
+  });
+  return ahead;
 }
 
 /** Reads a body chunk by chunk, with the idle timer running only while waiting for bytes. */

@@ -145,3 +145,26 @@ describe('a server that repeats a host across pages', () => {
     }
   });
 });
+
+describe('a call whose response has arrived while its records are still being read', () => {
+  it('gives its slot to the next call at once (Qualys counts it running until it has sent)', async () => {
+    const sim = await simulator({ hosts: 30, detectionsPerHost: 5, seed: 4 });
+    try {
+      const client = clientFor(sim);
+      const params = { ...detectionParams(client.config), action: 'list', truncation_limit: '0' };
+      const calls = client.call('detection', params, 'test', { HOST: SHAPE });
+      const first = await calls.next();
+      expect(first.done).toBe(false);
+      expect(client.budget.stats().inFlight).toBe(1);
+      // A slow consumer: the page (about 100 KB) arrives meanwhile, and the call ends for the
+      // server; its slot is free while 29 hosts are still to be read.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(client.budget.stats().inFlight).toBe(0);
+      let hosts = 0;
+      for await (const event of calls) if (event.kind === 'record') hosts++;
+      expect(hosts).toBeGreaterThanOrEqual(29);
+    } finally {
+      await sim.close();
+    }
+  });
+});
