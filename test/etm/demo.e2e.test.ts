@@ -13,6 +13,44 @@ import { expectedStore, ingested, Subscription } from './oracle';
 
 const HOSTS = 60;
 
+type Keys = Map<number, Map<string, unknown>>;
+
+/**
+ * The store after purges: what the live hosts give (`live`), plus what purged hosts leave behind
+ * — an asset of their own unless merged with a live host, and their findings (closed) on it.
+ * `pairs` are the hosts merged before the cycle (emea, americas); keys per subscription.
+ */
+function withPurgedHosts(
+  live: { assets: number; findings: number },
+  pairs: [number, number][],
+  keysBefore: Keys[],
+  keysAfter: Keys[],
+  purged: Set<number>[],
+): { assets: number; findings: number } {
+  let { assets, findings } = live;
+  const partner = [new Map(pairs.map(([x, y]) => [x, y])), new Map(pairs.map(([x, y]) => [y, x]))];
+  const keysOf = (keys: Keys, id: number) => new Set((keys.get(id) ?? new Map()).keys());
+  for (const side of [0, 1]) {
+    const other = 1 - side;
+    for (const id of purged[side]) {
+      const mate = partner[side].get(id);
+      if (mate !== undefined && purged[other].has(mate)) {
+        if (side === 1) continue; // counted once, from emea's side
+        assets++;
+        findings += new Set([...keysOf(keysBefore[side], id), ...keysOf(keysBefore[other], mate)])
+          .size;
+      } else if (mate !== undefined) {
+        const mateKeys = keysOf(keysAfter[other], mate);
+        findings += [...keysOf(keysBefore[side], id)].filter((k) => !mateKeys.has(k)).length;
+      } else {
+        assets++;
+        findings += keysOf(keysBefore[side], id).size;
+      }
+    }
+  }
+  return { assets, findings };
+}
+
 describe('etm demo', () => {
   const dir = tempDir();
   const db = path.join(dir, 'demo.db');
@@ -77,14 +115,19 @@ describe('etm demo', () => {
     const sharedHostIds = new Set(
       americas.sim.dataset.sharedHosts().flatMap((s) => [s.hostId, s.partnerHostId]),
     );
+    // Detection keys per host before the cycle: purged hosts keep theirs in the store, closed.
+    const keysBefore = subscriptions.map((s) => ingested(s));
+    const purged: Set<number>[] = [];
     let fixed = { min: 0, max: 0 };
     let reopened = { min: 0, max: 0 };
     for (const s of subscriptions) {
       const report = s.sim.scanCycle(DEMO_SCAN_CYCLE);
+      purged.push(new Set(report.purgedHostIds));
       expect(run.stdout).toMatch(
         new RegExp(
           `^ {2}${s.label} +${report.changedHostIds.length} hosts rescanned: ${report.added.length} detections new, ` +
-            `${report.fixed.length} fixed, ${report.reopened.length} reopened; ${report.modifiedQids.length} KB entries updated$`,
+            `${report.fixed.length} fixed, ${report.reopened.length} reopened; ${report.modifiedQids.length} KB entries updated; ` +
+            `${report.purgedHostIds.length} hosts purged$`,
           'm',
         ),
       );
@@ -105,7 +148,15 @@ describe('etm demo', () => {
       fixed = { min: fixed.min + f.min, max: fixed.max + f.max };
       reopened = { min: reopened.min + r.min, max: reopened.max + r.max };
     }
-    const after = expectedStore(emea, americas);
+    const live = expectedStore(emea, americas);
+    const after = withPurgedHosts(
+      live,
+      before.pairs,
+      keysBefore,
+      [ingested(emea), ingested(americas)],
+      purged,
+    );
+    expect(purged[0].size + purged[1].size).toBeGreaterThan(0);
     const changed =
       /What changed in ETM: ([\d,]+) new findings, ([\d,]+) fixed, ([\d,]+) reopened\./.exec(
         run.stdout,
@@ -119,6 +170,10 @@ describe('etm demo', () => {
     expect(reopenedNow).toBeGreaterThanOrEqual(reopened.min);
     expect(reopenedNow).toBeLessThanOrEqual(reopened.max);
     expect(reopenedNow).toBeGreaterThan(0);
+    const closedByPurge = /^ {2}([\d,]+) more closed: Qualys no longer lists their hosts\.$/m.exec(
+      run.stdout,
+    );
+    expect(closedByPurge && count(closedByPurge[1])).toBeGreaterThan(0);
 
     expect(run.stdout).toContain(`$ bin/etm query --db ${db} 'inventory: (source: VMDR)'`);
     expect(run.stdout).toContain(`(5 of ${after.assets} assets)`);

@@ -109,10 +109,11 @@ async function walkThrough(
   await showOneView(store, say);
   await showRiskiest(store, io.stdout, say);
 
-  const { hours, hostFraction = 0 } = DEMO_SCAN_CYCLE;
+  const { hours, hostFraction = 0, purgeFraction = 0 } = DEMO_SCAN_CYCLE;
   await say(
     `3. A scan cycle: ${hours} simulated hours later, each subscription has rescanned ` +
-      `${Math.round(hostFraction * 100)}% of its hosts`,
+      `${Math.round(hostFraction * 100)}% of its hosts and purged ${Math.round(purgeFraction * 100)}% ` +
+      'of the others',
   );
   await showScanCycle(subscriptions, say);
   const before = findingStatuses(store.db);
@@ -180,7 +181,8 @@ async function showScanCycle(subscriptions: RunningSubscriptions, say: Say): Pro
     await say(
       `  ${s.label.padEnd(width)}  ${n(r.changedHostIds.length)} hosts rescanned: ` +
         `${n(r.added.length)} detections new, ${n(r.fixed.length)} fixed, ` +
-        `${n(r.reopened.length)} reopened; ${n(r.modifiedQids.length)} KB entries updated`,
+        `${n(r.reopened.length)} reopened; ${n(r.modifiedQids.length)} KB entries updated; ` +
+        `${n(r.purgedHostIds.length)} hosts purged`,
     );
   }
   await say();

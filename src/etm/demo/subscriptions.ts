@@ -30,7 +30,11 @@ export interface RunningSubscriptions {
 }
 
 /** One simulated day, each subscription rescanning a tenth of its hosts. */
-export const DEMO_SCAN_CYCLE: ScanCycleOptions = { hours: 24, hostFraction: 0.1 };
+export const DEMO_SCAN_CYCLE: ScanCycleOptions = {
+  hours: 24,
+  hostFraction: 0.1,
+  purgeFraction: 0.03,
+};
 
 /** Deterministic: tests rebuild the same data sets from these options. */
 export function demoSubscriptions(hosts: number): DemoSubscription[] {
