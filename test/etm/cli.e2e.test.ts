@@ -327,6 +327,48 @@ describe('failures', () => {
     expect(statusOf(db)[SUB_A].status).toBe('Failed');
   });
 
+  test('a source stopped by Ctrl-C mid-line: the stop is the failure, not the cut line', () => {
+    const dir = tempDir();
+    const db = path.join(dir, 'etm.db');
+    const r = etm([
+      'sync',
+      '--config',
+      config(dir, 'a.json', 'a', { cut_after_line: 3 }),
+      '--db',
+      db,
+      '--source',
+      FAKE_SOURCE,
+    ]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/FAILED: .*source exited with SIGINT/);
+    expect(r.stdout + r.stderr).not.toMatch(/not an Airbyte message/);
+    expect(statusOf(db)[SUB_A].status).toBe('Failed');
+  });
+
+  test('a source that ends on a line that is not a message fails the connector, saying so', () => {
+    const dir = tempDir();
+    const db = path.join(dir, 'etm.db');
+    const fixture = path.join(dir, 'cut.jsonl');
+    const lines = fs
+      .readFileSync(path.join(FIXTURES, 'subscription-a.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
+    fs.writeFileSync(fixture, `${lines.slice(0, 3).join('\n')}\n{"type":"RECO\n`);
+    const r = etm([
+      'sync',
+      '--config',
+      config(dir, 'a.json', 'a', { fixture }),
+      '--db',
+      db,
+      '--source',
+      FAKE_SOURCE,
+    ]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(
+      /FAILED: the source wrote a line that is not an Airbyte message: \{"type":"RECO/,
+    );
+  });
+
   test('a config without subscription, base_url or username is refused by name', () => {
     const dir = tempDir();
     const file = path.join(dir, 'anon.json');

@@ -5,6 +5,7 @@
  *   fixture           JSONL file, relative to this directory
  *   pause_after_line  stop writing after this many lines and wait (a test kills etm meanwhile)
  *   fail_after_line   after this many lines, write a TRACE error and exit 1
+ *   cut_after_line    after this many lines, write half of the next one and die by SIGINT (Ctrl-C)
  *   exit_code         exit with this code at the end
  *   probe_file        write what it was given (argv, file modes, state) to this file
  * With --state it resumes after the fixture's STATE message whose state equals the given one,
@@ -79,6 +80,13 @@ async function main() {
       process.stdout.write(`${JSON.stringify(trace)}\n`);
       process.stderr.write(`fatal: login failed for ${config.username}:${config.password}\n`);
       process.exit(1);
+    }
+    if (config.cut_after_line === written) {
+      const next = lines[i + 1];
+      process.stdout.write(next.slice(0, next.length >> 1), () =>
+        process.kill(process.pid, 'SIGINT'),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 60000));
     }
     if (config.pause_after_line === written)
       await new Promise((resolve) => setTimeout(resolve, 60000));

@@ -43,6 +43,11 @@ export interface ConsumeResult {
   failures: string[];
   /** A fatal failure stopped consumption; the caller should stop the source. */
   aborted: boolean;
+  /**
+   * The failure, among `failures`, of a last line that is not a message: a source stopped by a
+   * signal (Ctrl-C) leaves a line cut short, which the caller then reports as the stop instead.
+   */
+  lastLineCut?: string;
 }
 
 const LOUD = new Set(['WARN', 'ERROR', 'FATAL']);
@@ -59,6 +64,8 @@ export class SyncConsumer {
   private staged = 0;
   private kept: unknown;
   private lastState: unknown;
+  /** A line that did not parse, not failed yet (see consume). */
+  private unparsed: string | undefined;
   private lastProgress = Date.now();
   private readonly connectors: Connectors;
 
@@ -72,9 +79,15 @@ export class SyncConsumer {
 
   async consume(lines: AsyncIterable<string>): Promise<ConsumeResult> {
     for await (const line of lines) {
-      await this.handle(line);
+      // A line that is not a message fails the sync once another follows it.
+      if (this.unparsed !== undefined) this.notAMessage(this.unparsed);
       if (this.result.aborted) return this.finish();
+      await this.handle(line);
     }
+    // Not logged here: the caller knows whether the source was stopped mid-line.
+    if (this.unparsed !== undefined)
+      this.result.lastLineCut = this.notAMessage(this.unparsed, false);
+    if (this.result.aborted) return this.finish();
     try {
       const pending = this.staged;
       this.destination.store.begin();
@@ -94,10 +107,8 @@ export class SyncConsumer {
     try {
       msg = JSON.parse(line);
     } catch {
-      this.fail(
-        `the source wrote a line that is not an Airbyte message: ${line.slice(0, 120)}`,
-        true,
-      );
+      // Failed by consume(): as the last line it may be one a stopped source cut short.
+      this.unparsed = line;
       return;
     }
     const failure = failureOf(msg);
@@ -141,14 +152,22 @@ export class SyncConsumer {
     if (counted) this.result.checkpoints++;
   }
 
-  private fail(message: string, fatal: boolean): void {
+  /** Fails the sync on a line that is not a message; returns the failure. */
+  private notAMessage(line: string, log = true): string {
+    this.unparsed = undefined;
+    const message = `the source wrote a line that is not an Airbyte message: ${line.slice(0, 120)}`;
+    this.fail(message, true, log);
+    return message;
+  }
+
+  private fail(message: string, fatal: boolean, log = true): void {
     this.destination.store.rollback();
     this.destination.discard();
     this.result.rolledBack += this.staged;
     this.staged = 0;
     this.result.failures.push(message);
     this.result.aborted ||= fatal;
-    this.options.onLog?.('ERROR', message);
+    if (log) this.options.onLog?.('ERROR', message);
   }
 
   private finish(): ConsumeResult {

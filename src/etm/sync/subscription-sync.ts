@@ -70,15 +70,20 @@ export async function syncSubscription(
     });
     options.onStart?.(source);
     const result = await consumer.consume(source.lines);
-    if (result.aborted) source.kill();
+    // Input that ended (even on a cut line) means the source is ending by itself.
+    const killedByUs = result.aborted && result.lastLineCut === undefined;
+    if (killedByUs) source.kill();
     const exit = await source.exit;
-    const failures = [...result.failures];
+    // A source stopped by a signal (Ctrl-C reaches it too) may leave its last line cut short:
+    // the stop is the failure, not that line.
+    const stopped = !killedByUs && exit.signal !== null;
+    const failures = result.failures.filter((f) => !(stopped && f === result.lastLineCut));
     if (result.uncommitted > 0) {
       failures.push(
         `${result.uncommitted} records after the source's last checkpoint were not committed`,
       );
     }
-    if (exit.code !== 0 && !result.aborted) {
+    if (exit.code !== 0 && !killedByUs) {
       const tail = source.stderrTail().trim().split('\n').slice(-3).join(' | ');
       failures.push(
         `source exited with ${exit.signal ?? `code ${exit.code}`}${tail ? `: ${tail}` : ''}`,
