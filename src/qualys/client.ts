@@ -23,10 +23,11 @@ export type Params = Record<string, string>;
 /** Sent as X-Requested-With, which Qualys requires on every call (API doc §1). */
 const CLIENT_NAME = 'qualys-vmdr-dataflow';
 /**
- * How far a response is read ahead of its parser: enough that a page's last bytes arrive, and its
- * call ends for the server, while the parser is still busy with what came before.
+ * How far a response is read ahead of its parser, in socket reads (up to 64 KB each): enough that
+ * a page's last bytes arrive, and its call ends for the server, while the parser is still busy
+ * with what came before.
  */
-const READ_AHEAD_BYTES = 1 << 20;
+const READ_AHEAD_CHUNKS = 16;
 /** Enough of an error body to read its SIMPLE_RETURN or message. */
 const MAX_ERROR_BODY = 64 * 1024;
 /** TLS failures are configuration problems (wrong host, proxy, CA), not transient ones. */
@@ -337,11 +338,15 @@ class IdleTimer {
 }
 
 /**
- * `source` read ahead of its consumer by up to READ_AHEAD_BYTES; `onReceived` runs when its last
+ * `source` read ahead of its consumer by up to READ_AHEAD_CHUNKS; `onReceived` runs when its last
  * byte has arrived. Its errors reach the consumer; destroying what is returned destroys `source`.
  */
 function readAhead(source: Readable, onReceived: () => void): Readable {
-  const ahead = new PassThrough({ highWaterMark: READ_AHEAD_BYTES });
+  // Chunks as objects: a byte stream would join everything buffered into one new Buffer per read.
+  const ahead = new PassThrough({
+    readableObjectMode: true,
+    readableHighWaterMark: READ_AHEAD_CHUNKS,
+  });
   source.once('end', onReceived);
   pipeline(source, ahead, () => {
     // Errors are the consumer's, through `ahead`.
