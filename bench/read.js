@@ -12,6 +12,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
+const { SOURCE_NODE_FLAGS } = require('../lib/node-flags');
 const { validateConfig } = require('../lib/config');
 const { detectionParams } = require('../lib/qualys/params');
 const { startSimulator } = require('../lib/simulator');
@@ -29,11 +30,11 @@ function readSimulator(extra) {
 }
 
 /** Runs a node program with bench/rusage.js preloaded, stdout to /dev/null; returns its usage. */
-function measure(script, scriptArgs, { pipe = false } = {}) {
+function measure(script, scriptArgs, { pipe = false, nodeFlags = [] } = {}) {
   const devNull = fs.openSync('/dev/null', 'w');
   const child = spawn(
     process.execPath,
-    ['-r', path.join(__dirname, 'rusage.js'), script, ...scriptArgs],
+    [...nodeFlags, '-r', path.join(__dirname, 'rusage.js'), script, ...scriptArgs],
     { cwd: ROOT, stdio: ['ignore', pipe ? 'pipe' : devNull, 'pipe'] },
   );
   // As Airbyte reads a source: a pipe, drained as fast as it fills.
@@ -88,7 +89,8 @@ async function readWithSource(sim, extraConfig, outputOptions) {
         '--catalog',
         writeJson(dir, 'catalog.json', catalog),
       ],
-      outputOptions,
+      // As the image runs it (its ENTRYPOINT's flags).
+      { ...outputOptions, nodeFlags: SOURCE_NODE_FLAGS },
     );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 
 import pkg from '../../package.json';
+import { SOURCE_NODE_FLAGS } from '../../src/node-flags';
 import { expectValid, protocolValidator, ROOT } from './harness';
 
 const dockerfile = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
@@ -23,6 +24,8 @@ describe('the container Airbyte runs', () => {
       new RegExp(`^LABEL io\\.airbyte\\.version=${pkg.version.replace(/\./g, '\\.')}$`, 'm'),
     );
     expect(runtimeStage).toMatch(/^USER node$/m);
+    // The V8 flags the source is measured and run with elsewhere (etm, bench/read.js).
+    expect(entrypoint()).toEqual(['node', ...SOURCE_NODE_FLAGS, '/app/bin/main']);
     expect(dockerfile).toMatch(/npm ci --omit=dev/);
   });
 

@@ -10,6 +10,7 @@ import fs from 'fs';
 import os from 'os';
 import path from 'path';
 
+import { SOURCE_NODE_FLAGS } from '../../node-flags';
 import { lines } from '../io';
 
 export const DEFAULT_SOURCE = path.resolve(__dirname, '../../../bin/main');
@@ -52,7 +53,9 @@ export function startSource(launch: SourceLaunch): SourceProcess {
     write('catalog.json', launch.catalog),
   ];
   if (launch.state !== undefined) args.push('--state', write('state.json', launch.state));
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [...SOURCE_NODE_FLAGS, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let tail = '';
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (chunk: string) => {
