@@ -20,7 +20,7 @@ COPY --from=build /app/lib ./lib
 COPY bin ./bin
 COPY resources ./resources
 USER node
-ENV AIRBYTE_ENTRYPOINT="node --initial-old-space-size=64 /app/bin/main"
-ENTRYPOINT ["node", "--initial-old-space-size=64", "/app/bin/main"]
+ENV AIRBYTE_ENTRYPOINT="node --initial-old-space-size=128 /app/bin/main"
+ENTRYPOINT ["node", "--initial-old-space-size=128", "/app/bin/main"]
 LABEL io.airbyte.name=airbyte/source-qualys-vmdr
 LABEL io.airbyte.version=0.1.0
