@@ -58,6 +58,7 @@ export class AssetResolver implements AssetIdentity {
   readonly stats: ResolverStats = emptyResolverStats();
   private readonly s: Record<string, Statement>;
   private readonly shaped = new Map<string, Statement>();
+  private readonly unindex: (hostSeq: number, identifiers: string) => void;
 
   constructor(
     private readonly db: Db,
@@ -89,10 +90,8 @@ export class AssetResolver implements AssetIdentity {
       moveHostFindings: db.prepare(
         `UPDATE findings SET asset_seq = ? WHERE asset_seq = ? AND host_seq = ?`,
       ),
-      deleteIdentifier: db.prepare(
-        `DELETE FROM host_identifiers WHERE rule = ? AND value = ? AND host_seq = ?`,
-      ),
     };
+    this.unindex = hostUnindexer(db);
   }
 
   resolve(subscription: string, hostId: string, host: unknown): string {
@@ -119,9 +118,7 @@ export class AssetResolver implements AssetIdentity {
         this.stats.hostsMoved++;
       }
       this.s.updateHost.run(target, identifiers, known.seq);
-      for (const [rule, value] of Object.entries(JSON.parse(known.identifiers))) {
-        this.s.deleteIdentifier.run(rule, value, known.seq);
-      }
+      this.unindex(known.seq, known.identifiers);
       hostSeq = known.seq;
     } else {
       hostSeq = Number(
@@ -246,6 +243,21 @@ export class AssetResolver implements AssetIdentity {
  * `shape`: one letter per rule, s = compared within the subscription, g = across all. A UNION ALL
  * of indexed lookups: SQLite's multi-index OR plan for the same question is far slower here.
  */
+/**
+ * Removes a host's rows from the identifier index, given its asset_hosts.identifiers (JSON): for a
+ * host whose identifiers changed, or one purged (store/host-purge.ts).
+ */
+export function hostUnindexer(db: Db): (hostSeq: number, identifiers: string) => void {
+  const remove = db.prepare(
+    `DELETE FROM host_identifiers WHERE rule = ? AND value = ? AND host_seq = ?`,
+  );
+  return (hostSeq, identifiers) => {
+    for (const [rule, value] of Object.entries(JSON.parse(identifiers))) {
+      remove.run(rule, value, hostSeq);
+    }
+  };
+}
+
 function candidateLookup(shape: string): string {
   return [...shape]
     .map(

@@ -11,6 +11,7 @@
 import { Statement } from 'better-sqlite3';
 
 import { NORMALISERS } from '../normalisers';
+import { hostUnindexer } from './asset-resolver';
 import { Db } from './database';
 import { layoutId, Layouts } from './layouts';
 
@@ -44,6 +45,7 @@ interface Closing {
 
 export class HostPurger {
   private readonly s: Record<string, Statement>;
+  private readonly unindex: (hostSeq: number, identifiers: string) => void;
 
   constructor(private readonly db: Db) {
     this.s = {
@@ -57,12 +59,10 @@ export class HostPurger {
           WHERE asset_seq = ? AND host_seq = ? AND status IS NOT ?`,
       ),
       close: db.prepare(`UPDATE findings SET status = ?, layout = ?, record = ? WHERE id = ?`),
-      deleteIdentifier: db.prepare(
-        `DELETE FROM host_identifiers WHERE rule = ? AND value = ? AND host_seq = ?`,
-      ),
       markPurged: db.prepare(`UPDATE asset_hosts SET purged_at = ? WHERE seq = ?`),
       markDirty: db.prepare(`UPDATE assets SET dirty = 1 WHERE asset_key = ? AND dirty = 0`),
     };
+    this.unindex = hostUnindexer(db);
   }
 
   /** Undefined when there is nothing to purge: a host never stored, or already purged. */
@@ -70,9 +70,7 @@ export class HostPurger {
     const host = this.s.host.get(subscription, hostId) as HostRow | undefined;
     if (!host || host.purged_at !== null) return undefined;
     const closed = this.closeReports(host, deletedAt);
-    for (const [rule, value] of Object.entries(JSON.parse(host.identifiers))) {
-      this.s.deleteIdentifier.run(rule, value, host.seq);
-    }
+    this.unindex(host.seq, host.identifiers);
     this.s.markPurged.run(deletedAt, host.seq);
     this.s.markDirty.run(host.asset_key);
     return { closed };
