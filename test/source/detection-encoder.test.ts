@@ -197,6 +197,43 @@ describe('DetectionReader (the fast path) gives the general reader’s records',
     expect(expectSameRecords(doc, 3)).toEqual({ encoded: 1, general: 1 });
   });
 
+  it('reads detections whose elements come in any order, some of them optional', () => {
+    const fields = [
+      '<QID>38170</QID>',
+      '<TYPE>Confirmed</TYPE>',
+      '<PORT>443</PORT>',
+      '<STATUS>Fixed</STATUS>',
+      '<LAST_FIXED_DATETIME>2025-03-01T10:00:00Z</LAST_FIXED_DATETIME>',
+      '<QDS severity="LOW">12</QDS>',
+      '<SSL>0</SSL>',
+    ];
+    const optional = [2, 4, 5]; // PORT, LAST_FIXED_DATETIME, QDS
+    const detection = (id: number, list: string[]) =>
+      `<DETECTION><UNIQUE_VULN_ID>${id}</UNIQUE_VULN_ID>${list.join('')}</DETECTION>`;
+    // Every subset of the optional fields, twice: a field is followed by two or three others
+    // in turn.
+    const subsets = [0, 1, 2, 3, 4, 5, 6, 7, 0, 5, 2, 7, 1, 6, 3, 4].map((bits, id) =>
+      detection(
+        id,
+        fields.filter((_, k) => optional.every((o, b) => k !== o || bits & (1 << b))),
+      ),
+    );
+    // Each field dropped in turn and the rest rotated: more followers than are remembered.
+    const rotations = fields.map((_, skip) => {
+      const kept = fields.filter((_, k) => k !== skip);
+      return detection(100 + skip, [...kept.slice(skip), ...kept.slice(0, skip)]);
+    });
+    // Host 3's first detection lacks a QID: the general reader reads it.
+    const lists = [subsets, [...rotations.slice(1), ...subsets, ...rotations.slice(1)], rotations];
+    const doc = hld(
+      lists
+        .map((list, k) => host(k + 1, '').replace(/<DETECTION>[^]*<\/DETECTION>/, list.join('\n')))
+        .join('\n'),
+    );
+    expect(expectSameRecords(doc)).toEqual({ encoded: 2, general: 1 });
+    expect(expectSameRecords(doc, 7)).toEqual({ encoded: 2, general: 1 });
+  });
+
   it('writes numbers and flags as the general reader converts them', () => {
     const doc = hld(
       host(

@@ -14,7 +14,7 @@ import { isUtf8 } from 'node:buffer';
 
 import { RawJson, JsonSink } from '../../shared-json';
 import { JsonBytes } from './json-bytes';
-import { FastField, FastObject, fastObject, nameAt, sameBytes } from './fast-shape';
+import { FastField, FastObject, fastObject, follows, nameAt, sameBytes } from './fast-shape';
 import { LeafType, ObjectShape } from './shape';
 
 const LT = 60;
@@ -197,8 +197,7 @@ export class HostEncoder {
   ): number {
     const out = this.out;
     const serial = this.serial;
-    const order = object.order;
-    let position = 0;
+    let previous: FastField | undefined;
     let first = true;
     let i = from;
     for (;;) {
@@ -208,17 +207,24 @@ export class HostEncoder {
       if (c === SLASH) return closeTag(source, i, to, nameFrom, nameTo);
       if (c === BANG || c === 63) giveUp();
       const fieldFrom = i + 1;
-      let field: FastField | undefined = order[position];
+      const candidates = previous === undefined ? object.leaders : previous.followers;
+      let field: FastField | undefined;
+      for (let k = 0; k < candidates.length; k++) {
+        if (nameAt(candidates[k].name, source, fieldFrom)) {
+          field = candidates[k];
+          break;
+        }
+      }
       let fieldTo: number;
-      if (field !== undefined && nameAt(field.name, source, fieldFrom)) {
+      if (field !== undefined) {
         fieldTo = fieldFrom + field.name.length;
       } else {
         fieldTo = this.scanName(source, fieldFrom, to);
         field = object.fields.get(source, fieldFrom, fieldTo, this.hash);
         if (field === undefined) return giveUp();
-        order[position] = field;
+        follows(candidates, field);
       }
-      position++;
+      previous = field;
       if (object === this.detection) {
         if (this.seen[field.index] === serial) giveUp();
         this.seen[field.index] = serial;

@@ -1,7 +1,7 @@
 /**
  * Record shapes (shape.ts) compiled for the detection encoder's byte-level reading: element names
- * as bytes with a hash table to find them, JSON keys encoded once, and per object the order its
- * fields came in last, so that the next element's name is checked rather than looked up.
+ * as bytes with a hash table to find them, JSON keys encoded once, and per field the fields that
+ * followed it lately, so that the next element's name is checked rather than looked up.
  */
 import { Field, LeafType, ObjectShape, Shape } from './shape';
 
@@ -11,8 +11,8 @@ const SLASH = 47;
 export interface FastObject {
   fields: NameTable<FastField>;
   count: number;
-  /** Fields in the order the last element had them: the next one is guessed, not looked up. */
-  order: FastField[];
+  /** The fields that came first lately, most recent first (see FastField.followers). */
+  leaders: FastField[];
 }
 
 export interface FastField {
@@ -28,6 +28,20 @@ export interface FastField {
   textNext?: Buffer;
   object?: FastObject;
   itemField?: FastField; // wrapped: how an item (named itemField.name) is read; keys unused
+  /**
+   * The fields that followed this one lately, most recent first: with optional elements, a field
+   * has a few followers, and the next element's name is checked against them before any lookup.
+   */
+  followers: FastField[];
+}
+
+/** How many recent followers a field keeps: enough for a couple of optional elements. */
+const FOLLOWERS = 3;
+
+/** Records that `field` came after one whose recent followers are `followers`. */
+export function follows(followers: FastField[], field: FastField): void {
+  if (followers.length === FOLLOWERS) followers.pop();
+  followers.unshift(field);
 }
 
 function key(property: string, comma: boolean): Buffer {
@@ -41,7 +55,7 @@ export function fastObject(shape: ObjectShape, exclude?: Set<string>): FastObjec
     if (field.mode === 'repeated' || exclude?.has(field.property)) continue;
     fields.add(element, fastField(element, field.property, field.shape, count++, field));
   }
-  return { fields, count, order: [] };
+  return { fields, count, leaders: [] };
 }
 
 function fastField(
@@ -57,6 +71,7 @@ function fastField(
     first: key(property, false),
     next: key(property, true),
     isQid: property === 'QID',
+    followers: [],
   };
   if (field?.mode === 'wrapped') {
     return {
