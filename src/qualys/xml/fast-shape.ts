@@ -65,33 +65,37 @@ function fastField(
   index: number,
   field?: Field,
 ): FastField {
-  const base = {
+  // Every field has every property, in one order: one hidden class, so that the encoder's
+  // property reads stay monomorphic.
+  const fast: FastField = {
     name: Buffer.from(element, 'utf8'),
     index,
     first: key(property, false),
     next: key(property, true),
     isQid: property === 'QID',
+    kind: 'leaf',
+    type: 'string',
+    textFirst: undefined,
+    textNext: undefined,
+    object: undefined,
+    itemField: undefined,
     followers: [],
   };
   if (field?.mode === 'wrapped') {
-    return {
-      ...base,
-      kind: 'wrapped',
-      type: 'string',
-      itemField: fastField(field.item as string, property, shape, 0),
-    };
+    fast.kind = 'wrapped';
+    fast.itemField = fastField(field.item as string, property, shape, 0);
+  } else if (shape.kind === 'leaf') {
+    fast.type = shape.type;
+  } else if (shape.textField !== undefined) {
+    fast.kind = 'text';
+    fast.type = shape.textType ?? 'string';
+    fast.textFirst = key(shape.textField, false);
+    fast.textNext = key(shape.textField, true);
+  } else {
+    fast.kind = 'object';
+    fast.object = fastObject(shape);
   }
-  if (shape.kind === 'leaf') return { ...base, kind: 'leaf', type: shape.type };
-  if (shape.textField !== undefined) {
-    return {
-      ...base,
-      kind: 'text',
-      type: shape.textType ?? 'string',
-      textFirst: key(shape.textField, false),
-      textNext: key(shape.textField, true),
-    };
-  }
-  return { ...base, kind: 'object', type: 'string', object: fastObject(shape) };
+  return fast;
 }
 
 /** Element names → values, looked up by the bytes of a name and a hash computed while scanning. */
