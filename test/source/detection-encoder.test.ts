@@ -191,10 +191,35 @@ describe('DetectionReader (the fast path) gives the general reader’s records',
       '<QDS_FACTORS><QDS_FACTOR name="a&amp;b">1</QDS_FACTOR></QDS_FACTORS>',
     ],
     ['attributes on a leaf', '<SERVICE lang="en">http</SERVICE>'],
+    ['a known name with more after it', '<LAST_FOUND_DATETIMES>x</LAST_FOUND_DATETIMES>'],
+    ['a known name cut short', '<LAST_FOUND_DATETIM>x</LAST_FOUND_DATETIM>'],
+    ['a space in a close tag', '<SERVICE>http</SERVICE >'],
   ])('gives a host with %s to the general reader, and reads the next one itself', (_, odd) => {
     const doc = hld(host(1, odd) + host(2, ''));
     expect(expectSameRecords(doc)).toEqual({ encoded: 1, general: 1 });
     expect(expectSameRecords(doc, 3)).toEqual({ encoded: 1, general: 1 });
+  });
+
+  it.each([
+    ['its first four bytes', '</XAST_TEST_DATETIME>'],
+    ['a later group of four', '</LAST_TEST_XATETIME>'],
+    ['its last bytes', '</LAST_TEST_DATETIMX>'],
+    ['its length', '</LAST_TEST_DATETIM>'],
+  ])('fails as the general reader on a close tag that differs in %s', (_, close) => {
+    const doc = hld(
+      host(1, '') + host(2, `<LAST_TEST_DATETIME>2025-03-14T09:20:05Z${close}`) + host(3, ''),
+    );
+    const failure = (reader: ListReader) => {
+      try {
+        read(reader, doc, 5);
+      } catch (err) {
+        return err;
+      }
+      throw new Error('no failure');
+    };
+    const general = failure(new ResponseReader({ HOST }));
+    expect(general).toBeInstanceOf(XmlSyntaxError);
+    expect(failure(new DetectionReader(HOST))).toEqual(general);
   });
 
   it('reads detections whose elements come in any order, some of them optional', () => {

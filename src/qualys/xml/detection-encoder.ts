@@ -14,7 +14,16 @@ import { isUtf8 } from 'node:buffer';
 
 import { RawJson, JsonSink } from '../../shared-json';
 import { JsonBytes } from './json-bytes';
-import { FastField, FastObject, fastObject, follows, nameAt, sameBytes } from './fast-shape';
+import {
+  FastField,
+  FastObject,
+  fastObject,
+  follows,
+  nameAt,
+  Named,
+  sameBytes,
+  wordsOf,
+} from './fast-shape';
 import { LeafType, ObjectShape } from './shape';
 
 const LT = 60;
@@ -83,11 +92,22 @@ function isSpace(c: number): boolean {
   return c === 32 || (c >= 9 && c <= 13);
 }
 
+const FOUR_SPACES = 0x20202020;
+
+/** The first byte from `i` that is not whitespace, or `to`; indentation four bytes at a time. */
+function skipSpace(source: Buffer, view: DataView, i: number, to: number): number {
+  for (;;) {
+    if (i + 4 <= to && view.getInt32(i) === FOUR_SPACES) i += 4;
+    else if (i < to && isSpace(source[i])) i++;
+    else return i;
+  }
+}
+
 /** Reads HOST elements whose detections it encodes; see the module comment. */
 export class HostEncoder {
   private readonly detection: FastObject;
   private readonly detectionList: Buffer;
-  private readonly detectionItem: Buffer;
+  private readonly detectionItem: Named;
   private readonly out = new JsonBytes();
   /** Per field index, the detection that last had it (repeated elements are given up on). */
   private seen: number[] = [];
@@ -99,6 +119,8 @@ export class HostEncoder {
   private valueTo = 0;
   /** Set when a detection's QID is written. */
   private qid: number | undefined;
+  /** The source being read, as a DataView for reading four bytes at once. */
+  private view: DataView = new DataView(new ArrayBuffer(0));
 
   constructor(hostShape: ObjectShape) {
     const field = [...hostShape.fields.entries()].find(([, f]) => f.property === 'VULNERABILITIES');
@@ -106,7 +128,8 @@ export class HostEncoder {
       throw new Error('the host shape has no wrapped VULNERABILITIES object list');
     }
     this.detectionList = Buffer.from(field[0], 'utf8');
-    this.detectionItem = Buffer.from(field[1].item as string, 'utf8');
+    const item = Buffer.from(field[1].item as string, 'utf8');
+    this.detectionItem = { name: item, words: wordsOf(item) };
     this.detection = fastObject(field[1].shape, JOINED_FIELDS);
   }
 
@@ -117,6 +140,14 @@ export class HostEncoder {
    */
   encode(source: Buffer, from: number, to: number): EncodedHost | undefined {
     if (!isUtf8(source.subarray(from, to))) return undefined;
+    const view = this.view;
+    if (
+      view.buffer !== source.buffer ||
+      view.byteOffset !== source.byteOffset ||
+      view.byteLength !== source.length
+    ) {
+      this.view = new DataView(source.buffer, source.byteOffset, source.length);
+    }
     try {
       return this.host(source, from, to);
     } catch (err) {
@@ -132,11 +163,11 @@ export class HostEncoder {
     let i = hostNameTo + 1;
     let list: EncodedHost['list'];
     for (;;) {
-      while (i < to && isSpace(source[i])) i++;
+      i = skipSpace(source, this.view, i, to);
       if (i >= to || source[i] !== LT) giveUp();
       const c = source[i + 1];
       if (c === SLASH) {
-        i = closeTag(source, i, to, from + 1, hostNameTo);
+        i = closeTag(source, this.view, i, to, from + 1, hostNameTo);
         if (i !== to) giveUp();
         return { list };
       }
@@ -165,13 +196,14 @@ export class HostEncoder {
     const out = this.out;
     let i = from;
     for (;;) {
-      while (i < to && isSpace(source[i])) i++;
+      i = skipSpace(source, this.view, i, to);
       if (i >= to || source[i] !== LT) giveUp();
       if (source[i + 1] === SLASH) {
-        return { next: closeTag(source, i, to, nameFrom, nameTo), detections };
+        return { next: closeTag(source, this.view, i, to, nameFrom, nameTo), detections };
       }
-      const itemTo = i + 1 + this.detectionItem.length;
-      if (!nameAt(this.detectionItem, source, i + 1) || source[itemTo] !== GT) giveUp();
+      const itemTo = i + 1 + this.detectionItem.name.length;
+      if (!nameAt(this.detectionItem, source, this.view, i + 1, to) || source[itemTo] !== GT)
+        giveUp();
       out.mark = out.length;
       this.qid = undefined;
       this.serial++;
@@ -201,16 +233,16 @@ export class HostEncoder {
     let first = true;
     let i = from;
     for (;;) {
-      while (i < to && isSpace(source[i])) i++;
+      i = skipSpace(source, this.view, i, to);
       if (i >= to || source[i] !== LT) giveUp();
       const c = source[i + 1];
-      if (c === SLASH) return closeTag(source, i, to, nameFrom, nameTo);
+      if (c === SLASH) return closeTag(source, this.view, i, to, nameFrom, nameTo);
       if (c === BANG || c === 63) giveUp();
       const fieldFrom = i + 1;
       const candidates = previous === undefined ? object.leaders : previous.followers;
       let field: FastField | undefined;
       for (let k = 0; k < candidates.length; k++) {
-        if (nameAt(candidates[k].name, source, fieldFrom)) {
+        if (nameAt(candidates[k], source, this.view, fieldFrom, to)) {
           field = candidates[k];
           break;
         }
@@ -302,14 +334,14 @@ export class HostEncoder {
     let first = true;
     let i = from;
     for (;;) {
-      while (i < to && isSpace(source[i])) i++;
+      i = skipSpace(source, this.view, i, to);
       if (i >= to || source[i] !== LT) giveUp();
       if (source[i + 1] === SLASH) {
         out.byte(CLOSE_BRACKET);
-        return closeTag(source, i, to, nameFrom, nameTo);
+        return closeTag(source, this.view, i, to, nameFrom, nameTo);
       }
       const itemFrom = i + 1;
-      if (!nameAt(item.name, source, itemFrom)) giveUp();
+      if (!nameAt(item, source, this.view, itemFrom, to)) giveUp();
       const itemTo = itemFrom + item.name.length;
       let gt = itemTo;
       while (gt < to && source[gt] !== GT) gt++;
@@ -418,7 +450,7 @@ export class HostEncoder {
       this.valueFrom = from;
       this.valueTo = i;
     }
-    return closeTag(source, i, to, nameFrom, nameTo);
+    return closeTag(source, this.view, i, to, nameFrom, nameTo);
   }
 
   /**
@@ -481,6 +513,7 @@ export class HostEncoder {
 /** The close tag at `at` must close the element named `source[nameFrom, nameTo)`; returns after it. */
 function closeTag(
   source: Buffer,
+  view: DataView,
   at: number,
   to: number,
   nameFrom: number,
@@ -488,9 +521,15 @@ function closeTag(
 ): number {
   const length = nameTo - nameFrom;
   if (at + length + 3 > to || source[at] !== LT || source[at + 1] !== SLASH) giveUp();
-  for (let k = 0; k < length; k++) if (source[at + 2 + k] !== source[nameFrom + k]) giveUp();
-  if (source[at + 2 + length] !== GT) giveUp();
-  return at + 3 + length;
+  // Four bytes at a time: names are long (LAST_PROCESSED_DATETIME), and this is per element.
+  const from = at + 2;
+  let k = 0;
+  for (; k + 4 <= length; k += 4) {
+    if (view.getInt32(from + k) !== view.getInt32(nameFrom + k)) giveUp();
+  }
+  for (; k < length; k++) if (source[from + k] !== source[nameFrom + k]) giveUp();
+  if (source[from + length] !== GT) giveUp();
+  return from + length + 1;
 }
 
 /** Skips the element whose open tag is at `from` (any content); returns the index after it. */

@@ -15,9 +15,7 @@ export interface FastObject {
   leaders: FastField[];
 }
 
-export interface FastField {
-  /** The element name. */
-  name: Buffer;
+export interface FastField extends Named {
   index: number;
   first: Buffer; // "PROPERTY":
   next: Buffer; // ,"PROPERTY":
@@ -67,8 +65,10 @@ function fastField(
 ): FastField {
   // Every field has every property, in one order: one hidden class, so that the encoder's
   // property reads stay monomorphic.
+  const name = Buffer.from(element, 'utf8');
   const fast: FastField = {
-    name: Buffer.from(element, 'utf8'),
+    name,
+    words: wordsOf(name),
     index,
     first: key(property, false),
     next: key(property, true),
@@ -133,9 +133,34 @@ export function sameBytes(name: Buffer, source: Buffer, from: number, to: number
   return true;
 }
 
-/** Whether the element name at `from` is `name` (followed by '>', '/' or a space). */
-export function nameAt(name: Buffer, source: Buffer, from: number): boolean {
-  for (let i = 0; i < name.length; i++) if (source[from + i] !== name[i]) return false;
-  const c = source[from + name.length];
+/** An element name to match: its bytes, and its whole four-byte groups as big-endian words. */
+export interface Named {
+  name: Buffer;
+  words: Int32Array;
+}
+
+export function wordsOf(name: Buffer): Int32Array {
+  const view = new DataView(name.buffer, name.byteOffset, name.length);
+  return Int32Array.from({ length: name.length >> 2 }, (_, k) => view.getInt32(k * 4));
+}
+
+/**
+ * Whether the element name at `from` is `named` (followed by '>', '/' or a space), four bytes at
+ * a time; `view` is `source` as a DataView. False when `source` ends before `to` would tell.
+ */
+export function nameAt(
+  named: Named,
+  source: Buffer,
+  view: DataView,
+  from: number,
+  to: number,
+): boolean {
+  const { name, words } = named;
+  const length = name.length;
+  if (from + length >= to) return false;
+  let k = 0;
+  for (; k < words.length; k++) if (view.getInt32(from + k * 4) !== words[k]) return false;
+  for (k *= 4; k < length; k++) if (source[from + k] !== name[k]) return false;
+  const c = source[from + length];
   return c === GT || c <= 32 || c === SLASH;
 }
