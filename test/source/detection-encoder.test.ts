@@ -169,6 +169,28 @@ describe('DetectionReader (the fast path) gives the general reader’s records',
     }
   });
 
+  it('finds and escapes special bytes wherever they fall in a four-byte group', () => {
+    // Each special byte after 0 to 7 plain ones, in plain text and in CDATA.
+    const specials = ['"', '\\', '\u0001', '\t', 'é', ']', ']]', '> x'];
+    const hosts = specials.flatMap((special, k) =>
+      [0, 1, 2, 3, 4, 5, 6, 7].map((n) => {
+        const text = `${'abcdefg'.slice(0, n)}${special}z`;
+        const cdata = `${'abcdefg'.slice(0, n)}${special.replace(/]/g, '] ')}z`;
+        return host(
+          k * 10 + n + 1,
+          `<SERVICE>${text}</SERVICE><INSTANCE><![CDATA[${cdata}]]></INSTANCE>`,
+        );
+      }),
+    );
+    const doc = hld(hosts.join('\n'));
+    expect(expectSameRecords(doc)).toEqual({ encoded: hosts.length, general: 0 });
+    // '&' starts an entity, for the general reader, at any offset.
+    const entities = [0, 1, 2, 3, 4].map((n) =>
+      host(n + 1, `<SERVICE>${'abcd'.slice(0, n)}&amp;x</SERVICE>`),
+    );
+    expect(expectSameRecords(hld(entities.join('\n')))).toEqual({ encoded: 0, general: 5 });
+  });
+
   it('leaves the rest of the page to the general reader after a HOST it cannot delimit', () => {
     const inCdata = '<RESULTS><![CDATA[a </HOST> b]]></RESULTS>';
     const doc = hld(host(1, '') + host(2, inCdata) + host(3, ''));

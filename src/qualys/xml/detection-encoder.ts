@@ -13,7 +13,7 @@
 import { isUtf8 } from 'node:buffer';
 
 import { RawJson, JsonSink } from '../../shared-json';
-import { JsonBytes } from './json-bytes';
+import { hasZeroByte, JsonBytes } from './json-bytes';
 import {
   FastField,
   FastObject,
@@ -395,9 +395,9 @@ export class HostEncoder {
       }
       if (i >= attributesTo) giveUp();
       if (!first) out.byte(COMMA);
-      out.quoted(source, nameStart, nameEnd);
+      out.quoted(source, this.view, nameStart, nameEnd);
       out.byte(COLON);
-      out.quoted(source, valueFrom, i);
+      out.quoted(source, this.view, valueFrom, i);
       first = false;
       i++;
     }
@@ -421,7 +421,14 @@ export class HostEncoder {
     nameFrom: number,
     nameTo: number,
   ): number {
+    const view = this.view;
     let i = from;
+    // Four bytes at a time to the first '<' or '&'.
+    while (i + 4 <= to) {
+      const w = view.getInt32(i);
+      if ((hasZeroByte(w ^ 0x3c3c3c3c) | hasZeroByte(w ^ 0x26262626)) !== 0) break;
+      i += 4;
+    }
     while (i < to && source[i] !== LT) {
       if (source[i] === AMP) giveUp();
       i++;
@@ -431,6 +438,8 @@ export class HostEncoder {
       if (i !== from || !sameBytes(CDATA_OPEN, source, i, i + CDATA_OPEN.length)) giveUp();
       const contentFrom = i + CDATA_OPEN.length;
       let end = contentFrom;
+      // Four bytes at a time to the first ']'.
+      while (end + 4 <= to && hasZeroByte(view.getInt32(end) ^ 0x5d5d5d5d) === 0) end += 4;
       while (
         end + 2 < to &&
         !(
@@ -475,7 +484,7 @@ export class HostEncoder {
     const to = this.valueTo;
     const type = field.type;
     if (type === 'string') {
-      out.quoted(source, from, to);
+      out.quoted(source, this.view, from, to);
       return;
     }
     if (type === 'boolean') {
