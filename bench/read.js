@@ -4,8 +4,10 @@
  * baseline (bench/naive-read.js) in the same run, then a latency-bound read whose
  * wall time is compared with pages × latency ÷ concurrency limit. Each program runs as its own
  * process; the simulator too, so that it has the other core.
+ * The source's reads run RUNS times each (the median by wall time is reported, with the range):
+ * on a shared machine a single 10-second run varies by a third.
  * Run: npm run build && node bench/read.js [--hosts 20000] [--detections-per-host 50]
- *      [--only throughput|latency]
+ *      [--runs 3] [--only throughput|latency]
  */
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -23,6 +25,7 @@ const HOSTS = numberArg('--hosts', 20000);
 const PER_HOST = numberArg('--detections-per-host', 50);
 const QIDS = 2000;
 const PAGE_SIZE = 500;
+const RUNS = numberArg('--runs', 3);
 
 /** The simulator for these reads: a wide rate limit, so that only concurrency limits calls. */
 function readSimulator(extra) {
@@ -130,6 +133,13 @@ async function simStats(sim) {
 
 const row = (cells) => `| ${cells.join(' | ')} |`;
 
+/** The run of median wall time, with the highest peak RSS of all runs. */
+function median(runs) {
+  const sorted = [...runs].sort((a, b) => a.wallMs - b.wallMs);
+  const middle = sorted[Math.floor((sorted.length - 1) / 2)];
+  return { ...middle, maxRssMb: Math.max(...runs.map((r) => r.maxRssMb)) };
+}
+
 async function throughput() {
   const options = { hosts: HOSTS, detectionsPerHost: PER_HOST };
   const base = { username: 'u', password: 'p', detections_page_size: PAGE_SIZE };
@@ -141,8 +151,17 @@ async function throughput() {
     String(PER_HOST),
   ]);
   try {
-    const source = await readWithSource(sim, { detections_page_size: PAGE_SIZE });
-    const piped = await readWithSource(sim, { detections_page_size: PAGE_SIZE }, { pipe: true });
+    const sourceRuns = [];
+    const pipedRuns = [];
+    // Alternating, so that a busy spell of the machine weighs on both.
+    for (let run = 0; run < RUNS; run++) {
+      sourceRuns.push(await readWithSource(sim, { detections_page_size: PAGE_SIZE }));
+      pipedRuns.push(
+        await readWithSource(sim, { detections_page_size: PAGE_SIZE }, { pipe: true }),
+      );
+    }
+    const source = median(sourceRuns);
+    const piped = median(pipedRuns);
     const naive = await measure(path.join(__dirname, 'naive-read.js'), [
       sim.base_url,
       sim.username,
@@ -168,6 +187,13 @@ async function throughput() {
           ((r.userMs + r.systemMs) / 1000).toFixed(1),
           r.maxRssMb.toFixed(0),
         ]),
+      );
+    }
+    const rates = (runs) =>
+      runs.map((r) => Math.round(rate(r) / 100) / 10).join(', ') + 'k detections/s';
+    if (RUNS > 1) {
+      console.log(
+        `(medians of ${RUNS} runs; /dev/null: ${rates(sourceRuns)}; pipe: ${rates(pipedRuns)})`,
       );
     }
     console.log(`speed-up over the baseline: ${(rate(source) / rate(naive)).toFixed(1)}x`);
