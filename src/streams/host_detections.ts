@@ -56,7 +56,7 @@ export class HostDetections extends RangedStream<HostDetectionRecord> {
           `QIDs missing from the knowledge base (their detections have no QID_INFO): ${qids.join(', ')}`,
         ),
     );
-    // One for all calls: its output arena and learned field order outlive each page.
+    // One for all calls: its output arena and learned element orders outlive each page.
     const encoder = new HostEncoder(HOST_SHAPE);
     return {
       list: (listing) =>

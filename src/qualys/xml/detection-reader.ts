@@ -30,7 +30,7 @@ export class DetectionReader implements ListReader {
 
   /**
    * `encoder` may be shared by the readers of a stream (encoding is synchronous): its compiled
-   * shape, learned field order and output arena then outlive each call.
+   * shape, learned element orders and output arena then outlive each call.
    */
   constructor(
     hostShape: ObjectShape,
