@@ -11,7 +11,7 @@ const SLASH = 47;
 export interface FastObject {
   fields: NameTable<FastField>;
   count: number;
-  /** The fields that came first lately, most recent first (see FastField.followers). */
+  /** The fields that came first lately, newest first (see FastField.followers). */
   leaders: FastField[];
 }
 
@@ -27,8 +27,9 @@ export interface FastField extends Named {
   object?: FastObject;
   itemField?: FastField; // wrapped: how an item (named itemField.name) is read; keys unused
   /**
-   * The fields that followed this one lately, most recent first: with optional elements, a field
-   * has a few followers, and the next element's name is checked against them before any lookup.
+   * The fields that followed this one lately, the newest learned first (a match does not reorder
+   * them): with optional elements, a field has a few followers, and the next element's name is
+   * checked against them before any lookup.
    */
   followers: FastField[];
 }
