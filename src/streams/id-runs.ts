@@ -6,6 +6,8 @@
  * previous run: "1thq8o.4,2.0" is 110002200-110002204 and 110002206.
  */
 
+import { subtractIntervals } from '../qualys/lists';
+
 export type IdRuns = [number, number][];
 
 export function encodeIdRuns(runs: IdRuns): string {
@@ -50,18 +52,9 @@ export function mergeIdRuns(runs: IdRuns): IdRuns {
 /** The IDs of `before` that are not in `after` (both sorted, disjoint runs), ascending. */
 export function idsGone(before: IdRuns, after: IdRuns): number[] {
   const gone: number[] = [];
-  let j = 0;
   for (const [from, to] of before) {
-    let id = from;
-    while (id <= to) {
-      while (j < after.length && after[j][1] < id) j++;
-      const next = after[j];
-      if (next === undefined || next[0] > to) {
-        for (; id <= to; id++) gone.push(id);
-      } else {
-        for (; id < next[0]; id++) gone.push(id);
-        id = next[1] + 1;
-      }
+    for (const [first, last] of subtractIntervals(from, to, after)) {
+      for (let id = first; id <= last; id++) gone.push(id);
     }
   }
   return gone;
