@@ -6,6 +6,7 @@
  * that a second subscription reports on a shared asset is not a new finding. Reads every current
  * finding; meant for demo-sized stores.
  */
+import { findingKey } from '../finding-key';
 import { Db } from '../store/database';
 import { CLOSED_STATUS } from '../store/host-purge';
 import { allFindings, EtmRecord } from '../store/reader';
@@ -56,13 +57,12 @@ export function findingChanges(before: FindingStatuses, db: Db): FindingChanges 
 
 /** Keys of the findings whose current report is a purged host's. */
 function purgedReports(db: Db): Set<string> {
-  const keys = db
+  const rows = db
     .prepare(
-      `SELECT a.asset_key || '/' || f.detection_key FROM findings f
+      `SELECT a.asset_key, f.detection_key FROM findings f
          JOIN assets a ON a.seq = f.asset_seq JOIN asset_hosts h ON h.seq = f.host_seq
         WHERE f.current = 1 AND h.purged_at IS NOT NULL`,
     )
-    .pluck()
-    .all() as string[];
-  return new Set(keys);
+    .all() as { asset_key: string; detection_key: string }[];
+  return new Set(rows.map((r) => findingKey(r.asset_key, r.detection_key)));
 }
