@@ -45,6 +45,19 @@ function config(
   return file;
 }
 
+/** `etm sync` of subscription A alone, by the fake source with `knobs`, into `db`. */
+function syncA(dir: string, db: string, knobs?: Record<string, unknown>): Run {
+  return etm([
+    'sync',
+    '--config',
+    config(dir, 'a.json', 'a', knobs),
+    '--db',
+    db,
+    '--source',
+    FAKE_SOURCE,
+  ]);
+}
+
 function dumpStore(db: string): unknown[] {
   const assets = etm(['query', '--db', db, '--format', 'json', 'inventory: (source: VMDR)']);
   const findings = etm([
@@ -282,15 +295,7 @@ describe('failures', () => {
     const dir = tempDir();
     const db = path.join(dir, 'etm.db');
     // Line 5 is the first host_detections record, after the hosts checkpoint.
-    const r = etm([
-      'sync',
-      '--config',
-      config(dir, 'a.json', 'a', { fail_after_line: 5 }),
-      '--db',
-      db,
-      '--source',
-      FAKE_SOURCE,
-    ]);
+    const r = syncA(dir, db, { fail_after_line: 5 });
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/FAILED: Qualys said no \(user jdoe, password \*\*\*\)/);
     const status = statusOf(db)[SUB_A];
@@ -313,15 +318,7 @@ describe('failures', () => {
   test('a source that exits non-zero fails the connector', () => {
     const dir = tempDir();
     const db = path.join(dir, 'etm.db');
-    const r = etm([
-      'sync',
-      '--config',
-      config(dir, 'a.json', 'a', { exit_code: 3 }),
-      '--db',
-      db,
-      '--source',
-      FAKE_SOURCE,
-    ]);
+    const r = syncA(dir, db, { exit_code: 3 });
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/FAILED: source exited with code 3/);
     expect(statusOf(db)[SUB_A].status).toBe('Failed');
@@ -330,15 +327,7 @@ describe('failures', () => {
   test('a source stopped by Ctrl-C mid-line: the stop is the failure, not the cut line', () => {
     const dir = tempDir();
     const db = path.join(dir, 'etm.db');
-    const r = etm([
-      'sync',
-      '--config',
-      config(dir, 'a.json', 'a', { cut_after_line: 3 }),
-      '--db',
-      db,
-      '--source',
-      FAKE_SOURCE,
-    ]);
+    const r = syncA(dir, db, { cut_after_line: 3 });
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/FAILED: .*source exited with SIGINT/);
     expect(r.stdout + r.stderr).not.toMatch(/not an Airbyte message/);
@@ -354,15 +343,7 @@ describe('failures', () => {
       .trim()
       .split('\n');
     fs.writeFileSync(fixture, `${lines.slice(0, 3).join('\n')}\n{"type":"RECO\n`);
-    const r = etm([
-      'sync',
-      '--config',
-      config(dir, 'a.json', 'a', { fixture }),
-      '--db',
-      db,
-      '--source',
-      FAKE_SOURCE,
-    ]);
+    const r = syncA(dir, db, { fixture });
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(
       /FAILED: the source wrote a line that is not an Airbyte message: \{"type":"RECO/,
@@ -394,10 +375,7 @@ describe('a sync killed between two checkpoints', () => {
   test('re-run from the stored state, gives the same store as one clean run', async () => {
     const dir = tempDir();
     const clean = path.join(dir, 'clean.db');
-    expect(
-      etm(['sync', '--config', config(dir, 'a.json', 'a'), '--db', clean, '--source', FAKE_SOURCE])
-        .status,
-    ).toBe(0);
+    expect(syncA(dir, clean).status).toBe(0);
 
     const killed = path.join(dir, 'killed.db');
     // Pause after line 6: the hosts checkpoint is committed, two host_detections records staged.
@@ -421,15 +399,7 @@ describe('a sync killed between two checkpoints', () => {
     expect(statusOf(killed)[SUB_A]).toMatchObject({ status: 'Processing', interrupted: true });
     expect(etm(['status', '--db', killed]).stdout).toMatch(/Processing \(interrupted\)/);
 
-    const rerun = etm([
-      'sync',
-      '--config',
-      config(dir, 'a.json', 'a'),
-      '--db',
-      killed,
-      '--source',
-      FAKE_SOURCE,
-    ]);
+    const rerun = syncA(dir, killed);
     expect(rerun.status).toBe(0);
     expect(dumpStore(killed)).toEqual(dumpStore(clean));
     const status = statusOf(killed)[SUB_A];
