@@ -41,7 +41,7 @@ export interface AirbyteRecord {
 
 /** Resolves a Qualys host to the asset it belongs to (store-backed; see store/asset-resolver). */
 export interface AssetIdentity {
-  resolve(subscription: string, hostId: string, host: unknown): string;
+  resolve(subscription: string, hostId: string, host: unknown): Promise<string>;
 }
 
 export interface Logger {

@@ -34,6 +34,9 @@ export class EtmDestination {
   private readonly registry = new ConverterRegistry();
   private readonly reported = new Set<string>();
   private readonly unknownStreams = new Set<string>();
+  private readonly rules: IdentificationRules;
+  private ruleChangeNoted = false;
+  private ruleChangeWarned = false;
 
   constructor(
     readonly store: EtmStore,
@@ -41,10 +44,10 @@ export class EtmDestination {
   ) {
     const map: CompiledMap = compileMap(loadTransformMap(options.transformMap));
     const rules = options.rules ?? IdentificationRules.defaults();
-    this.noteRuleChange(rules);
-    this.resolver = new AssetResolver(store.db, rules);
-    this.writer = new EtmWriter(store.db, map);
-    this.materialiser = new AssetMaterialiser(store.db, map, rules);
+    this.rules = rules;
+    this.resolver = new AssetResolver(store.sql, rules);
+    this.writer = new EtmWriter(store.sql, map);
+    this.materialiser = new AssetMaterialiser(store.sql, map, rules);
     this.committed = {
       writer: structuredClone(this.writer.stats),
       resolver: { ...this.resolver.stats },
@@ -71,20 +74,23 @@ export class EtmDestination {
       }
       return false;
     }
-    this.writer.write(await converter.convert(record, this.ctx));
+    await this.noteRuleChange();
+    await this.writer.write(await converter.convert(record, this.ctx));
     return true;
   }
 
   /** Runs every converter's onProcessingComplete and stages what they return. */
   async complete(): Promise<void> {
+    await this.noteRuleChange();
     for (const converter of this.registry.converters) {
-      this.writer.write(await converter.onProcessingComplete(this.ctx));
+      await this.writer.write(await converter.onProcessingComplete(this.ctx));
     }
   }
 
   /** Rebuilds touched assets; call inside the transaction, just before committing. */
-  checkpoint(): number {
-    const n = this.materialiser.run();
+  async checkpoint(): Promise<number> {
+    await this.noteRuleChange();
+    const n = await this.materialiser.run();
     this.committed = {
       writer: structuredClone(this.writer.stats),
       resolver: { ...this.resolver.stats },
@@ -94,6 +100,7 @@ export class EtmDestination {
 
   /** The transaction was rolled back: forget what was staged, counts included. */
   discard(): void {
+    this.ruleChangeNoted = false;
     this.writer.discard();
     this.writer.stats = structuredClone(this.committed.writer);
     Object.assign(this.resolver.stats, this.committed.resolver);
@@ -109,16 +116,22 @@ export class EtmDestination {
     );
   }
 
-  /** Hosts already resolved keep their assets when rules change; say so rather than surprise. */
-  private noteRuleChange(rules: IdentificationRules): void {
-    const used = rules.names.join(',');
-    const before = this.store.getMeta('identification_rules');
-    if (before !== undefined && before !== used) {
+  /**
+   * Hosts already resolved keep their assets when rules change; say so rather than surprise.
+   * Noted in the first transaction that writes, so that it commits (or rolls back) with it.
+   */
+  private async noteRuleChange(): Promise<void> {
+    if (this.ruleChangeNoted) return;
+    this.ruleChangeNoted = true;
+    const used = this.rules.names.join(',');
+    const before = await this.store.getMeta('identification_rules');
+    if (before !== undefined && before !== used && !this.ruleChangeWarned) {
+      this.ruleChangeWarned = true;
       this.options.logger.warn(
         `identification rules changed from ${before} to ${used}: they apply to hosts seen from now on ` +
           `and to hosts whose identifiers change; assets already formed are kept`,
       );
     }
-    if (before !== used) this.store.setMeta('identification_rules', used);
+    if (before !== used) await this.store.setMeta('identification_rules', used);
   }
 }

@@ -17,6 +17,7 @@ import {
   stateMessage,
   SUB_A,
   SUB_B,
+  onEachEngine,
   tempStore,
 } from './helpers';
 
@@ -34,17 +35,17 @@ function resumeAfter(lines: string[], state: unknown): string[] {
   return lines.slice(at + 1);
 }
 
-function register(store: EtmStore, name: string): Connectors {
-  const connectors = new Connectors(store.db);
-  connectors.register({ name });
+async function register(store: EtmStore, name: string): Promise<Connectors> {
+  const connectors = new Connectors(store.sql);
+  await connectors.register({ name });
   return connectors;
 }
 
-describe('sync consumer', () => {
+onEachEngine('sync consumer', () => {
   test('each STATE commits the records before it together with that state', async () => {
-    const t = tempStore();
+    const t = await tempStore();
     try {
-      const connectors = register(t.store, SUB_A);
+      const connectors = await register(t.store, SUB_A);
       const result = await consume(t.store, A, { connector: SUB_A });
       expect(result).toMatchObject({
         records: 5,
@@ -54,16 +55,16 @@ describe('sync consumer', () => {
         aborted: false,
       });
       const last = JSON.parse(A[A.length - 1]).state;
-      expect(connectors.state(SUB_A)).toEqual(last);
-      expect(assets(t.store)).toHaveLength(2);
-      expect(findings(t.store)).toHaveLength(7);
+      expect(await connectors.state(SUB_A)).toEqual(last);
+      expect(await assets(t.store)).toHaveLength(2);
+      expect(await findings(t.store)).toHaveLength(7);
     } finally {
-      t.cleanup();
+      await t.cleanup();
     }
   });
 
   test('records after the last STATE are not committed', async () => {
-    const t = tempStore();
+    const t = await tempStore();
     try {
       const lines = [
         detectionsRecord(host({ ID: 1 })),
@@ -72,16 +73,16 @@ describe('sync consumer', () => {
       ];
       const result = await consume(t.store, lines);
       expect(result.uncommitted).toBe(1);
-      expect(assets(t.store).map((a) => a.externalAssetId)).toEqual(['1']);
+      expect((await assets(t.store)).map((a) => a.externalAssetId)).toEqual(['1']);
     } finally {
-      t.cleanup();
+      await t.cleanup();
     }
   });
 
   test('a TRACE error rolls back what was staged, keeps what was committed, and stops', async () => {
-    const t = tempStore();
+    const t = await tempStore();
     try {
-      const connectors = register(t.store, SUB_A);
+      const connectors = await register(t.store, SUB_A);
       const trace = JSON.stringify({
         type: 'TRACE',
         trace: { type: 'ERROR', error: { message: 'HTTP 409 (1965)' } },
@@ -101,15 +102,15 @@ describe('sync consumer', () => {
         rolledBack: 1,
         checkpoints: 1,
       });
-      expect(assets(t.store).map((a) => a.externalAssetId)).toEqual(['1']);
-      expect(connectors.state(SUB_A)).toEqual({ n: 1 });
+      expect((await assets(t.store)).map((a) => a.externalAssetId)).toEqual(['1']);
+      expect(await connectors.state(SUB_A)).toEqual({ n: 1 });
     } finally {
-      t.cleanup();
+      await t.cleanup();
     }
   });
 
   test('a failed stream (sourceStatus ERRORED) rolls back its staged records; later checkpoints commit', async () => {
-    const t = tempStore();
+    const t = await tempStore();
     try {
       const errored = JSON.stringify({
         type: 'STATE',
@@ -128,14 +129,14 @@ describe('sync consumer', () => {
         failures: ['hosts stream failed'],
         checkpoints: 1,
       });
-      expect(assets(t.store).map((a) => a.externalAssetId)).toEqual(['2']);
+      expect((await assets(t.store)).map((a) => a.externalAssetId)).toEqual(['2']);
     } finally {
-      t.cleanup();
+      await t.cleanup();
     }
   });
 
   test('a line that is not a message, or a record that cannot be converted, stops the sync', async () => {
-    const t = tempStore();
+    const t = await tempStore();
     try {
       const garbled = await consume(t.store, [detectionsRecord(host({ ID: 1 })), '{"type":"RECO']);
       expect(garbled).toMatchObject({ aborted: true, rolledBack: 1 });
@@ -147,14 +148,14 @@ describe('sync consumer', () => {
       expect(noId.failures[0]).toMatch(
         /host_detections record from subscription .* has no host ID/,
       );
-      expect(assets(t.store)).toHaveLength(0);
+      expect(await assets(t.store)).toHaveLength(0);
     } finally {
-      t.cleanup();
+      await t.cleanup();
     }
   });
 
   test('prefixed stream names are matched on their last segment; unknown streams are skipped', async () => {
-    const t = tempStore();
+    const t = await tempStore();
     try {
       const logger = captureLogger();
       const consumer = new SyncConsumer(destination(t.store, { logger }), { commitAtEnd: true });
@@ -171,14 +172,14 @@ describe('sync consumer', () => {
       expect(logger.warnings).toEqual([
         'no converter for stream qualys__scans; its records are skipped',
       ]);
-      expect(assets(t.store)).toHaveLength(1);
+      expect(await assets(t.store)).toHaveLength(1);
     } finally {
-      t.cleanup();
+      await t.cleanup();
     }
   });
 
   test('source WARN/ERROR logs and failed slices are passed on, INFO is not', async () => {
-    const t = tempStore();
+    const t = await tempStore();
     try {
       const logs: string[] = [];
       const consumer = new SyncConsumer(destination(t.store), {
@@ -195,74 +196,74 @@ describe('sync consumer', () => {
       );
       expect(logs).toEqual(['WARN host 42 skipped after 3 timeouts']);
     } finally {
-      t.cleanup();
+      await t.cleanup();
     }
   });
 
   test.each(A.map((_, i) => i + 1).filter((k) => k < A.length))(
     'killed after line %d, then re-run from the stored state, equals one clean run',
     async (killAt) => {
-      const clean = tempStore();
-      const killed = tempStore();
+      const clean = await tempStore();
+      const killed = await tempStore();
       try {
-        register(clean.store, SUB_A);
+        await register(clean.store, SUB_A);
         await consume(clean.store, A, { connector: SUB_A });
 
-        register(killed.store, SUB_A);
+        await register(killed.store, SUB_A);
         const first = new SyncConsumer(destination(killed.store), { connector: SUB_A });
         for (const line of A.slice(0, killAt)) await first.handle(line);
         // The process dies: its open transaction is lost with the connection.
-        killed.store.close();
-        const reopened = EtmStore.open(killed.file);
-        const state = new Connectors(reopened.db).state(SUB_A);
+        await killed.store.close();
+        const reopened = await EtmStore.open(killed.file);
+        const state = await new Connectors(reopened.sql).state(SUB_A);
         await consume(reopened, resumeAfter(A, state), { connector: SUB_A });
 
-        expect(dump(reopened)).toEqual(dump(clean.store));
-        expect(new Connectors(reopened.db).state(SUB_A)).toEqual(
-          new Connectors(clean.store.db).state(SUB_A),
+        expect(await dump(reopened)).toEqual(await dump(clean.store));
+        expect(await new Connectors(reopened.sql).state(SUB_A)).toEqual(
+          await new Connectors(clean.store.sql).state(SUB_A),
         );
-        reopened.close();
+        await reopened.close();
       } finally {
-        clean.cleanup();
-        killed.cleanup();
+        await clean.cleanup();
+        await killed.cleanup();
       }
     },
   );
 
   test('two subscriptions with overlapping hosts give three assets from five hosts', async () => {
-    const t = tempStore();
+    const t = await tempStore();
     try {
-      register(t.store, SUB_A);
-      register(t.store, SUB_B);
+      await register(t.store, SUB_A);
+      await register(t.store, SUB_B);
       await consume(t.store, A, { connector: SUB_A });
       await consume(t.store, B, { connector: SUB_B });
-      const all = assets(t.store);
+      const all = await assets(t.store);
       expect(all).toHaveLength(3);
       expect(all.map((a) => [a.identifiedBy, (a.qualysHosts as unknown[]).length])).toEqual([
         ['fqdn', 2],
         ['cloudInstanceId', 2],
         ['qualysHostId', 1],
       ]);
-      expect(findings(t.store)).toHaveLength(8);
+      expect(await findings(t.store)).toHaveLength(8);
     } finally {
-      t.cleanup();
+      await t.cleanup();
     }
   });
 
   test('a second sync of the same data changes nothing', async () => {
-    const t = tempStore();
+    const t = await tempStore();
     try {
       await consume(t.store, A);
-      const before = dump(t.store);
+      const before = await dump(t.store);
       await consume(t.store, A);
-      expect(dump(t.store)).toEqual(before);
+      expect(await dump(t.store)).toEqual(before);
     } finally {
-      t.cleanup();
+      await t.cleanup();
     }
   });
 });
 
-describe('source state', () => {
+onEachEngine('source state', () => {
   test('the Faros CLI state replaces what was kept; per-stream states are kept per stream', () => {
     const legacy = { data: { format: 'base64/gzip', data: 'H4sI' } };
     expect(mergeState({ data: { format: 'base64/gzip', data: 'old' } }, legacy)).toEqual(legacy);
@@ -277,7 +278,7 @@ describe('source state', () => {
   });
 
   test('status changes between syncs are counted', async () => {
-    const t = tempStore();
+    const t = await tempStore();
     try {
       await consume(t.store, [
         detectionsRecord(host({ VULNERABILITIES: [detection({ STATUS: 'Active' })] })),
@@ -294,7 +295,7 @@ describe('source state', () => {
         statusChanges: { 'ACTIVE→FIXED': 1 },
       });
     } finally {
-      t.cleanup();
+      await t.cleanup();
     }
   });
 });

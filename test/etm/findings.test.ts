@@ -66,7 +66,7 @@ describe('finding deduplication', () => {
   });
 
   test('the same finding in two syncs is one record; the later report updates it', async () => {
-    const t = tempStore();
+    const t = await tempStore();
     try {
       await consume(t.store, [
         detectionsRecord(onA([detection({ STATUS: 'Active' })])),
@@ -74,27 +74,27 @@ describe('finding deduplication', () => {
       ]);
       const fixed = detection({ STATUS: 'Fixed', LAST_FOUND_DATETIME: '2025-03-13T22:18:40Z' });
       await consume(t.store, [detectionsRecord(onA([fixed])), stateMessage({ n: 2 })]);
-      const [only, ...rest] = findings(t.store);
+      const [only, ...rest] = await findings(t.store);
       expect(rest).toHaveLength(0);
       // Same LAST_FOUND, new status: Qualys keeps LAST_FOUND when a detection is fixed.
       expect(only.findingStatus).toBe('FIXED');
     } finally {
-      t.cleanup();
+      await t.cleanup();
     }
   });
 
   test('an older report replayed by an overlapping sync changes nothing', async () => {
-    const t = tempStore();
+    const t = await tempStore();
     try {
       const newer = detection({ STATUS: 'Fixed', LAST_FOUND_DATETIME: '2025-03-20T00:00:00Z' });
       const older = detection({ STATUS: 'Active', LAST_FOUND_DATETIME: '2025-03-01T00:00:00Z' });
       await consume(t.store, [detectionsRecord(onA([newer])), stateMessage({ n: 1 })]);
       await consume(t.store, [detectionsRecord(onA([older])), stateMessage({ n: 2 })]);
-      expect(findings(t.store)).toMatchObject([
+      expect(await findings(t.store)).toMatchObject([
         { findingStatus: 'FIXED', findingLastFoundOn: '2025-03-20T00:00:00.000Z' },
       ]);
     } finally {
-      t.cleanup();
+      await t.cleanup();
     }
   });
 

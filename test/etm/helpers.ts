@@ -1,13 +1,20 @@
-/** Shared test helpers for the ETM half: temp stores, record builders, running the consumer. */
+/**
+ * Shared test helpers for the ETM half: temp stores on either engine, record builders, running
+ * the consumer. Suites that hold for both engines run inside `onEachEngine`, which makes
+ * `tempStore` (and all that uses it) open a SQLite file, then a PostgreSQL schema of the server
+ * the test run started (test/postgres/global-setup.js).
+ */
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
+import pg from 'pg';
 
 import { AirbyteRecord, Logger } from '../../src/etm/converter';
 import { EtmDestination } from '../../src/etm/destination';
 import { IdentificationRules } from '../../src/etm/identification-rules';
 import { EtmStore } from '../../src/etm/store/database';
-import { allAssets, allFindings, EtmRecord } from '../../src/etm/store/reader';
+import { allAssets, allFindings, collect, EtmRecord } from '../../src/etm/store/reader';
+import { Engine } from '../../src/etm/store/sql';
 import { ConsumeResult, SyncConsumer } from '../../src/etm/sync/consumer';
 
 export const ROOT = path.resolve(__dirname, '../..');
@@ -27,17 +34,76 @@ export function tempDir(prefix = 'etm-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-/** A store in a fresh temp dir; the dir is removed by `cleanup`. */
-export function tempStore(): { store: EtmStore; file: string; cleanup: () => void } {
-  const dir = tempDir();
-  const file = path.join(dir, 'etm.db');
-  const store = EtmStore.open(file);
+export const ENGINES: ReadonlyArray<Engine> = ['sqlite', 'postgres'];
+let engine: Engine = 'sqlite';
+
+/** Runs `suite` once per engine; inside it, temp stores are of that engine. */
+export function onEachEngine(name: string, suite: (engine: Engine) => void): void {
+  describe.each(ENGINES)(`${name} (%s)`, (e) => {
+    beforeAll(() => {
+      engine = e;
+    });
+    afterAll(() => {
+      engine = 'sqlite';
+    });
+    suite(e);
+  });
+}
+
+/** The test run's server (test/postgres/global-setup.js starts one unless given). */
+export function postgresUrl(): string {
+  const url = process.env.ETM_TEST_POSTGRES_URL;
+  if (!url)
+    throw new Error(
+      'no PostgreSQL for the tests: run them with jest (its globalSetup starts one) or set ETM_TEST_POSTGRES_URL',
+    );
+  return url;
+}
+
+let schemas = 0;
+
+/**
+ * Where a fresh, empty store of `kind` lives (a --db value), and how to remove it: a file in a
+ * temp dir, or a schema of its own on the test server.
+ */
+export function tempLocation(kind: Engine = engine): { db: string; remove: () => Promise<void> } {
+  if (kind === 'sqlite') {
+    const dir = tempDir();
+    return {
+      db: path.join(dir, 'etm.db'),
+      remove: async () => fs.rmSync(dir, { recursive: true, force: true }),
+    };
+  }
+  const url = new URL(postgresUrl());
+  const schema = `t${process.pid}_${Date.now().toString(36)}_${++schemas}`;
+  url.searchParams.set('schema', schema);
+  return { db: url.toString(), remove: () => dropSchema(schema) };
+}
+
+export async function dropSchema(schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: postgresUrl() });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A fresh store of the current engine; `cleanup` closes and removes it. */
+export async function tempStore(): Promise<{
+  store: EtmStore;
+  file: string;
+  cleanup: () => Promise<void>;
+}> {
+  const { db, remove } = tempLocation();
+  const store = await EtmStore.open(db);
   return {
     store,
-    file,
-    cleanup: () => {
-      store.close();
-      fs.rmSync(dir, { recursive: true, force: true });
+    file: db,
+    cleanup: async () => {
+      await store.close();
+      await remove();
     },
   };
 }
@@ -84,14 +150,14 @@ export async function consume(
   return consumer.consume(asLines(lines));
 }
 
-export function dump(store: EtmStore): EtmRecord[] {
-  return [...allAssets(store.db), ...allFindings(store.db)];
+export async function dump(store: EtmStore): Promise<EtmRecord[]> {
+  return [...(await collect(allAssets(store.sql))), ...(await collect(allFindings(store.sql)))];
 }
 
-export const assets = (store: EtmStore): Record<string, unknown>[] =>
-  [...allAssets(store.db)].map((r) => r.record);
-export const findings = (store: EtmStore): Record<string, unknown>[] =>
-  [...allFindings(store.db)].map((r) => r.record);
+export const assets = async (store: EtmStore): Promise<Record<string, unknown>[]> =>
+  (await collect(allAssets(store.sql))).map((r) => r.record);
+export const findings = async (store: EtmStore): Promise<Record<string, unknown>[]> =>
+  (await collect(allFindings(store.sql))).map((r) => r.record);
 
 export function recordMessage(stream: string, data: Record<string, unknown>): string {
   return JSON.stringify({ type: 'RECORD', record: { stream, data, emitted_at: 1741950000000 } });
@@ -143,12 +209,12 @@ export async function convertAll(
   findings: Record<string, unknown>[];
   result: ConsumeResult;
 }> {
-  const t = tempStore();
+  const t = await tempStore();
   try {
     const result = await consume(t.store, lines, { ...options, commitAtEnd: true });
-    return { assets: assets(t.store), findings: findings(t.store), result };
+    return { assets: await assets(t.store), findings: await findings(t.store), result };
   } finally {
-    t.cleanup();
+    await t.cleanup();
   }
 }
 

@@ -30,7 +30,7 @@ const withMitre = (extra: Record<string, unknown> = {}) =>
 
 describe('knowledge_base stream', () => {
   test('emits one etm_Vulnerability with the per-QID attributes its join covers', async () => {
-    const t = tempStore();
+    const t = await tempStore();
     try {
       const d = destination(t.store);
       const out = await new KnowledgeBase().convert({ stream: 'knowledge_base', data: KB }, d.ctx);
@@ -57,7 +57,7 @@ describe('knowledge_base stream', () => {
         },
       ]);
     } finally {
-      t.cleanup();
+      await t.cleanup();
     }
   });
 
@@ -98,7 +98,7 @@ describe('knowledge_base stream', () => {
   });
 
   test('a KB record without a QID is refused', async () => {
-    const t = tempStore();
+    const t = await tempStore();
     try {
       const d = destination(t.store);
       await expect(
@@ -108,7 +108,7 @@ describe('knowledge_base stream', () => {
         ),
       ).rejects.toThrow(/knowledge_base record from subscription .* has no QID/);
     } finally {
-      t.cleanup();
+      await t.cleanup();
     }
   });
 });

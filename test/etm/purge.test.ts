@@ -162,7 +162,7 @@ const query = (store: EtmStore, text: string) =>
 
 describe('the hosts converter', () => {
   test('turns a deletion record into an etm_Asset__Deletion, resolving no asset', async () => {
-    const t = tempStore();
+    const t = await tempStore();
     try {
       const ctx = destination(t.store).ctx;
       const data = { ID: 110002122, subscription: SUB_A, _ab_cdc_deleted_at: DELETED_AT };
@@ -182,7 +182,7 @@ describe('the hosts converter', () => {
         /hosts deletion record for host .*\/110002122: _ab_cdc_deleted_at 'soon' is not a date-time/,
       );
     } finally {
-      t.cleanup();
+      await t.cleanup();
     }
   });
 });
@@ -190,10 +190,10 @@ describe('the hosts converter', () => {
 describe('hosts purged from Qualys', () => {
   let t: ReturnType<typeof tempStore>;
   beforeEach(async () => {
-    t = tempStore();
+    t = await tempStore();
     await sync(t.store, FIRST_SYNC);
   });
-  afterEach(() => t.cleanup());
+  afterEach(() => await t.cleanup());
 
   test("closes the purged host's open findings: FIXED, last fixed at the deletion time", async () => {
     const before = reports(t.store, SUB_A, '1');
@@ -437,7 +437,7 @@ describe('the run summary', () => {
         expect(outcome.error).toBeUndefined();
         return formatSummary(outcome.summary);
       };
-      new Connectors(store.db).register({ name: SUB_A });
+      new Connectors(store.sql).register({ name: SUB_A });
       const first = await run(FIRST_SYNC);
       expect(first).toContain(
         '\n  purges:               0 hosts purged, 0 detections closed by purge; 0 purged assets in store (±0)\n',
@@ -456,7 +456,7 @@ describe('the run summary', () => {
         '\n  store now:            2 assets (±0), 6 findings (±0), 2 open (-3)\n',
       );
       // etm status shows the last run's summary.
-      const summary = JSON.parse(new Connectors(store.db).lastRun(SUB_A)?.summary as string);
+      const summary = JSON.parse(new Connectors(store.sql).lastRun(SUB_A)?.summary as string);
       expect(summary.changes).toMatchObject({ hostsPurged: 2, findingsClosedByPurge: 4 });
       expect(summary.totals.purgedAssets).toBe(1);
     } finally {
@@ -468,10 +468,10 @@ describe('the run summary', () => {
 
 describe('stores made before purges were kept', () => {
   test('a store of schema version 1 is upgraded in place, its data kept', async () => {
-    const t = tempStore();
+    const t = await tempStore();
     try {
       await sync(t.store, FIRST_SYNC);
-      const before = { assets: assets(t.store), findings: findings(t.store) };
+      const before = { assets: await assets(t.store), findings: await findings(t.store) };
       // What version 1 looked like: no purged_at column.
       t.store.db.exec(`ALTER TABLE asset_hosts DROP COLUMN purged_at`);
       t.store.setMeta('schema_version', '1');
@@ -488,18 +488,18 @@ describe('stores made before purges were kept', () => {
         reopened.close();
       }
     } finally {
-      t.cleanup();
+      await t.cleanup();
     }
   });
 
   test('a store of a newer schema version is refused', () => {
-    const t = tempStore();
+    const t = await tempStore();
     try {
       t.store.setMeta('schema_version', '3');
       t.store.close();
       expect(() => EtmStore.open(t.file)).toThrow(/has schema version 3; this etm reads version 2/);
     } finally {
-      t.cleanup();
+      await t.cleanup();
     }
   });
 });

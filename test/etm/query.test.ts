@@ -7,11 +7,11 @@ import { consume, fixtureLines, SUB_A, SUB_B, tempStore } from './helpers';
 let t: ReturnType<typeof tempStore>;
 
 beforeAll(async () => {
-  t = tempStore();
+  t = await tempStore();
   await consume(t.store, fixtureLines('subscription-a.jsonl'));
   await consume(t.store, fixtureLines('subscription-b.jsonl'));
 });
-afterAll(() => t.cleanup());
+afterAll(() => await t.cleanup());
 
 function run(
   text: string,

@@ -26,7 +26,7 @@ export async function convert(options: ConvertOptions, io: Io): Promise<number> 
     ? IdentificationRules.select(options.identificationRules)
     : undefined;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'etm-convert-'));
-  const store = EtmStore.open(path.join(dir, 'convert.db'), { ephemeral: true });
+  const store = await EtmStore.open(path.join(dir, 'convert.db'), { ephemeral: true });
   try {
     const logger = stderrLogger(io);
     const destination = new EtmDestination(store, {
@@ -36,14 +36,14 @@ export async function convert(options: ConvertOptions, io: Io): Promise<number> 
     });
     const consumer = new SyncConsumer(destination, { commitAtEnd: true });
     const result = await consumer.consume(lines(io.stdin));
-    for (const r of allAssets(store.db)) await writeLine(io.stdout, JSON.stringify(r));
-    for (const r of allFindings(store.db)) await writeLine(io.stdout, JSON.stringify(r));
+    for await (const r of allAssets(store.sql)) await writeLine(io.stdout, JSON.stringify(r));
+    for await (const r of allFindings(store.sql)) await writeLine(io.stdout, JSON.stringify(r));
     for (const f of result.failures) logger.warn(`input failure: ${f}`);
     if (result.uncommitted > 0)
       logger.warn(`${result.uncommitted} records were rolled back by a failure`);
     return result.failures.length > 0 ? 1 : 0;
   } finally {
-    store.close();
+    await store.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }

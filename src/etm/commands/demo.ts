@@ -22,7 +22,7 @@ import { parseQuery } from '../query/parser';
 import { selectRecords } from '../query/select';
 import { EtmStore } from '../store/database';
 import { subscriptionOverlap } from '../store/overlap';
-import { riskiestAssets } from '../store/reader';
+import { collect, riskiestAssets } from '../store/reader';
 import {
   FindingChange,
   FindingChanges,
@@ -58,7 +58,7 @@ export async function demo(options: DemoOptions, io: Io): Promise<number> {
     );
   }
   const started = Date.now();
-  const store = freshDemoStore(options.db);
+  const store = await freshDemoStore(options.db);
   // Ctrl-C stops the running sync (runJobs) or the demo between steps, and still cleans up.
   let stopped = false;
   const stop = (): void => {
@@ -80,7 +80,7 @@ export async function demo(options: DemoOptions, io: Io): Promise<number> {
   } finally {
     process.off('SIGINT', stop).off('SIGTERM', stop);
     await subscriptions?.close();
-    store.close();
+    await store.close();
   }
 }
 
@@ -98,7 +98,7 @@ async function walkThrough(
     config: readSourceConfig(s.configFile),
   }));
   const settings: SyncSettings = { source: DEFAULT_SOURCE };
-  register(store, jobs, settings);
+  await register(store, jobs, settings);
   const sync = async (): Promise<boolean> =>
     !stopped() && (await runJobs(store, jobs, settings, io)) && !stopped();
 
@@ -116,10 +116,10 @@ async function walkThrough(
       'of the others',
   );
   await showScanCycle(subscriptions, say);
-  const before = findingStatuses(store.db);
+  const before = await findingStatuses(store.sql);
   await say('4. Incremental sync: each connector resumes from its saved state');
   if (!(await sync())) return false;
-  await showChanges(findingChanges(before, store.db), io.stdout, say);
+  await showChanges(await findingChanges(before, store.sql), io.stdout, say);
 
   await say('5. The query tokens');
   for (const token of QUERY_TOKENS) {
@@ -150,8 +150,8 @@ async function introduce(subscriptions: RunningSubscriptions, db: string, say: S
 }
 
 async function showOneView(store: EtmStore, say: Say): Promise<void> {
-  const overlap = subscriptionOverlap(store.db);
-  const totals = storeTotals(store.db);
+  const overlap = await subscriptionOverlap(store.sql);
+  const totals = await storeTotals(store);
   await say(`  hosts     ${formatCounts(overlap.hostsBySubscription)}`);
   await say(
     `  assets    ${n(totals.assets)}: ${n(overlap.sharedAssets)} hold hosts of both subscriptions ` +
@@ -170,7 +170,7 @@ async function showOneView(store: EtmStore, say: Say): Promise<void> {
 async function showRiskiest(store: EtmStore, out: Writable, say: Say): Promise<void> {
   await say();
   await say('Riskiest assets (TruRisk 0-1000, from open findings and asset criticality)');
-  await writeRecordTable(out, ASSET, riskiestAssets(store.db, RISKIEST));
+  await writeRecordTable(out, ASSET, await riskiestAssets(store.sql, RISKIEST));
   await say();
 }
 
@@ -238,7 +238,7 @@ async function showQuery(
 ): Promise<void> {
   await say(`$ bin/etm query --db ${db} '${token}'`);
   const { model, records } = selectRecords(store, compileQuery(parseQuery(token)));
-  const total = await writeRecordTable(out, model, records, QUERY_ROWS);
+  const total = await writeRecordTable(out, model, await collect(records), QUERY_ROWS);
   const noun = model === ASSET ? 'assets' : 'findings';
   await say(`(${n(Math.min(total, QUERY_ROWS))} of ${n(total)} ${noun})`);
   await say();

@@ -11,6 +11,7 @@ import { compileQuery } from '../query/compiler';
 import { parseQuery } from '../query/parser';
 import { selectRecords } from '../query/select';
 import { EtmStore } from '../store/database';
+import { collect } from '../store/reader';
 import { writeRecordTable } from '../table';
 
 export interface QueryOptions {
@@ -29,17 +30,20 @@ export async function query(text: string, options: QueryOptions, io: Io): Promis
   }
   // A query that does not parse or names an unknown field is refused before the store is opened.
   const compiled = compileQuery(parseQuery(text), limit);
-  const store = EtmStore.open(options.db, { readonly: true });
+  const store = await EtmStore.open(options.db, { readonly: true });
   try {
-    const { model, records } = selectRecords(store, compiled);
+    // Checked above with SQLite's SQL; run with the store's.
+    const forStore =
+      store.engine === 'sqlite' ? compiled : compileQuery(parseQuery(text), limit, store.dialect);
+    const { model, records } = selectRecords(store, forStore);
     if (options.format === 'json') {
-      for (const r of records) await writeLine(io.stdout, JSON.stringify(r));
+      for await (const r of records) await writeLine(io.stdout, JSON.stringify(r));
       return 0;
     }
-    const n = await writeRecordTable(io.stdout, model, records);
+    const n = await writeRecordTable(io.stdout, model, await collect(records));
     io.stderr.write(`${n} ${model === ASSET ? 'assets' : 'findings'}\n`);
     return 0;
   } finally {
-    store.close();
+    await store.close();
   }
 }

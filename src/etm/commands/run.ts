@@ -31,21 +31,21 @@ export async function run(options: RunOptions, io: Io): Promise<number> {
     rules: profile.rules,
     profile: profile.name,
   };
-  const store = EtmStore.open(options.db);
+  const store = await EtmStore.open(options.db);
   try {
-    register(store, jobs, settings);
+    await register(store, jobs, settings);
     if (profile.status === 'Inactive') {
       io.stdout.write(
         `profile ${profile.name} is Inactive: ${jobs.length} connectors registered, nothing scheduled\n`,
       );
       return 0;
     }
-    const connectors = new Connectors(store.db);
-    let lastRun = latestRun(connectors, jobs);
+    const connectors = new Connectors(store.sql);
+    let lastRun = await latestRun(connectors, jobs);
     let ok = true;
     for (;;) {
       const next = nextOccurrence(profile.schedule, new Date(), lastRun);
-      for (const { config } of jobs) connectors.scheduleNext(config.name, next);
+      for (const { config } of jobs) await connectors.scheduleNext(config.name, next);
       if (!next) {
         io.stdout.write(`profile ${profile.name}: schedule complete\n`);
         return ok ? 0 : 1;
@@ -59,14 +59,18 @@ export async function run(options: RunOptions, io: Io): Promise<number> {
       ok = (await runJobs(store, jobs, settings, io)) && ok;
     }
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
 /** When this profile's connectors last started a run, so an `at` that already ran is not rerun. */
-function latestRun(connectors: Connectors, jobs: ReadonlyArray<SubscriptionJob>): Date | null {
-  const times = jobs
-    .map((j) => connectors.lastRun(j.config.name)?.started_at)
+async function latestRun(
+  connectors: Connectors,
+  jobs: ReadonlyArray<SubscriptionJob>,
+): Promise<Date | null> {
+  const runs = await Promise.all(jobs.map((j) => connectors.lastRun(j.config.name)));
+  const times = runs
+    .map((r) => r?.started_at)
     .filter((t): t is string => !!t)
     .map((t) => new Date(t).getTime());
   return times.length > 0 ? new Date(Math.max(...times)) : null;

@@ -30,14 +30,15 @@ export async function status(options: StatusOptions, io: Io): Promise<number> {
   if (options.format !== 'table' && options.format !== 'json') {
     throw new VError('--format must be table or json, not %j', options.format);
   }
-  const store = EtmStore.open(options.db, { readonly: true });
+  const store = await EtmStore.open(options.db, { readonly: true });
   try {
-    const connectors = new Connectors(store.db);
-    const rows = connectors.list().map((c) => {
-      const run = connectors.lastRun(c.name);
+    const connectors = new Connectors(store.sql);
+    const rows = [];
+    for (const c of await connectors.list()) {
+      const run = await connectors.lastRun(c.name);
       const summary = run?.summary ? (JSON.parse(run.summary) as { records?: number }) : undefined;
-      return { connector: c, run, records: summary?.records, interrupted: interrupted(c) };
-    });
+      rows.push({ connector: c, run, records: summary?.records, interrupted: interrupted(c) });
+    }
     if (options.format === 'json') {
       for (const { connector, run, interrupted } of rows) {
         const { state_at: stateSavedAt, pid: _pid, ...fields } = connector;
@@ -67,7 +68,7 @@ export async function status(options: StatusOptions, io: Io): Promise<number> {
     );
     return 0;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

@@ -41,26 +41,26 @@ export async function sync(options: SyncCommandOptions, io: Io): Promise<number>
   const rules = options.identificationRules
     ? IdentificationRules.select(options.identificationRules)
     : undefined;
-  const store = EtmStore.open(options.db);
+  const store = await EtmStore.open(options.db);
   try {
     const settings = {
       source: options.source ?? DEFAULT_SOURCE,
       transformMap: options.transformMap,
       rules,
     };
-    register(store, jobs, settings);
+    await register(store, jobs, settings);
     return (await runJobs(store, jobs, settings, io)) ? 0 : 1;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
 /** Checks the jobs and map, then registers the connectors (Registered, unless already known). */
-export function register(
+export async function register(
   store: EtmStore,
   jobs: ReadonlyArray<SubscriptionJob>,
   settings: SyncSettings,
-): void {
+): Promise<void> {
   const names = jobs.map((j) => j.config.name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup)
@@ -69,9 +69,9 @@ export function register(
       dup,
     );
   loadTransformMap(settings.transformMap);
-  const connectors = new Connectors(store.db);
+  const connectors = new Connectors(store.sql);
   for (const { config } of jobs) {
-    connectors.register({
+    await connectors.register({
       name: config.name,
       baseUrl: config.baseUrl,
       username: config.username,
@@ -88,8 +88,8 @@ export async function runJobs(
   settings: SyncSettings,
   io: Io,
 ): Promise<boolean> {
-  const connectors = new Connectors(store.db);
-  for (const { config } of jobs) connectors.setStatus(config.name, 'Scheduled');
+  const connectors = new Connectors(store.sql);
+  for (const { config } of jobs) await connectors.setStatus(config.name, 'Scheduled');
   const logger = stderrLogger(io);
   let running: SourceProcess | undefined;
   let interrupted: NodeJS.Signals | undefined;

@@ -30,13 +30,13 @@ export function hostKey(
 }
 
 /** The host and the asset it resolves to (created or merged as the identification rules say). */
-export function hostRef(
+export async function hostRef(
   stream: string,
   data: Record<string, unknown>,
   ctx: StreamContext,
-): HostRef {
+): Promise<HostRef> {
   const { subscription, hostId } = hostKey(stream, data);
-  return { subscription, hostId, assetKey: ctx.assets.resolve(subscription, hostId, data) };
+  return { subscription, hostId, assetKey: await ctx.assets.resolve(subscription, hostId, data) };
 }
 
 export function assetRecord(

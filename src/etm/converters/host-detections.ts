@@ -36,7 +36,7 @@ export class HostDetections extends Converter {
     record: AirbyteRecord,
     ctx: StreamContext,
   ): Promise<ReadonlyArray<DestinationRecord>> {
-    const host = hostRef(this.stream, record.data, ctx);
+    const host = await hostRef(this.stream, record.data, ctx);
     const out: DestinationRecord[] = [assetRecord(host, record.data, ctx)];
     const detections = record.data[DETECTIONS] ?? [];
     if (!Array.isArray(detections)) {

@@ -34,7 +34,7 @@ export class Hosts extends Converter {
   ): Promise<ReadonlyArray<DestinationRecord>> {
     const deletedAt = record.data[CDC_DELETED_AT];
     if (deletedAt !== undefined && deletedAt !== null) return [this.deletion(record, deletedAt)];
-    const host = hostRef(this.stream, record.data, ctx);
+    const host = await hostRef(this.stream, record.data, ctx);
     return [assetRecord(host, record.data, ctx)];
   }
 

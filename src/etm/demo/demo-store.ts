@@ -11,27 +11,27 @@ import { EtmStore } from '../store/database';
 const MARK = 'created_by';
 const DEMO = 'etm demo';
 
-export function freshDemoStore(file: string): EtmStore {
+export async function freshDemoStore(file: string): Promise<EtmStore> {
   if (fs.existsSync(file)) {
-    if (!isDemoStore(file)) {
+    if (!(await isDemoStore(file))) {
       throw new VError('%s exists and is not a demo store; choose another --db', file);
     }
     for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true });
   }
-  const store = EtmStore.open(file);
-  store.setMeta(MARK, DEMO);
+  const store = await EtmStore.open(`sqlite:${file}`);
+  await store.setMeta(MARK, DEMO);
   return store;
 }
 
-function isDemoStore(file: string): boolean {
+async function isDemoStore(file: string): Promise<boolean> {
   let store: EtmStore | undefined;
   try {
-    store = EtmStore.open(file, { readonly: true });
-    return store.getMeta(MARK) === DEMO;
+    store = await EtmStore.open(`sqlite:${file}`, { readonly: true });
+    return (await store.getMeta(MARK)) === DEMO;
   } catch {
     // Not an SQLite file, or not an ETM store.
     return false;
   } finally {
-    store?.close();
+    await store?.close();
   }
 }

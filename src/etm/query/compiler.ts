@@ -12,6 +12,7 @@ import { VError } from 'verror';
 
 import { ASSET, EtmModel, FINDING, FINDING_TYPE, MODELS, SOURCE } from '../models';
 import { AttributeType, normaliseDatetime } from '../normalisers';
+import { Dialect, SQLITE, ValueType } from '../store/dialect';
 import { FINDING_COLUMNS, FINDINGS_FROM } from '../store/reader';
 import { Op, QueryNode } from './parser';
 
@@ -49,10 +50,15 @@ const ASSET_COLUMN: Readonly<Record<string, string>> = {
   truRiskBand: 'a.tru_risk_band',
 };
 
-export function compileQuery(node: QueryNode, limit?: number): CompiledQuery {
+/** `dialect`: the store's engine (EtmStore.dialect); SQLite's when only checking the query. */
+export function compileQuery(
+  node: QueryNode,
+  limit?: number,
+  dialect: Dialect = SQLITE,
+): CompiledQuery {
   const model = MODEL_OF[firstScope(node)];
   const params: unknown[] = [];
-  const where = compileNode(node, model, params);
+  const where = compileNode(node, model, params, dialect);
   const tail = limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(limit))}` : '';
   const sql =
     model === ASSET
@@ -73,18 +79,18 @@ function scopes(node: QueryNode, out = new Set<EtmModel>()): Set<EtmModel> {
   return out;
 }
 
-function compileNode(node: QueryNode, model: EtmModel, params: unknown[]): string {
+function compileNode(node: QueryNode, model: EtmModel, params: unknown[], d: Dialect): string {
   const used = scopes(node);
   if (!used.has(model)) {
     // Only the other model: one related record must satisfy the whole sub-expression.
     const other = model === ASSET ? FINDING : ASSET;
-    const inner = compileNode(node, other, params);
+    const inner = compileNode(node, other, params, d);
     return other === FINDING
       ? `EXISTS (SELECT 1 FROM ${FINDINGS_FROM} WHERE f.asset_seq = a.seq AND f.current = 1 AND (${inner}))`
       : `EXISTS (SELECT 1 FROM assets a WHERE a.seq = f.asset_seq AND (${inner}))`;
   }
-  if (node.kind === 'cond') return condition(node, params);
-  if (node.kind === 'not') return `NOT (${compileNode(node.part, model, params)})`;
+  if (node.kind === 'cond') return condition(node, params, d);
+  if (node.kind === 'not') return `NOT (${compileNode(node.part, model, params, d)})`;
   // The parts only about the other model go into one sub-expression, so that in
   // `inventory: (…) and finding.a: x and finding.b: y` one finding must have both.
   const own = node.parts.filter((p) => scopes(p).has(model));
@@ -92,11 +98,11 @@ function compileNode(node: QueryNode, model: EtmModel, params: unknown[]): strin
   const parts =
     other.length > 1 ? [...own, { kind: node.kind, parts: other } as QueryNode] : node.parts;
   return parts
-    .map((p) => `(${compileNode(p, model, params)})`)
+    .map((p) => `(${compileNode(p, model, params, d)})`)
     .join(node.kind === 'and' ? ' AND ' : ' OR ');
 }
 
-function condition(c: Extract<QueryNode, { kind: 'cond' }>, params: unknown[]): string {
+function condition(c: Extract<QueryNode, { kind: 'cond' }>, params: unknown[], d: Dialect): string {
   const model = MODEL_OF[c.scope];
   const spec = MODELS[model].attributes.get(c.field);
   if (!spec) {
@@ -108,7 +114,8 @@ function condition(c: Extract<QueryNode, { kind: 'cond' }>, params: unknown[]): 
       [...MODELS[model].attributes.keys()].join(', '),
     );
   }
-  const expr = model === ASSET ? assetField(c.field) : findingField(c.field);
+  const type = valueType(spec.type);
+  const expr = model === ASSET ? assetField(c.field, type, d) : findingField(c.field, type, d);
   const label = `${c.scope}.${c.field}`;
   if (!c.quoted && c.value.toLowerCase() === 'null') {
     if (c.op === ':' || c.op === '=') return `${expr} IS NULL`;
@@ -116,18 +123,26 @@ function condition(c: Extract<QueryNode, { kind: 'cond' }>, params: unknown[]): 
     throw new VError('query: %s %s null: only :, = and != compare with null', label, c.op);
   }
   // Two-valued, so that `not` also selects records where the field is missing.
-  return `coalesce(${compare(expr, spec.type, c.op, c.value, label, params)}, 0)`;
+  return `coalesce(${compare(expr, spec.type, c.op, c.value, label, params, d)}, FALSE)`;
 }
 
-function assetField(field: string): string {
-  return ASSET_COLUMN[field] ?? `json_extract(a.record, '$.${field}')`;
+/** How a model attribute type is read out of JSON for comparison. */
+function valueType(type: AttributeType): ValueType {
+  if (type === 'stringList' || type === 'objectList') return 'json';
+  if (type === 'integer' || type === 'number') return 'number';
+  if (type === 'boolean') return 'boolean';
+  return 'text';
 }
 
-function findingField(field: string): string {
+function assetField(field: string, type: ValueType, d: Dialect): string {
+  return ASSET_COLUMN[field] ?? d.field('a.record', field, type);
+}
+
+function findingField(field: string, type: ValueType, d: Dialect): string {
   if (FINDING_COMPUTED[field]) return FINDING_COMPUTED[field];
-  const fallback = `json_extract(v.record, '$.${field}')`;
-  const stored = `json_extract(f.record, (SELECT path FROM layout_fields WHERE layout = f.layout AND name = '${field}'))`;
-  return `coalesce(${FINDING_COLUMN[field] ?? stored}, ${fallback})`;
+  const fallback = d.field('v.record', field, type);
+  const path = `(SELECT path FROM layout_fields WHERE layout = f.layout AND name = '${field}')`;
+  return `coalesce(${FINDING_COLUMN[field] ?? d.at('f.record', path, type)}, ${fallback})`;
 }
 
 function compare(
@@ -137,17 +152,18 @@ function compare(
   value: string,
   label: string,
   params: unknown[],
+  d: Dialect,
 ): string {
   const equality = op === ':' || op === '=';
-  const negate = (sql: string): string => (op === '!=' ? `NOT coalesce(${sql}, 0)` : sql);
+  const negate = (sql: string): string => (op === '!=' ? `NOT coalesce(${sql}, FALSE)` : sql);
   if (type === 'stringList' || type === 'objectList') {
     if (!equality && op !== '!=')
       throw new VError('query: %s is a list; use : (contains) or !=', label);
     params.push(value);
     const each =
       type === 'stringList'
-        ? `SELECT 1 FROM json_each(${expr}) j WHERE ${textMatch('j.value', value)}`
-        : `SELECT 1 FROM json_each(${expr}) j, json_each(j.value) k WHERE ${textMatch('k.value', value)}`;
+        ? `SELECT 1 FROM ${d.elements(expr, 'j')} WHERE ${textMatch('j.value', value, d)}`
+        : `SELECT 1 FROM ${d.objectValues(expr, 'j', 'k')} WHERE ${textMatch('k.value', value, d)}`;
     return negate(`EXISTS (${each})`);
   }
   if (type === 'boolean') {
@@ -176,13 +192,13 @@ function compare(
     return negate(`${expr} ${equality || op === '!=' ? '=' : op} ?`);
   }
   params.push(value);
-  if (equality || op === '!=') return negate(textMatch(expr, value));
+  if (equality || op === '!=') return negate(textMatch(expr, value, d));
   return `${expr} ${op} ?`;
 }
 
 /** Case-insensitive; `*` matches any run of characters. */
-function textMatch(expr: string, value: string): string {
+function textMatch(expr: string, value: string, d: Dialect): string {
   return value.includes('*')
-    ? `${expr} LIKE replace(replace(replace(?, '%', '\\%'), '_', '\\_'), '*', '%') ESCAPE '\\'`
+    ? `${expr} ${d.ilike} replace(replace(replace(?, '%', '\\%'), '_', '\\_'), '*', '%') ESCAPE '\\'`
     : `lower(${expr}) = lower(?)`;
 }

@@ -9,17 +9,17 @@ import { CompiledQuery } from './compiler';
 
 export interface Selection {
   readonly model: EtmModel;
-  readonly records: Iterable<EtmRecord>;
+  readonly records: AsyncIterable<EtmRecord>;
 }
 
 export function selectRecords(store: EtmStore, compiled: CompiledQuery): Selection {
-  const rows = store.db.prepare(compiled.sql).iterate(...compiled.params);
-  const assembler = new FindingAssembler(store.db);
-  const records = (function* (): Generator<EtmRecord> {
-    for (const row of rows) {
+  const rows = store.sql.iterate<unknown>(compiled.sql, compiled.params);
+  const assembler = new FindingAssembler(store.sql);
+  const records = (async function* (): AsyncGenerator<EtmRecord> {
+    for await (const row of rows) {
       yield compiled.model === ASSET
         ? { model: ASSET, record: JSON.parse((row as { record: string }).record) }
-        : assembler.record(row as FindingRow);
+        : await assembler.record(row as FindingRow);
     }
   })();
   return { model: compiled.model, records };

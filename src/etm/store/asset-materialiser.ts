@@ -9,13 +9,11 @@
  * only where no live host reports the finding. An asset with purged hosts only is kept as they
  * last described it, marked `purgedAt` (the latest purge); its findings are all closed.
  */
-import { Statement } from 'better-sqlite3';
-
 import { CompiledMap } from '../attribute-mapping';
 import { HostIdentity, IdentificationRules } from '../identification-rules';
 import { ASSET, MODELS, SOURCE } from '../models';
 import { OPEN_FINDINGS_SQL, TruRiskAccumulator, truRiskBand } from '../trurisk';
-import { Db } from './database';
+import { Sql } from './sql';
 
 interface HostRow {
   subscription: string;
@@ -38,66 +36,54 @@ interface FindingRow {
 const BATCH = 500;
 const ASSET_MODEL = MODELS[ASSET];
 
-export class AssetMaterialiser {
-  private readonly s: Record<string, Statement>;
-
-  constructor(
-    db: Db,
-    private readonly map: CompiledMap,
-    private readonly rules: IdentificationRules,
-  ) {
-    this.s = {
-      dirty: db.prepare(
-        `SELECT seq, asset_key, identified_by FROM assets WHERE dirty = 1 LIMIT ${BATCH}`,
-      ),
-      hosts: db.prepare(
-        `SELECT subscription, host_id, identifiers, attributes, purged_at FROM asset_hosts
+const SQL = {
+  dirty: `SELECT seq, asset_key, identified_by FROM assets WHERE dirty = 1 LIMIT ${BATCH}`,
+  hosts: `SELECT subscription, host_id, identifiers, attributes, purged_at FROM asset_hosts
           WHERE asset_key = ? ORDER BY last_scanned DESC NULLS LAST, seq`,
-      ),
-      // A live host's report before a purged host's; ties on LAST_FOUND go to subscription then
-      // host ID, never to arrival order.
-      findings: db.prepare(
-        `SELECT f.id, f.detection_key, f.current, f.status, f.sub_type, f.ignored, f.score
+  // A live host's report before a purged host's; ties on LAST_FOUND go to subscription then
+  // host ID, never to arrival order.
+  findings: `SELECT f.id, f.detection_key, f.current, f.status, f.sub_type, f.ignored, f.score
            FROM findings f JOIN asset_hosts h ON h.seq = f.host_seq
           WHERE f.asset_seq = ?
           ORDER BY f.detection_key, h.purged_at IS NOT NULL, f.last_found DESC NULLS LAST,
                    h.subscription, h.host_id`,
-      ),
-      // One host: no two reports share a detection key, so every row is current (one may not be
-      // if another host just left the asset), and TruRisk needs only per-band counts and sums.
-      allCurrent: db.prepare(`UPDATE findings SET current = 1 WHERE asset_seq = ? AND current = 0`),
-      openByBand: db.prepare(
-        `SELECT ${OPEN_FINDINGS_SQL.band} AS band, COUNT(*) AS n, SUM(score) AS total FROM findings
+  // One host: no two reports share a detection key, so every row is current (one may not be
+  // if another host just left the asset), and TruRisk needs only per-band counts and sums.
+  allCurrent: `UPDATE findings SET current = 1 WHERE asset_seq = ? AND current = 0`,
+  openByBand: `SELECT ${OPEN_FINDINGS_SQL.band} AS band, COUNT(*) AS n, SUM(score) AS total FROM findings
           WHERE asset_seq = ? AND ${OPEN_FINDINGS_SQL.where} GROUP BY 1`,
-      ),
-      setCurrent: db.prepare(`UPDATE findings SET current = ? WHERE id = ?`),
-      deleteAsset: db.prepare(`DELETE FROM assets WHERE asset_key = ?`),
-      save: db.prepare(
-        `UPDATE assets SET record = ?, tru_risk_score = ?, tru_risk_band = ?, dirty = 0 WHERE asset_key = ?`,
-      ),
-    };
-  }
+  setCurrent: `UPDATE findings SET current = ? WHERE id = ?`,
+  deleteAsset: `DELETE FROM assets WHERE asset_key = ?`,
+  save: `UPDATE assets SET record = ?, tru_risk_score = ?, tru_risk_band = ?, dirty = 0 WHERE asset_key = ?`,
+};
+
+export class AssetMaterialiser {
+  constructor(
+    private readonly sql: Sql,
+    private readonly map: CompiledMap,
+    private readonly rules: IdentificationRules,
+  ) {}
 
   /** Rebuilds every dirty asset; returns how many. */
-  run(): number {
+  async run(): Promise<number> {
     let n = 0;
     for (;;) {
-      const batch = this.s.dirty.all() as {
+      const batch = await this.sql.all<{
         seq: number;
         asset_key: string;
         identified_by: string | null;
-      }[];
+      }>(SQL.dirty);
       if (batch.length === 0) return n;
-      for (const a of batch) this.rebuild(a.seq, a.asset_key, a.identified_by);
+      for (const a of batch) await this.rebuild(a.seq, a.asset_key, a.identified_by);
       n += batch.length;
     }
   }
 
-  private rebuild(seq: number, assetKey: string, identifiedBy: string | null): void {
-    const all = this.s.hosts.all(assetKey) as HostRow[];
+  private async rebuild(seq: number, assetKey: string, identifiedBy: string | null): Promise<void> {
+    const all = await this.sql.all<HostRow>(SQL.hosts, [assetKey]);
     if (all.length === 0) {
       // Its last host moved to another asset.
-      this.s.deleteAsset.run(assetKey);
+      await this.sql.run(SQL.deleteAsset, [assetKey]);
       return;
     }
     const live = all.filter((h) => h.purged_at === null);
@@ -105,7 +91,7 @@ export class AssetMaterialiser {
     const hosts = live.length > 0 ? live : all;
     const attributes = this.mergeAttributes(hosts.map((h) => JSON.parse(h.attributes)));
     // Purged hosts count here: their closed reports are still findings of the asset.
-    const risk = all.length === 1 ? this.singleHostRisk(seq) : this.risk(seq);
+    const risk = all.length === 1 ? await this.singleHostRisk(seq) : await this.risk(seq);
     const criticality = attributes.assetCriticalityScore;
     const score = risk.score(typeof criticality === 'number' ? criticality : null);
     const band = truRiskBand(score);
@@ -132,30 +118,29 @@ export class AssetMaterialiser {
       // Purged when its last host was.
       record.purgedAt = all.map((h) => h.purged_at as string).sort()[all.length - 1];
     }
-    this.s.save.run(JSON.stringify(record), score, band, assetKey);
+    await this.sql.run(SQL.save, [JSON.stringify(record), score, band, assetKey]);
   }
 
-  private singleHostRisk(seq: number): TruRiskAccumulator {
-    this.s.allCurrent.run(seq);
+  private async singleHostRisk(seq: number): Promise<TruRiskAccumulator> {
+    await this.sql.run(SQL.allCurrent, [seq]);
     const risk = new TruRiskAccumulator();
-    for (const b of this.s.openByBand.all(seq) as {
-      band: number | null;
-      n: number;
-      total: number;
-    }[]) {
+    for (const b of await this.sql.all<{ band: number | null; n: number; total: number }>(
+      SQL.openByBand,
+      [seq],
+    )) {
       if (b.band !== null) risk.addBand(b.band, b.n, b.total);
     }
     return risk;
   }
 
   /** Several hosts: marks each detection key's latest report current and scores those. */
-  private risk(seq: number): TruRiskAccumulator {
+  private async risk(seq: number): Promise<TruRiskAccumulator> {
     const risk = new TruRiskAccumulator();
     let previous: string | null = null;
-    for (const f of this.s.findings.all(seq) as FindingRow[]) {
+    for (const f of await this.sql.all<FindingRow>(SQL.findings, [seq])) {
       const current = f.detection_key !== previous ? 1 : 0;
       previous = f.detection_key;
-      if (f.current !== current) this.s.setCurrent.run(current, f.id);
+      if (f.current !== current) await this.sql.run(SQL.setCurrent, [current, f.id]);
       if (current) {
         risk.add({
           findingStatus: f.status,

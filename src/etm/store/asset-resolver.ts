@@ -13,11 +13,10 @@
  * identifiers changed — its host ID still leads it back to its asset.
  */
 import crypto from 'crypto';
-import { Statement } from 'better-sqlite3';
 
 import { AssetIdentity } from '../converter';
 import { HostIdentity, IdentificationRules } from '../identification-rules';
-import { Db } from './database';
+import { Sql } from './sql';
 
 interface HostRow {
   seq: number;
@@ -54,88 +53,81 @@ export interface ResolverStats {
 /** Candidates per identifier are capped: an identifier shared that widely identifies nothing. */
 const CANDIDATE_LIMIT = 100;
 
+const SQL = {
+  host: `SELECT seq, subscription, host_id, asset_key, identifiers, purged_at FROM asset_hosts
+          WHERE subscription = ? AND host_id = ?`,
+  hostsOf: `SELECT seq, subscription, host_id, asset_key, identifiers, purged_at FROM asset_hosts
+          WHERE asset_key = ? AND purged_at IS NULL`,
+  restoreHost: `UPDATE asset_hosts SET purged_at = NULL WHERE seq = ?`,
+  asset: `SELECT seq, identified_by FROM assets WHERE asset_key = ?`,
+  insertAsset: `INSERT INTO assets (asset_key) VALUES (?)`,
+  setIdentifiedBy: `UPDATE assets SET identified_by = ?, dirty = 1 WHERE asset_key = ?`,
+  markDirty: `UPDATE assets SET dirty = 1 WHERE asset_key = ? AND dirty = 0`,
+  deleteAsset: `DELETE FROM assets WHERE asset_key = ?`,
+  insertHost: `INSERT INTO asset_hosts (subscription, host_id, asset_key, identifiers) VALUES (?, ?, ?, ?)
+               RETURNING seq`,
+  updateHost: `UPDATE asset_hosts SET asset_key = ?, identifiers = ? WHERE seq = ?`,
+  moveHosts: `UPDATE asset_hosts SET asset_key = ? WHERE asset_key = ?`,
+  moveFindings: `UPDATE findings SET asset_seq = ? WHERE asset_seq = ?`,
+  moveHostFindings: `UPDATE findings SET asset_seq = ? WHERE asset_seq = ? AND host_seq = ?`,
+};
+
 export class AssetResolver implements AssetIdentity {
   readonly stats: ResolverStats = emptyResolverStats();
-  private readonly s: Record<string, Statement>;
-  private readonly shaped = new Map<string, Statement>();
-  private readonly unindex: (hostSeq: number, identifiers: string) => void;
 
   constructor(
-    private readonly db: Db,
+    private readonly sql: Sql,
     private readonly rules: IdentificationRules,
-  ) {
-    this.s = {
-      host: db.prepare(
-        `SELECT seq, subscription, host_id, asset_key, identifiers, purged_at FROM asset_hosts
-          WHERE subscription = ? AND host_id = ?`,
-      ),
-      hostsOf: db.prepare(
-        `SELECT seq, subscription, host_id, asset_key, identifiers, purged_at FROM asset_hosts
-          WHERE asset_key = ? AND purged_at IS NULL`,
-      ),
-      restoreHost: db.prepare(`UPDATE asset_hosts SET purged_at = NULL WHERE seq = ?`),
-      asset: db.prepare(`SELECT seq, identified_by FROM assets WHERE asset_key = ?`),
-      insertAsset: db.prepare(`INSERT INTO assets (asset_key) VALUES (?)`),
-      setIdentifiedBy: db.prepare(
-        `UPDATE assets SET identified_by = ?, dirty = 1 WHERE asset_key = ?`,
-      ),
-      markDirty: db.prepare(`UPDATE assets SET dirty = 1 WHERE asset_key = ? AND dirty = 0`),
-      deleteAsset: db.prepare(`DELETE FROM assets WHERE asset_key = ?`),
-      insertHost: db.prepare(
-        `INSERT INTO asset_hosts (subscription, host_id, asset_key, identifiers) VALUES (?, ?, ?, ?)`,
-      ),
-      updateHost: db.prepare(`UPDATE asset_hosts SET asset_key = ?, identifiers = ? WHERE seq = ?`),
-      moveHosts: db.prepare(`UPDATE asset_hosts SET asset_key = ? WHERE asset_key = ?`),
-      moveFindings: db.prepare(`UPDATE findings SET asset_seq = ? WHERE asset_seq = ?`),
-      moveHostFindings: db.prepare(
-        `UPDATE findings SET asset_seq = ? WHERE asset_seq = ? AND host_seq = ?`,
-      ),
-    };
-    this.unindex = hostUnindexer(db);
-  }
+  ) {}
 
-  resolve(subscription: string, hostId: string, host: unknown): string {
+  async resolve(subscription: string, hostId: string, host: unknown): Promise<string> {
+    const { sql } = this;
     const identity = IdentificationRules.identify(subscription, host);
     const identifiers = JSON.stringify(Object.fromEntries([...identity.values].sort()));
-    const known = this.s.host.get(subscription, hostId) as HostRow | undefined;
+    const known = await sql.get<HostRow>(SQL.host, [subscription, hostId]);
     if (known && known.identifiers === identifiers && known.purged_at === null)
       return known.asset_key;
     // Reported again after a purge: live again, so that it counts among its asset's hosts.
-    if (known?.purged_at) this.s.restoreHost.run(known.seq);
+    if (known?.purged_at) await sql.run(SQL.restoreHost, [known.seq]);
 
-    const matches = this.matches(identity, known);
+    const matches = await this.matches(identity, known);
     const absorbed = new Set<string>();
     const target =
       matches.length === 0
-        ? this.createAsset(subscription, hostId)
-        : this.merge(matches, known, absorbed);
+        ? await this.createAsset(subscription, hostId)
+        : await this.merge(matches, known, absorbed);
     let hostSeq: number;
     if (known) {
       if (known.asset_key !== target && !absorbed.has(known.asset_key)) {
         // Its identifiers now say another asset: the host and its findings move there.
-        this.s.moveHostFindings.run(this.seqOf(target), this.seqOf(known.asset_key), known.seq);
-        this.s.markDirty.run(known.asset_key);
+        await sql.run(SQL.moveHostFindings, [
+          await this.seqOf(target),
+          await this.seqOf(known.asset_key),
+          known.seq,
+        ]);
+        await sql.run(SQL.markDirty, [known.asset_key]);
         this.stats.hostsMoved++;
       }
-      this.s.updateHost.run(target, identifiers, known.seq);
-      this.unindex(known.seq, known.identifiers);
+      await sql.run(SQL.updateHost, [target, identifiers, known.seq]);
+      await unindexHost(sql, known.seq, known.identifiers);
       hostSeq = known.seq;
     } else {
-      hostSeq = Number(
-        this.s.insertHost.run(subscription, hostId, target, identifiers).lastInsertRowid,
-      );
+      const row = await sql.get<{ seq: number }>(SQL.insertHost, [
+        subscription,
+        hostId,
+        target,
+        identifiers,
+      ]);
+      hostSeq = (row as { seq: number }).seq;
       if (matches.length > 0) this.stats.hostsJoined++;
     }
     const ids = [...identity.values].flatMap(([rule, value]) => [rule, value, hostSeq]);
-    if (ids.length > 0) {
-      const n = ids.length / 3;
-      this.statement(`identifiers:${n}`, () => insertIdentifiers(n)).run(...ids);
-    }
-    this.s.markDirty.run(target);
+    if (ids.length > 0) await sql.run(insertIdentifiers(ids.length / 3), ids);
+    await sql.run(SQL.markDirty, [target]);
     return target;
   }
 
-  private matches(identity: HostIdentity, known: HostRow | undefined): Match[] {
+  private async matches(identity: HostIdentity, known: HostRow | undefined): Promise<Match[]> {
     const candidates = new Set<string>();
     if (known) candidates.add(known.asset_key);
     // One statement for all the identifiers the host has under enabled rules.
@@ -148,16 +140,18 @@ export class AssetResolver implements AssetIdentity {
           ? [r.name, value, identity.subscription]
           : [r.name, value];
       });
-      const lookup = this.statement(`candidates:${shape}`, () => candidateLookup(shape));
-      for (const key of lookup.pluck().all(...params) as string[]) candidates.add(key);
+      const rows = await this.sql.all<{ asset_key: string }>(candidateLookup(shape), params);
+      for (const { asset_key } of rows) candidates.add(asset_key);
     }
     const matches: Match[] = [];
     for (const key of candidates) {
       // The host's own previous identifiers count: its host ID still identifies it.
-      const hosts = (this.s.hostsOf.all(key) as HostRow[]).map(toIdentity);
+      const hosts = (await this.sql.all<HostRow>(SQL.hostsOf, [key])).map(toIdentity);
       const decision = this.rules.decide([identity], hosts);
       if (!decision?.equal) continue;
-      const asset = this.s.asset.get(key) as { seq: number; identified_by: string | null };
+      const asset = (await this.sql.get<{ seq: number; identified_by: string | null }>(SQL.asset, [
+        key,
+      ])) as { seq: number; identified_by: string | null };
       matches.push({
         key,
         rule: decision.rule,
@@ -175,7 +169,11 @@ export class AssetResolver implements AssetIdentity {
    * Joins the best match and every other match compatible with it; returns the survivor and
    * adds the assets merged into it to `absorbed`.
    */
-  private merge(matches: Match[], known: HostRow | undefined, absorbed: Set<string>): string {
+  private async merge(
+    matches: Match[],
+    known: HostRow | undefined,
+    absorbed: Set<string>,
+  ): Promise<string> {
     const cluster = [matches[0]];
     const hosts = [...matches[0].hosts];
     for (const m of matches.slice(1)) {
@@ -194,14 +192,14 @@ export class AssetResolver implements AssetIdentity {
     const identifiedBy = this.best(rules);
     for (const m of cluster) {
       if (m.key === survivor.key) continue;
-      this.s.moveHosts.run(survivor.key, m.key);
-      this.s.moveFindings.run(survivor.seq, m.seq);
-      this.s.deleteAsset.run(m.key);
+      await this.sql.run(SQL.moveHosts, [survivor.key, m.key]);
+      await this.sql.run(SQL.moveFindings, [survivor.seq, m.seq]);
+      await this.sql.run(SQL.deleteAsset, [m.key]);
       absorbed.add(m.key);
       this.stats.assetsMerged++;
     }
     if (identifiedBy !== survivor.identifiedBy)
-      this.s.setIdentifiedBy.run(identifiedBy, survivor.key);
+      await this.sql.run(SQL.setIdentifiedBy, [identifiedBy, survivor.key]);
     return survivor.key;
   }
 
@@ -211,27 +209,17 @@ export class AssetResolver implements AssetIdentity {
     return named.reduce((a, b) => (this.rules.precedence(b) < this.rules.precedence(a) ? b : a));
   }
 
-  private seqOf(key: string): number {
-    return (this.s.asset.get(key) as { seq: number }).seq;
-  }
-
-  /** Statements whose text depends on how many values they take, prepared once per shape. */
-  private statement(shape: string, sql: () => string): Statement {
-    let st = this.shaped.get(shape);
-    if (!st) {
-      st = this.db.prepare(sql());
-      this.shaped.set(shape, st);
-    }
-    return st;
+  private async seqOf(key: string): Promise<number> {
+    return ((await this.sql.get<{ seq: number }>(SQL.asset, [key])) as { seq: number }).seq;
   }
 
   /** Keys derive from the founding host, so the same input always yields the same keys. */
-  private createAsset(subscription: string, hostId: string): string {
+  private async createAsset(subscription: string, hostId: string): Promise<string> {
     for (let n = 0; ; n++) {
       const seed = `${subscription}\n${hostId}${n === 0 ? '' : `\n${n}`}`;
       const key = `vmdr-${crypto.createHash('sha1').update(seed).digest('hex').slice(0, 16)}`;
-      if (this.s.asset.get(key) === undefined) {
-        this.s.insertAsset.run(key);
+      if ((await this.sql.get(SQL.asset, [key])) === undefined) {
+        await this.sql.run(SQL.insertAsset, [key]);
         this.stats.assetsCreated++;
         return key;
       }
@@ -240,32 +228,32 @@ export class AssetResolver implements AssetIdentity {
 }
 
 /**
- * `shape`: one letter per rule, s = compared within the subscription, g = across all. A UNION ALL
- * of indexed lookups: SQLite's multi-index OR plan for the same question is far slower here.
- */
-/**
  * Removes a host's rows from the identifier index, given its asset_hosts.identifiers (JSON): for a
  * host whose identifiers changed, or one purged (store/host-purge.ts).
  */
-export function hostUnindexer(db: Db): (hostSeq: number, identifiers: string) => void {
-  const remove = db.prepare(
-    `DELETE FROM host_identifiers WHERE rule = ? AND value = ? AND host_seq = ?`,
-  );
-  return (hostSeq, identifiers) => {
-    for (const [rule, value] of Object.entries(JSON.parse(identifiers))) {
-      remove.run(rule, value, hostSeq);
-    }
-  };
+export async function unindexHost(sql: Sql, hostSeq: number, identifiers: string): Promise<void> {
+  for (const [rule, value] of Object.entries(JSON.parse(identifiers))) {
+    await sql.run(`DELETE FROM host_identifiers WHERE rule = ? AND value = ? AND host_seq = ?`, [
+      rule,
+      value,
+      hostSeq,
+    ]);
+  }
 }
 
+/**
+ * `shape`: one letter per rule, s = compared within the subscription, g = across all. A UNION ALL
+ * of indexed lookups: SQLite's multi-index OR plan for the same question is far slower here.
+ */
 function candidateLookup(shape: string): string {
   return [...shape]
     .map(
       (
         k,
+        n,
       ) => `SELECT * FROM (SELECT h.asset_key FROM host_identifiers i JOIN asset_hosts h ON h.seq = i.host_seq
                 WHERE i.rule = ? AND i.value = ?${k === 's' ? ' AND h.subscription = ?' : ''}
-                LIMIT ${CANDIDATE_LIMIT})`,
+                LIMIT ${CANDIDATE_LIMIT}) c${n}`,
     )
     .join(' UNION ALL ');
 }

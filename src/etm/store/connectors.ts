@@ -4,7 +4,7 @@
  * by the sync inside the transaction that commits the data it covers (saveState), never alone.
  * Only the config file's path is kept, never its content: it holds the password.
  */
-import { Db } from './database';
+import { Sql } from './sql';
 
 export type ConnectorStatus = 'Registered' | 'Scheduled' | 'Processing' | 'Processed' | 'Failed';
 
@@ -59,21 +59,19 @@ const STAMP: Record<ConnectorStatus, string> = {
 
 export class Connectors {
   constructor(
-    private readonly db: Db,
+    private readonly sql: Sql,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
   /** Creates the connector (Registered) or refreshes its descriptive fields. */
-  register(info: ConnectorInfo): void {
+  async register(info: ConnectorInfo): Promise<void> {
     const at = this.now().toISOString();
-    this.db
-      .prepare(
+    await this.sql.run(
         `INSERT INTO connectors (name, base_url, username, config_path, profile, status, status_at, registered_at)
          VALUES (?, ?, ?, ?, ?, 'Registered', ?, ?)
          ON CONFLICT (name) DO UPDATE SET base_url = excluded.base_url, username = excluded.username,
-           config_path = excluded.config_path, profile = COALESCE(excluded.profile, profile)`,
-      )
-      .run(
+           config_path = excluded.config_path, profile = COALESCE(excluded.profile, connectors.profile)`,
+      [
         info.name,
         info.baseUrl ?? null,
         info.username ?? null,
@@ -81,91 +79,90 @@ export class Connectors {
         info.profile ?? null,
         at,
         at,
-      );
+      ],
+    );
   }
 
   /** Moves the connector to `status` now; a Processing connector records this process's id. */
-  setStatus(name: string, status: ConnectorStatus, error?: string): void {
+  async setStatus(name: string, status: ConnectorStatus, error?: string): Promise<void> {
     const at = this.now().toISOString();
-    this.db
-      .prepare(
+    await this.sql.run(
         `UPDATE connectors SET status = ?, status_at = ?, ${STAMP[status]} = ?, pid = ?,
            last_error = CASE ? WHEN 'Failed' THEN ? WHEN 'Processed' THEN NULL ELSE last_error END
          WHERE name = ?`,
-      )
-      .run(
-        status,
-        at,
-        at,
-        status === 'Processing' ? process.pid : null,
-        status,
-        error ?? null,
-        name,
-      );
+      [status, at, at, status === 'Processing' ? process.pid : null, status, error ?? null, name],
+    );
   }
 
   /** Scheduled for `at`, or, when the schedule has no more runs, no next run (status kept). */
-  scheduleNext(name: string, at: Date | null): void {
-    if (at) this.setStatus(name, 'Scheduled');
-    this.db
-      .prepare(`UPDATE connectors SET next_run_at = ? WHERE name = ?`)
-      .run(at?.toISOString() ?? null, name);
+  async scheduleNext(name: string, at: Date | null): Promise<void> {
+    if (at) await this.setStatus(name, 'Scheduled');
+    await this.sql.run(`UPDATE connectors SET next_run_at = ? WHERE name = ?`, [
+      at?.toISOString() ?? null,
+      name,
+    ]);
   }
 
-  get(name: string): ConnectorRow | undefined {
-    return this.db.prepare(`SELECT ${COLUMNS} FROM connectors WHERE name = ?`).get(name) as
-      ConnectorRow | undefined;
+  get(name: string): Promise<ConnectorRow | undefined> {
+    return this.sql.get<ConnectorRow>(`SELECT ${COLUMNS} FROM connectors WHERE name = ?`, [name]);
   }
 
-  list(): ConnectorRow[] {
-    return this.db
-      .prepare(`SELECT ${COLUMNS} FROM connectors ORDER BY name`)
-      .all() as ConnectorRow[];
+  list(): Promise<ConnectorRow[]> {
+    return this.sql.all<ConnectorRow>(`SELECT ${COLUMNS} FROM connectors ORDER BY name`);
   }
 
   /** The Airbyte state to pass back to the source, as it sent it. */
-  state(name: string): unknown {
-    const json = this.db
-      .prepare(`SELECT state FROM connectors WHERE name = ?`)
-      .pluck()
-      .get(name) as string | null;
-    return json ? JSON.parse(json) : undefined;
+  async state(name: string): Promise<unknown> {
+    const row = await this.sql.get<{ state: string | null }>(
+      `SELECT state FROM connectors WHERE name = ?`,
+      [name],
+    );
+    return row?.state ? JSON.parse(row.state) : undefined;
   }
 
   /** Call inside the transaction that commits the data this state covers. */
-  saveState(name: string, state: unknown): void {
-    this.db
-      .prepare(`UPDATE connectors SET state = ?, state_at = ? WHERE name = ?`)
-      .run(JSON.stringify(state), this.now().toISOString(), name);
+  async saveState(name: string, state: unknown): Promise<void> {
+    await this.sql.run(`UPDATE connectors SET state = ?, state_at = ? WHERE name = ?`, [
+      JSON.stringify(state),
+      this.now().toISOString(),
+      name,
+    ]);
   }
 
   /**
    * Opens a run. A run still marked Processing belongs to a process that died mid-sync; its
    * committed checkpoints stand, and it is closed as Interrupted.
    */
-  startRun(name: string): number {
+  async startRun(name: string): Promise<number> {
     const at = this.now().toISOString();
-    this.db
-      .prepare(
-        `UPDATE runs SET status = 'Interrupted', finished_at = ? WHERE connector = ? AND status = 'Processing'`,
-      )
-      .run(at, name);
-    return Number(
-      this.db
-        .prepare(`INSERT INTO runs (connector, started_at, status) VALUES (?, ?, 'Processing')`)
-        .run(name, at).lastInsertRowid,
+    await this.sql.run(
+      `UPDATE runs SET status = 'Interrupted', finished_at = ? WHERE connector = ? AND status = 'Processing'`,
+      [at, name],
+    );
+    const row = await this.sql.get<{ id: number }>(
+      `INSERT INTO runs (connector, started_at, status) VALUES (?, ?, 'Processing') RETURNING id`,
+      [name, at],
+    );
+    return (row as { id: number }).id;
+  }
+
+  async finishRun(
+    id: number,
+    status: 'Processed' | 'Failed',
+    summary: unknown,
+    error?: string,
+  ): Promise<void> {
+    await this.sql.run(
+      `UPDATE runs SET status = ?, finished_at = ?, summary = ?, error = ? WHERE id = ?`,
+      [status, this.now().toISOString(), JSON.stringify(summary), error ?? null, id],
     );
   }
 
-  finishRun(id: number, status: 'Processed' | 'Failed', summary: unknown, error?: string): void {
-    this.db
-      .prepare(`UPDATE runs SET status = ?, finished_at = ?, summary = ?, error = ? WHERE id = ?`)
-      .run(status, this.now().toISOString(), JSON.stringify(summary), error ?? null, id);
-  }
-
-  lastRun(name: string, before?: number): RunRow | undefined {
-    return this.db
-      .prepare(`SELECT * FROM runs WHERE connector = ? AND id < ? ORDER BY id DESC LIMIT 1`)
-      .get(name, before ?? Number.MAX_SAFE_INTEGER) as RunRow | undefined;
+  lastRun(name: string, before?: number): Promise<RunRow | undefined> {
+    // 2^31 - 1: ids are INTEGER on PostgreSQL.
+    return this.sql.get<RunRow>(
+      `SELECT * FROM runs WHERE connector = ? AND id < ? ORDER BY id DESC LIMIT 1`,
+      [name, before ?? 2147483647],
+    );
   }
 }

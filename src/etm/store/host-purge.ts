@@ -8,12 +8,10 @@
  * asset with no live host left is kept, marked `purgedAt`. A later record of the same host
  * restores it (store/asset-resolver.ts).
  */
-import { Statement } from 'better-sqlite3';
-
 import { NORMALISERS } from '../normalisers';
-import { hostUnindexer } from './asset-resolver';
-import { Db } from './database';
+import { unindexHost } from './asset-resolver';
 import { layoutId, Layouts } from './layouts';
+import { Sql } from './sql';
 
 /** The findingStatus normaliser's value for Qualys' STATUS "Fixed": closed the same way. */
 export const CLOSED_STATUS = NORMALISERS.get('findingStatus')?.apply('Fixed') as string;
@@ -43,55 +41,55 @@ interface Closing {
   readonly positions: ReadonlyMap<string, number>;
 }
 
-export class HostPurger {
-  private readonly s: Record<string, Statement>;
-  private readonly unindex: (hostSeq: number, identifiers: string) => void;
-
-  constructor(private readonly db: Db) {
-    this.s = {
-      host: db.prepare(
-        `SELECT h.seq, h.asset_key, a.seq AS asset_seq, h.identifiers, h.purged_at
+const SQL = {
+  host: `SELECT h.seq, h.asset_key, a.seq AS asset_seq, h.identifiers, h.purged_at
            FROM asset_hosts h JOIN assets a ON a.asset_key = h.asset_key
           WHERE h.subscription = ? AND h.host_id = ?`,
-      ),
-      openReports: db.prepare(
-        `SELECT id, layout, record FROM findings
-          WHERE asset_seq = ? AND host_seq = ? AND status IS NOT ?`,
-      ),
-      close: db.prepare(`UPDATE findings SET status = ?, layout = ?, record = ? WHERE id = ?`),
-      markPurged: db.prepare(`UPDATE asset_hosts SET purged_at = ? WHERE seq = ?`),
-      markDirty: db.prepare(`UPDATE assets SET dirty = 1 WHERE asset_key = ? AND dirty = 0`),
-    };
-    this.unindex = hostUnindexer(db);
-  }
+  openReports: `SELECT id, layout, record FROM findings
+          WHERE asset_seq = ? AND host_seq = ? AND status IS DISTINCT FROM ?`,
+  close: `UPDATE findings SET status = ?, layout = ?, record = ? WHERE id = ?`,
+  markPurged: `UPDATE asset_hosts SET purged_at = ? WHERE seq = ?`,
+  markDirty: `UPDATE assets SET dirty = 1 WHERE asset_key = ? AND dirty = 0`,
+};
+
+export class HostPurger {
+  constructor(private readonly sql: Sql) {}
 
   /** Undefined when there is nothing to purge: a host never stored, or already purged. */
-  purge(subscription: string, hostId: string, deletedAt: string): PurgeResult | undefined {
-    const host = this.s.host.get(subscription, hostId) as HostRow | undefined;
+  async purge(
+    subscription: string,
+    hostId: string,
+    deletedAt: string,
+  ): Promise<PurgeResult | undefined> {
+    const host = await this.sql.get<HostRow>(SQL.host, [subscription, hostId]);
     if (!host || host.purged_at !== null) return undefined;
-    const closed = this.closeReports(host, deletedAt);
-    this.unindex(host.seq, host.identifiers);
-    this.s.markPurged.run(deletedAt, host.seq);
-    this.s.markDirty.run(host.asset_key);
+    const closed = await this.closeReports(host, deletedAt);
+    await unindexHost(this.sql, host.seq, host.identifiers);
+    await this.sql.run(SQL.markPurged, [deletedAt, host.seq]);
+    await this.sql.run(SQL.markDirty, [host.asset_key]);
     return { closed };
   }
 
   /** Every report of the host not already closed; returns how many. */
-  private closeReports(host: HostRow, deletedAt: string): number {
+  private async closeReports(host: HostRow, deletedAt: string): Promise<number> {
     const values: Record<string, unknown> = {
       findingStatus: CLOSED_STATUS,
       findingLastFixedOn: deletedAt,
     };
     // Layouts are looked up per purge: one created here is rolled back with the transaction.
-    const layouts = new Layouts(this.db);
+    const layouts = new Layouts(this.sql);
     const closings = new Map<number, Closing>();
-    const reports = this.s.openReports.all(host.asset_seq, host.seq, CLOSED_STATUS) as OpenReport[];
+    const reports = await this.sql.all<OpenReport>(SQL.openReports, [
+      host.asset_seq,
+      host.seq,
+      CLOSED_STATUS,
+    ]);
     for (const report of reports) {
       let closing = closings.get(report.layout);
       if (!closing) {
-        closing = this.closing(
+        closing = await this.closing(
           report.layout,
-          layouts.positions(report.layout),
+          await layouts.positions(report.layout),
           Object.keys(values),
         );
         closings.set(report.layout, closing);
@@ -100,7 +98,12 @@ export class HostPurger {
       for (const [name, value] of Object.entries(values)) {
         record[closing.positions.get(name) as number] = value;
       }
-      this.s.close.run(CLOSED_STATUS, closing.layout, JSON.stringify(record), report.id);
+      await this.sql.run(SQL.close, [
+        CLOSED_STATUS,
+        closing.layout,
+        JSON.stringify(record),
+        report.id,
+      ]);
     }
     return reports.length;
   }
@@ -109,17 +112,17 @@ export class HostPurger {
    * A map may not map findingStatus or findingLastFixedOn (the default maps no fixed date): a
    * closed record then gets them appended, under the layout of its attributes plus those.
    */
-  private closing(
+  private async closing(
     layout: number,
     positions: ReadonlyMap<string, number>,
     names: ReadonlyArray<string>,
-  ): Closing {
+  ): Promise<Closing> {
     const missing = names.filter((n) => !positions.has(n));
     if (missing.length === 0) return { layout, positions };
     const attributes = [...positions.entries()].sort((a, b) => a[1] - b[1]).map(([n]) => n);
     const extended = [...attributes, ...missing];
     return {
-      layout: layoutId(this.db, extended),
+      layout: await layoutId(this.sql, extended),
       positions: new Map(extended.map((n, i) => [n, i])),
     };
   }

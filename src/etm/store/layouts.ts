@@ -3,36 +3,40 @@
  * key names repeated on a million rows); its layout says which attribute each position holds.
  * A transform map yields one layout; a store synced with several maps holds several.
  */
-import { Db } from './database';
+import { Sql } from './sql';
 
 /** The id of the layout for these attribute names, created if new (inside the caller's transaction). */
-export function layoutId(db: Db, attributes: ReadonlyArray<string>): number {
+export async function layoutId(sql: Sql, attributes: ReadonlyArray<string>): Promise<number> {
   const json = JSON.stringify(attributes);
-  const found = db.prepare(`SELECT id FROM layouts WHERE attributes = ?`).pluck().get(json) as
-    number | undefined;
-  if (found !== undefined) return found;
-  const id = Number(
-    db.prepare(`INSERT INTO layouts (attributes) VALUES (?)`).run(json).lastInsertRowid,
+  const found = await sql.get<{ id: number }>(`SELECT id FROM layouts WHERE attributes = ?`, [json]);
+  if (found !== undefined) return found.id;
+  const created = (await sql.get<{ id: number }>(
+    `INSERT INTO layouts (attributes) VALUES (?) RETURNING id`,
+    [json],
+  )) as { id: number };
+  if (attributes.length === 0) return created.id;
+  const values = attributes.map(() => '(?, ?, ?)').join(', ');
+  await sql.run(
+    `INSERT INTO layout_fields (layout, name, path) VALUES ${values}`,
+    attributes.flatMap((name, i) => [created.id, name, `$[${i}]`]),
   );
-  const field = db.prepare(`INSERT INTO layout_fields (layout, name, path) VALUES (?, ?, ?)`);
-  attributes.forEach((name, i) => field.run(id, name, `$[${i}]`));
-  return id;
+  return created.id;
 }
 
 /** Layout ids to attribute positions, read once each. */
 export class Layouts {
   private readonly layouts = new Map<number, ReadonlyMap<string, number>>();
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly sql: Sql) {}
 
-  positions(id: number): ReadonlyMap<string, number> {
+  async positions(id: number): Promise<ReadonlyMap<string, number>> {
     let positions = this.layouts.get(id);
     if (!positions) {
-      const json = this.db
-        .prepare(`SELECT attributes FROM layouts WHERE id = ?`)
-        .pluck()
-        .get(id) as string;
-      positions = new Map((JSON.parse(json) as string[]).map((name, i) => [name, i]));
+      const row = (await this.sql.get<{ attributes: string }>(
+        `SELECT attributes FROM layouts WHERE id = ?`,
+        [id],
+      )) as { attributes: string };
+      positions = new Map((JSON.parse(row.attributes) as string[]).map((name, i) => [name, i]));
       this.layouts.set(id, positions);
     }
     return positions;

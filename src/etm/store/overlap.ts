@@ -4,7 +4,7 @@
  * (by the identification rule that recognised them), and the ETM findings that more than one
  * subscription reported — each stored once, its current report chosen by the asset materialiser.
  */
-import { Db } from './database';
+import { Sql } from './sql';
 
 export interface SubscriptionOverlap {
   readonly hostsBySubscription: Readonly<Record<string, number>>;
@@ -13,29 +13,23 @@ export interface SubscriptionOverlap {
   readonly sharedFindings: number;
 }
 
-export function subscriptionOverlap(db: Db): SubscriptionOverlap {
-  const hosts = db
-    .prepare(
-      `SELECT subscription, COUNT(*) AS n FROM asset_hosts WHERE purged_at IS NULL
-        GROUP BY subscription ORDER BY subscription`,
-    )
-    .all() as { subscription: string; n: number }[];
-  const assets = db
-    .prepare(
-      `SELECT coalesce(a.identified_by, 'none') AS rule, COUNT(*) AS n FROM assets a
-        WHERE a.record IS NOT NULL
-          AND (SELECT COUNT(DISTINCT h.subscription) FROM asset_hosts h
-                WHERE h.asset_key = a.asset_key AND h.purged_at IS NULL) > 1
-        GROUP BY 1 ORDER BY 1`,
-    )
-    .all() as { rule: string; n: number }[];
-  const sharedFindings = db
-    .prepare(
-      `SELECT COUNT(*) FROM (SELECT 1 FROM findings f JOIN asset_hosts h ON h.seq = f.host_seq
-        GROUP BY f.asset_seq, f.detection_key HAVING COUNT(DISTINCT h.subscription) > 1)`,
-    )
-    .pluck()
-    .get() as number;
+export async function subscriptionOverlap(sql: Sql): Promise<SubscriptionOverlap> {
+  const hosts = await sql.all<{ subscription: string; n: number }>(
+    `SELECT subscription, COUNT(*) AS n FROM asset_hosts WHERE purged_at IS NULL
+      GROUP BY subscription ORDER BY subscription`,
+  );
+  const assets = await sql.all<{ rule: string; n: number }>(
+    `SELECT coalesce(a.identified_by, 'none') AS rule, COUNT(*) AS n FROM assets a
+      WHERE a.record IS NOT NULL
+        AND (SELECT COUNT(DISTINCT h.subscription) FROM asset_hosts h
+              WHERE h.asset_key = a.asset_key AND h.purged_at IS NULL) > 1
+      GROUP BY 1 ORDER BY 1`,
+  );
+  const shared = (await sql.get<{ n: number }>(
+    `SELECT COUNT(*) AS n FROM (SELECT 1 FROM findings f JOIN asset_hosts h ON h.seq = f.host_seq
+      GROUP BY f.asset_seq, f.detection_key HAVING COUNT(DISTINCT h.subscription) > 1) s`,
+  )) as { n: number };
+  const sharedFindings = shared.n;
   return {
     hostsBySubscription: Object.fromEntries(hosts.map((h) => [h.subscription, h.n])),
     sharedAssetsByRule: Object.fromEntries(assets.map((a) => [a.rule, a.n])),

@@ -1,12 +1,12 @@
 /**
  * Reads final ETM records out of the store: materialised etm_Asset records, and etm_Finding
  * records assembled from the current report of each finding plus its QID's attributes. Rows are
- * streamed (iterate), so dumping a large store holds one record at a time.
+ * streamed (iterate), so dumping a large store holds one batch of records at a time.
  */
 import { FINDING, FINDING_TYPE, MODELS, SOURCE } from '../models';
 import { findingKey } from '../finding-key';
-import { Db } from './database';
 import { Layouts } from './layouts';
+import { Sql } from './sql';
 
 export interface EtmRecord {
   readonly model: string;
@@ -46,13 +46,13 @@ export class FindingAssembler {
   private readonly knowledge = new Map<string, Record<string, unknown>>();
   private readonly layouts: Layouts;
 
-  constructor(db: Db) {
-    this.layouts = new Layouts(db);
+  constructor(sql: Sql) {
+    this.layouts = new Layouts(sql);
   }
 
-  record(row: FindingRow): EtmRecord {
+  async record(row: FindingRow): Promise<EtmRecord> {
     const knowledge = this.parsed(row);
-    const positions = this.layouts.positions(row.layout);
+    const positions = await this.layouts.positions(row.layout);
     const values = JSON.parse(row.record) as unknown[];
     const record: Record<string, unknown> = {
       findingKey: findingKey(row.asset_key, row.detection_key),
@@ -84,35 +84,36 @@ export class FindingAssembler {
   }
 }
 
-export function* allAssets(db: Db): Generator<EtmRecord> {
-  const rows = db
-    .prepare(`SELECT record FROM assets WHERE record IS NOT NULL ORDER BY seq`)
-    .pluck()
-    .iterate();
-  for (const json of rows) yield { model: 'etm_Asset', record: JSON.parse(json as string) };
+export async function* allAssets(sql: Sql): AsyncGenerator<EtmRecord> {
+  const rows = sql.iterate<{ record: string }>(
+    `SELECT record FROM assets WHERE record IS NOT NULL ORDER BY seq`,
+  );
+  for await (const row of rows) yield { model: 'etm_Asset', record: JSON.parse(row.record) };
 }
 
 /**
  * The `limit` assets with the highest TruRisk; ties by asset key, which unlike creation order does
  * not depend on the order hosts arrived in.
  */
-export function riskiestAssets(db: Db, limit: number): EtmRecord[] {
-  return (
-    db
-      .prepare(
-        `SELECT record FROM assets WHERE record IS NOT NULL ORDER BY tru_risk_score DESC, asset_key LIMIT ?`,
-      )
-      .pluck()
-      .all(limit) as string[]
-  ).map((json) => ({ model: 'etm_Asset', record: JSON.parse(json) }));
+export async function riskiestAssets(sql: Sql, limit: number): Promise<EtmRecord[]> {
+  const rows = await sql.all<{ record: string }>(
+    `SELECT record FROM assets WHERE record IS NOT NULL ORDER BY tru_risk_score DESC, asset_key LIMIT ?`,
+    [limit],
+  );
+  return rows.map((r) => ({ model: 'etm_Asset', record: JSON.parse(r.record) }));
 }
 
-export function* allFindings(db: Db): Generator<EtmRecord> {
-  const rows = db
-    .prepare(
-      `SELECT ${FINDING_COLUMNS} FROM ${FINDINGS_FROM} WHERE f.current = 1 ORDER BY f.asset_seq, f.detection_key`,
-    )
-    .iterate();
-  const assembler = new FindingAssembler(db);
-  for (const row of rows) yield assembler.record(row as FindingRow);
+export async function* allFindings(sql: Sql): AsyncGenerator<EtmRecord> {
+  const rows = sql.iterate<FindingRow>(
+    `SELECT ${FINDING_COLUMNS} FROM ${FINDINGS_FROM} WHERE f.current = 1 ORDER BY f.asset_seq, f.detection_key`,
+  );
+  const assembler = new FindingAssembler(sql);
+  for await (const row of rows) yield await assembler.record(row);
+}
+
+/** Every record of an async stream, for callers that want them all at once. */
+export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
 }

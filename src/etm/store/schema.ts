@@ -9,7 +9,13 @@
  * (asset keys are hashes), which is most of the cost of storing them. Per-QID attributes are
  * stored once in vulnerabilities. A host purged from Qualys keeps its row, marked `purged_at`, so
  * that its closed findings still name their host (store/host-purge.ts).
+ *
+ * The text is SQLite's; PostgreSQL gets the same tables through its dialect (store/dialect.ts).
+ * The views at the end are the store's public face: real columns for psql, Grafana or Metabase,
+ * which need not know the layout above.
  */
+import { Dialect } from './dialect';
+
 export const SCHEMA_VERSION = 2;
 
 /**
@@ -125,3 +131,52 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_by_connector ON runs (connector, id);
 `;
+
+/**
+ * etm_assets, etm_findings (current findings only: one row per ETM finding), etm_connectors and
+ * etm_runs, recreated at each open so that they follow the tables. A finding attribute is read
+ * from its detection values (by the row's layout) before its QID's knowledge, as etm query does.
+ */
+export function views(d: Dialect): string {
+  const asset = (field: string, type: 'text' | 'number' | 'json' = 'text'): string =>
+    d.field('a.record', field, type);
+  const finding = (field: string, type: 'text' | 'number' | 'boolean' = 'text'): string =>
+    `coalesce(${d.at('f.record', `(SELECT path FROM layout_fields WHERE layout = f.layout AND name = '${field}')`, type)}, ${d.field('v.record', field, type)})`;
+  return `
+DROP VIEW IF EXISTS etm_assets;
+CREATE VIEW etm_assets AS
+SELECT a.asset_key, ${asset('assetName')} AS asset_name, ${asset('fqdn')} AS fqdn,
+       ${asset('ipAddress')} AS ip_address, ${asset('operatingSystemName')} AS operating_system_name,
+       ${asset('assetCriticalityScore', 'number')} AS asset_criticality_score,
+       a.tru_risk_score, a.tru_risk_band, ${asset('identifiedBy')} AS identified_by,
+       ${asset('lastScannedOn')} AS last_scanned_on, ${asset('purgedAt')} AS purged_at,
+       (SELECT COUNT(*) FROM asset_hosts h WHERE h.asset_key = a.asset_key AND h.purged_at IS NULL) AS live_hosts,
+       a.record
+  FROM assets a WHERE a.record IS NOT NULL;
+
+DROP VIEW IF EXISTS etm_findings;
+CREATE VIEW etm_findings AS
+SELECT fa.asset_key || '/' || f.detection_key AS finding_key, fa.asset_key, f.detection_key,
+       h.subscription, h.host_id AS qualys_host_id, f.vulnerability_key AS qid,
+       ${finding('findingName')} AS finding_name, f.status, f.sub_type, f.ignored,
+       f.score AS detection_score, f.severity, ${finding('findingPort', 'number')} AS port,
+       ${finding('findingProtocol')} AS protocol, ${finding('findingFirstFoundOn')} AS first_found_on,
+       f.last_found AS last_found_on, ${finding('findingLastFixedOn')} AS last_fixed_on,
+       h.purged_at AS host_purged_at
+  FROM findings f JOIN assets fa ON fa.seq = f.asset_seq JOIN asset_hosts h ON h.seq = f.host_seq
+  LEFT JOIN vulnerabilities v ON v.vulnerability_key = f.vulnerability_key
+ WHERE f.current = 1;
+
+DROP VIEW IF EXISTS etm_connectors;
+CREATE VIEW etm_connectors AS
+SELECT name, base_url, username, profile, status, status_at, registered_at, scheduled_at,
+       next_run_at, processing_at, processed_at, failed_at, last_error, state_at
+  FROM connectors;
+
+DROP VIEW IF EXISTS etm_runs;
+CREATE VIEW etm_runs AS
+SELECT id, connector, started_at, finished_at, status,
+       ${d.field('summary', 'records', 'number')} AS records, error
+  FROM runs;
+`;
+}

@@ -9,15 +9,14 @@
  * multi-row upserts — a couple of statements per host instead of one or more per detection;
  * the per-statement cost is what dominates SQLite writes from Node.
  */
-import { Statement } from 'better-sqlite3';
 import { VError } from 'verror';
 
 import { CompiledMap } from '../attribute-mapping';
 import { ASSET_DELETION, DestinationRecord, VULNERABILITY } from '../converter';
 import { ASSET, FINDING } from '../models';
-import { Db } from './database';
 import { HostPurger } from './host-purge';
 import { layoutId } from './layouts';
+import { Sql } from './sql';
 
 export interface WriteStats {
   hosts: number;
@@ -47,7 +46,7 @@ export const emptyWriteStats = (): WriteStats => ({
 
 /** QIDs whose current version this run has written; bounded, cleared when full. */
 const KNOWLEDGE_CACHE_LIMIT = 50000;
-/** Rows per multi-row upsert (12 parameters each, well under SQLite's limit). */
+/** Rows per multi-row upsert (12 parameters each, well under either engine's limit). */
 const CHUNK = 100;
 
 const FINDING_COLUMNS = [
@@ -89,10 +88,21 @@ interface Report {
   readonly row: unknown[];
 }
 
+const SQL = {
+  host: `SELECT h.seq, h.attributes, a.seq AS asset_seq
+           FROM asset_hosts h JOIN assets a ON a.asset_key = h.asset_key
+          WHERE h.subscription = ? AND h.host_id = ?`,
+  setHost: `UPDATE asset_hosts SET attributes = ?, last_scanned = ? WHERE seq = ?`,
+  reports: `SELECT detection_key, status, last_found FROM findings WHERE asset_seq = ? AND host_seq = ?`,
+  markDirty: `UPDATE assets SET dirty = 1 WHERE asset_key = ? AND dirty = 0`,
+  vulnerability: `SELECT version, record FROM vulnerabilities WHERE vulnerability_key = ?`,
+  upsertVulnerability: `INSERT INTO vulnerabilities (vulnerability_key, version, record) VALUES (?, ?, ?)
+         ON CONFLICT (vulnerability_key) DO UPDATE SET version = excluded.version, record = excluded.record`,
+};
+
 export class EtmWriter {
   stats: WriteStats = emptyWriteStats();
-  private readonly s: Record<string, Statement>;
-  private readonly upserts = new Map<number, Statement>();
+  private readonly upserts = new Map<number, string>();
   private readonly purger: HostPurger;
   /** QID → the version of its attributes staged or stored in this run. */
   private readonly versions = new Map<string, string>();
@@ -102,41 +112,22 @@ export class EtmWriter {
   private layout: number | undefined;
 
   constructor(
-    private readonly db: Db,
+    private readonly sql: Sql,
     private readonly map: CompiledMap,
   ) {
-    this.purger = new HostPurger(db);
-    this.s = {
-      host: db.prepare(
-        `SELECT h.seq, h.attributes, a.seq AS asset_seq
-           FROM asset_hosts h JOIN assets a ON a.asset_key = h.asset_key
-          WHERE h.subscription = ? AND h.host_id = ?`,
-      ),
-      setHost: db.prepare(`UPDATE asset_hosts SET attributes = ?, last_scanned = ? WHERE seq = ?`),
-      reports: db.prepare(
-        `SELECT detection_key, status, last_found FROM findings WHERE asset_seq = ? AND host_seq = ?`,
-      ),
-      markDirty: db.prepare(`UPDATE assets SET dirty = 1 WHERE asset_key = ? AND dirty = 0`),
-      vulnerability: db.prepare(
-        `SELECT version, record FROM vulnerabilities WHERE vulnerability_key = ?`,
-      ),
-      upsertVulnerability: db.prepare(
-        `INSERT INTO vulnerabilities (vulnerability_key, version, record) VALUES (?, ?, ?)
-         ON CONFLICT (vulnerability_key) DO UPDATE SET version = excluded.version, record = excluded.record`,
-      ),
-    };
+    this.purger = new HostPurger(sql);
   }
 
-  write(records: ReadonlyArray<DestinationRecord>): void {
+  async write(records: ReadonlyArray<DestinationRecord>): Promise<void> {
     let findings: Record<string, unknown>[] | undefined;
     for (const { model, record } of records) {
-      if (model === ASSET) this.writeHost(record);
+      if (model === ASSET) await this.writeHost(record);
       else if (model === FINDING) (findings ??= []).push(record);
-      else if (model === VULNERABILITY) this.writeVulnerability(record);
-      else if (model === ASSET_DELETION) this.purgeHost(record);
+      else if (model === VULNERABILITY) await this.writeVulnerability(record);
+      else if (model === ASSET_DELETION) await this.purgeHost(record);
       else throw new VError('no writer for destination model %j', model);
     }
-    if (findings) this.writeFindings(findings);
+    if (findings) await this.writeFindings(findings);
   }
 
   /** After a rollback the store no longer holds what the caches say was written. */
@@ -156,36 +147,38 @@ export class EtmWriter {
    * each carry only some (the detection API has no TRURISK_SCORE), so a value one stream omits
    * must not erase what the other reported.
    */
-  private writeHost(record: Record<string, unknown>): void {
+  private async writeHost(record: Record<string, unknown>): Promise<void> {
     const [{ subscription, hostId }] = record.qualysHosts as {
       subscription: string;
       hostId: string;
     }[];
-    const row = this.s.host.get(subscription, hostId) as
-      { seq: number; attributes: string; asset_seq: number } | undefined;
+    const row = await this.sql.get<{ seq: number; attributes: string; asset_seq: number }>(
+      SQL.host,
+      [subscription, hostId],
+    );
     if (!row)
       throw new VError('host %s/%s has no asset: resolve it before writing', subscription, hostId);
     const attributes = JSON.parse(row.attributes) as Record<string, unknown>;
     for (const name of this.map.asset.attributes) {
       if (record[name] !== null && record[name] !== undefined) attributes[name] = record[name];
     }
-    this.s.setHost.run(
+    await this.sql.run(SQL.setHost, [
       JSON.stringify(attributes),
       (attributes.lastScannedOn as string | undefined) ?? null,
       row.seq,
-    );
-    this.s.markDirty.run(record.assetKey);
+    ]);
+    await this.sql.run(SQL.markDirty, [record.assetKey]);
     this.lastHost = { subscription, hostId, seq: row.seq, assetSeq: row.asset_seq };
     this.stats.hosts++;
   }
 
   /** Unknown or already purged hosts are skipped, so a repeated deletion changes nothing. */
-  private purgeHost(record: Record<string, unknown>): void {
+  private async purgeHost(record: Record<string, unknown>): Promise<void> {
     const { where, deletedAt } = record as {
       where: { subscription: string; hostId: string };
       deletedAt: string;
     };
-    const result = this.purger.purge(where.subscription, where.hostId, deletedAt);
+    const result = await this.purger.purge(where.subscription, where.hostId, deletedAt);
     if (!result) return;
     // Not the cached host any more: should it come back, it is read again.
     this.lastHost = undefined;
@@ -194,14 +187,14 @@ export class EtmWriter {
   }
 
   /** Groups one source record's findings by host (in practice all are one host's) and writes them. */
-  private writeFindings(records: Record<string, unknown>[]): void {
+  private async writeFindings(records: Record<string, unknown>[]): Promise<void> {
     const first = records[0];
     const sameHost = (r: Record<string, unknown>): boolean =>
       r.assetKey === first.assetKey &&
       r.subscription === first.subscription &&
       r.qualysHostId === first.qualysHostId;
     if (records.every(sameHost)) {
-      this.writeHostFindings(records);
+      await this.writeHostFindings(records);
       return;
     }
     const groups = new Map<string, Record<string, unknown>[]>();
@@ -211,15 +204,16 @@ export class EtmWriter {
       if (group) group.push(r);
       else groups.set(key, [r]);
     }
-    for (const group of groups.values()) this.writeHostFindings(group);
+    for (const group of groups.values()) await this.writeHostFindings(group);
   }
 
-  private writeHostFindings(records: Record<string, unknown>[]): void {
+  private async writeHostFindings(records: Record<string, unknown>[]): Promise<void> {
     const { assetKey, subscription, qualysHostId } = records[0] as Record<string, string>;
-    const host = this.host(subscription, qualysHostId);
+    const host = await this.host(subscription, qualysHostId);
     const stored = new Map<string, StoredReport>();
-    for (const r of this.s.reports.all(host.assetSeq, host.seq) as StoredReport[])
+    for (const r of await this.sql.all<StoredReport>(SQL.reports, [host.assetSeq, host.seq]))
       stored.set(r.detection_key, r);
+    this.layout ??= await layoutId(this.sql, this.map.detection.attributes);
     // One report per detection key: a host listing a detection twice keeps its latest.
     const reports = new Map<string, Report>();
     for (const record of records) {
@@ -247,13 +241,13 @@ export class EtmWriter {
       }
       params.push(...report.row);
       if (++rows === CHUNK) {
-        this.upsert(rows).run(params);
+        await this.sql.run(this.upsert(rows), params);
         params.length = 0;
         rows = 0;
       }
     }
-    if (rows > 0) this.upsert(rows).run(params);
-    this.s.markDirty.run(assetKey);
+    if (rows > 0) await this.sql.run(this.upsert(rows), params);
+    await this.sql.run(SQL.markDirty, [assetKey]);
   }
 
   private report(record: Record<string, unknown>, assetKey: string, host: HostSeqs): Report {
@@ -263,7 +257,6 @@ export class EtmWriter {
     const names = this.map.detection.attributes;
     const values = new Array<unknown>(names.length);
     for (let i = 0; i < names.length; i++) values[i] = record[names[i]] ?? null;
-    this.layout ??= layoutId(this.db, names);
     const row = [
       host.assetSeq,
       detectionKey,
@@ -275,33 +268,33 @@ export class EtmWriter {
       record.detectionScore ?? null,
       record.findingSeverity ?? null,
       lastFound,
-      this.layout,
+      this.layout as number,
       JSON.stringify(values),
     ];
     return { detectionKey, status, lastFound, row };
   }
 
-  private host(subscription: string, hostId: string): HostSeqs {
+  private async host(subscription: string, hostId: string): Promise<HostSeqs> {
     const last = this.lastHost;
     if (last && last.subscription === subscription && last.hostId === hostId) return last;
-    const row = this.s.host.get(subscription, hostId) as
-      { seq: number; asset_seq: number } | undefined;
+    const row = await this.sql.get<{ seq: number; asset_seq: number }>(SQL.host, [
+      subscription,
+      hostId,
+    ]);
     if (!row)
       throw new VError('host %s/%s has no asset: resolve it before writing', subscription, hostId);
     return { subscription, hostId, seq: row.seq, assetSeq: row.asset_seq };
   }
 
-  private upsert(rows: number): Statement {
+  private upsert(rows: number): string {
     let statement = this.upserts.get(rows);
     if (!statement) {
       const values = Array.from(
         { length: rows },
         () => `(${FINDING_COLUMNS.map(() => '?').join(', ')})`,
       );
-      statement = this.db.prepare(
-        `INSERT INTO findings (${FINDING_COLUMNS.join(', ')}) VALUES ${values.join(', ')}
-         ON CONFLICT (asset_seq, detection_key, host_seq) DO UPDATE SET ${UPSERT_SET}`,
-      );
+      statement = `INSERT INTO findings (${FINDING_COLUMNS.join(', ')}) VALUES ${values.join(', ')}
+         ON CONFLICT (asset_seq, detection_key, host_seq) DO UPDATE SET ${UPSERT_SET}`;
       this.upserts.set(rows, statement);
     }
     return statement;
@@ -313,11 +306,13 @@ export class EtmWriter {
    * an older record still fills attributes the stored one lacks (MITRE from a detection that
    * arrives after a newer KB record).
    */
-  private writeVulnerability(record: Record<string, unknown>): void {
+  private async writeVulnerability(record: Record<string, unknown>): Promise<void> {
     const { vulnerabilityKey, version, ...attributes } = record;
     const key = String(vulnerabilityKey);
-    const stored = this.s.vulnerability.get(key) as
-      { version: string | null; record: string } | undefined;
+    const stored = await this.sql.get<{ version: string | null; record: string }>(
+      SQL.vulnerability,
+      [key],
+    );
     const older = !!(stored && version && stored.version && (version as string) < stored.version);
     let merged: Record<string, unknown> = attributes;
     if (stored) {
@@ -328,7 +323,7 @@ export class EtmWriter {
     const newest = older
       ? stored?.version
       : ((version as string | null) ?? stored?.version ?? null);
-    this.s.upsertVulnerability.run(key, newest ?? null, JSON.stringify(merged));
+    await this.sql.run(SQL.upsertVulnerability, [key, newest ?? null, JSON.stringify(merged)]);
     this.stats.vulnerabilities++;
     if (this.versions.size >= KNOWLEDGE_CACHE_LIMIT) this.versions.clear();
     if (version && !older) this.versions.set(key, version as string);

@@ -68,40 +68,49 @@ export class SyncConsumer {
   private unparsed: string | undefined;
   private lastProgress = Date.now();
   private readonly connectors: Connectors;
+  private started = false;
 
   constructor(
     private readonly destination: EtmDestination,
     private readonly options: ConsumerOptions = {},
   ) {
-    this.connectors = new Connectors(destination.store.db);
-    if (options.connector) this.kept = this.connectors.state(options.connector);
+    this.connectors = new Connectors(destination.store.sql);
   }
 
   async consume(lines: AsyncIterable<string>): Promise<ConsumeResult> {
+    await this.start();
     for await (const line of lines) {
       // A line that is not a message fails the sync once another follows it.
-      if (this.unparsed !== undefined) this.notAMessage(this.unparsed);
+      if (this.unparsed !== undefined) await this.notAMessage(this.unparsed);
       if (this.result.aborted) return this.finish();
       await this.handle(line);
     }
     // Not logged here: the caller knows whether the source was stopped mid-line.
     if (this.unparsed !== undefined)
-      this.result.lastLineCut = this.notAMessage(this.unparsed, false);
+      this.result.lastLineCut = await this.notAMessage(this.unparsed, false);
     if (this.result.aborted) return this.finish();
     try {
       const pending = this.staged;
-      this.destination.store.begin();
+      await this.destination.store.begin();
       await this.destination.complete();
       // Records after the last checkpoint are not confirmed by the source; only convert keeps them.
-      if (this.options.commitAtEnd || pending === 0) this.commit(this.lastState, false);
+      if (this.options.commitAtEnd || pending === 0) await this.commit(this.lastState, false);
     } catch (err) {
-      this.fail(`finishing the sync failed: ${(err as Error).message}`, true);
+      await this.fail(`finishing the sync failed: ${(err as Error).message}`, true);
     }
     return this.finish();
   }
 
+  /** Reads the connector's kept state once, before the first message. */
+  private async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    if (this.options.connector) this.kept = await this.connectors.state(this.options.connector);
+  }
+
   /** Handles one line; exposed so tests can drive the consumer message by message. */
   async handle(line: string): Promise<void> {
+    await this.start();
     if (this.result.aborted || line.trim() === '') return;
     let msg: AirbyteMessage;
     try {
@@ -113,24 +122,24 @@ export class SyncConsumer {
     }
     const failure = failureOf(msg);
     if (failure) {
-      this.fail(failure.message, failure.fatal);
+      await this.fail(failure.message, failure.fatal);
       return;
     }
     const warning = warningOf(msg);
     if (warning) this.options.onLog?.('WARN', warning);
     try {
       if (msg.type === 'RECORD' && msg.record) await this.stage(msg);
-      else if (msg.type === 'STATE' && msg.state !== undefined) this.commit(msg.state);
+      else if (msg.type === 'STATE' && msg.state !== undefined) await this.commit(msg.state);
       else if (msg.type === 'LOG' && LOUD.has(msg.log?.level ?? '')) {
         this.options.onLog?.(msg.log?.level ?? 'WARN', msg.log?.message ?? '');
       }
     } catch (err) {
-      this.fail((err as Error).message, true);
+      await this.fail((err as Error).message, true);
     }
   }
 
   private async stage(msg: AirbyteMessage): Promise<void> {
-    this.destination.store.begin();
+    await this.destination.store.begin();
     if (await this.destination.process(msg.record as NonNullable<AirbyteMessage['record']>)) {
       this.staged++;
       this.result.records++;
@@ -138,30 +147,30 @@ export class SyncConsumer {
     this.report(false);
   }
 
-  private commit(state: unknown, counted = true): void {
+  private async commit(state: unknown, counted = true): Promise<void> {
     const { store } = this.destination;
-    store.begin();
-    this.destination.checkpoint();
+    await store.begin();
+    await this.destination.checkpoint();
     if (this.options.connector && state !== undefined) {
       this.kept = mergeState(this.kept, state);
-      this.connectors.saveState(this.options.connector, this.kept);
+      await this.connectors.saveState(this.options.connector, this.kept);
     }
-    store.commit();
+    await store.commit();
     this.lastState = state;
     this.staged = 0;
     if (counted) this.result.checkpoints++;
   }
 
   /** Fails the sync on a line that is not a message; returns the failure. */
-  private notAMessage(line: string, log = true): string {
+  private async notAMessage(line: string, log = true): Promise<string> {
     this.unparsed = undefined;
     const message = `the source wrote a line that is not an Airbyte message: ${line.slice(0, 120)}`;
-    this.fail(message, true, log);
+    await this.fail(message, true, log);
     return message;
   }
 
-  private fail(message: string, fatal: boolean, log = true): void {
-    this.destination.store.rollback();
+  private async fail(message: string, fatal: boolean, log = true): Promise<void> {
+    await this.destination.store.rollback();
     this.destination.discard();
     this.result.rolledBack += this.staged;
     this.staged = 0;
@@ -170,10 +179,10 @@ export class SyncConsumer {
     if (log) this.options.onLog?.('ERROR', message);
   }
 
-  private finish(): ConsumeResult {
+  private async finish(): Promise<ConsumeResult> {
     if (this.destination.store.inTransaction) {
       this.result.uncommitted = this.staged;
-      this.destination.store.rollback();
+      await this.destination.store.rollback();
       this.destination.discard();
     }
     this.report(true);

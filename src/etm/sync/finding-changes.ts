@@ -7,7 +7,7 @@
  * finding; meant for demo-sized stores.
  */
 import { findingKey } from '../finding-key';
-import { Db } from '../store/database';
+import { Sql } from '../store/sql';
 import { CLOSED_STATUS } from '../store/host-purge';
 import { allFindings, EtmRecord } from '../store/reader';
 
@@ -27,17 +27,17 @@ export interface FindingChanges {
   readonly closedByPurge: FindingChange[];
 }
 
-export function findingStatuses(db: Db): FindingStatuses {
+export async function findingStatuses(sql: Sql): Promise<FindingStatuses> {
   const statuses = new Map<string, unknown>();
-  for (const { record } of allFindings(db))
+  for await (const { record } of allFindings(sql))
     statuses.set(record.findingKey as string, record.findingStatus);
   return statuses;
 }
 
-export function findingChanges(before: FindingStatuses, db: Db): FindingChanges {
+export async function findingChanges(before: FindingStatuses, sql: Sql): Promise<FindingChanges> {
   const changes: FindingChanges = { added: [], fixed: [], reopened: [], closedByPurge: [] };
-  const purged = purgedReports(db);
-  for (const finding of allFindings(db)) {
+  const purged = await purgedReports(sql);
+  for await (const finding of allFindings(sql)) {
     const key = finding.record.findingKey as string;
     const now = finding.record.findingStatus;
     if (!before.has(key)) {
@@ -56,13 +56,11 @@ export function findingChanges(before: FindingStatuses, db: Db): FindingChanges 
 }
 
 /** Keys of the findings whose current report is a purged host's. */
-function purgedReports(db: Db): Set<string> {
-  const rows = db
-    .prepare(
-      `SELECT a.asset_key, f.detection_key FROM findings f
-         JOIN assets a ON a.seq = f.asset_seq JOIN asset_hosts h ON h.seq = f.host_seq
-        WHERE f.current = 1 AND h.purged_at IS NOT NULL`,
-    )
-    .all() as { asset_key: string; detection_key: string }[];
+async function purgedReports(sql: Sql): Promise<Set<string>> {
+  const rows = await sql.all<{ asset_key: string; detection_key: string }>(
+    `SELECT a.asset_key, f.detection_key FROM findings f
+       JOIN assets a ON a.seq = f.asset_seq JOIN asset_hosts h ON h.seq = f.host_seq
+      WHERE f.current = 1 AND h.purged_at IS NOT NULL`,
+  );
   return new Set(rows.map((r) => findingKey(r.asset_key, r.detection_key)));
 }

@@ -40,12 +40,12 @@ export async function syncSubscription(
   config: SourceConfig,
   options: SyncOptions,
 ): Promise<SyncOutcome> {
-  const connectors = new Connectors(store.db);
+  const connectors = new Connectors(store.sql);
   const name = config.name;
   const say = (m: string): string => redact(m, config.secrets);
-  connectors.setStatus(name, 'Processing');
-  const runId = connectors.startRun(name);
-  const before = storeTotals(store.db);
+  await connectors.setStatus(name, 'Processing');
+  const runId = await connectors.startRun(name);
+  const before = await storeTotals(store);
   let outcome: SyncOutcome;
   try {
     const destination = new EtmDestination(store, {
@@ -66,7 +66,7 @@ export async function syncSubscription(
       configPath: config.path,
       config: options.overrides && { ...config.content, ...options.overrides },
       catalog: sourceCatalog(),
-      state: connectors.state(name),
+      state: await connectors.state(name),
     });
     options.onStart?.(source);
     const result = await consumer.consume(source.lines);
@@ -89,7 +89,7 @@ export async function syncSubscription(
         `source exited with ${exit.signal ?? `code ${exit.code}`}${tail ? `: ${tail}` : ''}`,
       );
     }
-    const totals = storeTotals(store.db);
+    const totals = await storeTotals(store);
     const summary: SyncSummary = {
       connector: name,
       records: result.records,
@@ -106,22 +106,22 @@ export async function syncSubscription(
     const error = failures.length > 0 ? say(failures.join('; ')) : undefined;
     outcome = { status: error ? 'Failed' : 'Processed', summary, error };
   } catch (err) {
-    store.rollback();
+    await store.rollback();
     const error = say((err as Error).message);
-    outcome = { status: 'Failed', summary: emptySummary(name, store), error };
+    outcome = { status: 'Failed', summary: await emptySummary(name, store), error };
   }
-  connectors.finishRun(runId, outcome.status, outcome.summary, outcome.error);
-  connectors.setStatus(name, outcome.status, outcome.error);
+  await connectors.finishRun(runId, outcome.status, outcome.summary, outcome.error);
+  await connectors.setStatus(name, outcome.status, outcome.error);
   return outcome;
 }
 
-function emptySummary(connector: string, store: EtmStore): SyncSummary {
+async function emptySummary(connector: string, store: EtmStore): Promise<SyncSummary> {
   return {
     connector,
     records: 0,
     checkpoints: 0,
     changes: { ...emptyWriteStats(), ...emptyResolverStats() },
-    totals: storeTotals(store.db),
+    totals: await storeTotals(store),
     delta: { assets: 0, purgedAssets: 0, findings: 0, openFindings: 0 },
   };
 }

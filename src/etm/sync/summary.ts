@@ -4,7 +4,7 @@
  * new and updated detections (host reports of a finding) and their status transitions (e.g.
  * ACTIVE→FIXED), hosts purged from Qualys and the detections that closed, and how the totals moved.
  */
-import { Db } from '../store/database';
+import { EtmStore } from '../store/database';
 import { ResolverStats } from '../store/asset-resolver';
 import { WriteStats } from '../store/writer';
 
@@ -29,18 +29,22 @@ export interface SyncSummary {
   delta: { assets: number; purgedAssets: number; findings: number; openFindings: number };
 }
 
-const OPEN = `status IN ('NEW', 'ACTIVE', 'REOPENED')`;
+const OPEN = `CASE WHEN status IN ('NEW', 'ACTIVE', 'REOPENED') THEN 1 ELSE 0 END`;
 
-export function storeTotals(db: Db): StoreTotals {
+export async function storeTotals(store: EtmStore): Promise<StoreTotals> {
+  const { sql } = store;
   const byStatus: Record<string, number> = {};
   const bySeverity: Record<string, number> = {};
   let findings = 0;
   let open = 0;
-  const rows = db
-    .prepare(
-      `SELECT status, severity, COUNT(*) AS n, SUM(${OPEN}) AS open FROM findings WHERE current = 1 GROUP BY status, severity`,
-    )
-    .all() as { status: string | null; severity: number | null; n: number; open: number }[];
+  const rows = await sql.all<{
+    status: string | null;
+    severity: number | null;
+    n: number;
+    open: number;
+  }>(
+    `SELECT status, severity, COUNT(*) AS n, SUM(${OPEN}) AS open FROM findings WHERE current = 1 GROUP BY status, severity`,
+  );
   for (const r of rows) {
     const status = r.status ?? 'NONE';
     const severity = r.severity === null ? 'none' : String(r.severity);
@@ -49,15 +53,13 @@ export function storeTotals(db: Db): StoreTotals {
     findings += r.n;
     open += r.open ?? 0;
   }
-  const bands = db
-    .prepare(
-      `SELECT tru_risk_band AS band, COUNT(*) AS n FROM assets WHERE record IS NOT NULL GROUP BY tru_risk_band`,
-    )
-    .all() as { band: string; n: number }[];
-  const purgedAssets = db
-    .prepare(`SELECT COUNT(*) FROM assets WHERE json_extract(record, '$.purgedAt') IS NOT NULL`)
-    .pluck()
-    .get() as number;
+  const bands = await sql.all<{ band: string; n: number }>(
+    `SELECT tru_risk_band AS band, COUNT(*) AS n FROM assets WHERE record IS NOT NULL GROUP BY tru_risk_band`,
+  );
+  const purged = (await sql.get<{ n: number }>(
+    `SELECT COUNT(*) AS n FROM assets WHERE ${store.dialect.field('record', 'purgedAt', 'text')} IS NOT NULL`,
+  )) as { n: number };
+  const purgedAssets = purged.n;
   return {
     assets: bands.reduce((a, b) => a + b.n, 0),
     purgedAssets,
