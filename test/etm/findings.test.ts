@@ -9,6 +9,7 @@ import {
   SUB_A,
   SUB_B,
   tempStore,
+  onEachEngine,
 } from './helpers';
 
 const onA = (vulns: Record<string, unknown>[], extra: Record<string, unknown> = {}) =>
@@ -28,7 +29,7 @@ const onB = (vulns: Record<string, unknown>[], extra: Record<string, unknown> = 
     ...extra,
   });
 
-describe('finding deduplication', () => {
+onEachEngine('finding deduplication', () => {
   test('the same finding from two subscriptions is one record; the latest LAST_FOUND wins', async () => {
     const { assets, findings } = await convertAll([
       detectionsRecord(

@@ -1,5 +1,13 @@
 import { IdentificationRules, KNOWN_RULES } from '../../src/etm/identification-rules';
-import { convertAll, detection, detectionsRecord, host, SUB_A, SUB_B } from './helpers';
+import {
+  convertAll,
+  detection,
+  detectionsRecord,
+  host,
+  SUB_A,
+  SUB_B,
+  onEachEngine,
+} from './helpers';
 
 const SUB_C = 'ops@qualysapi.qualys.eu';
 
@@ -111,7 +119,7 @@ async function assetsOf(hosts: Record<string, unknown>[], rules?: string) {
   return assets;
 }
 
-describe('identification rules: merging assets in the store', () => {
+onEachEngine('identification rules: merging assets in the store', () => {
   test('match: the same host in two subscriptions is one asset that keeps both', async () => {
     const assets = await assetsOf([
       {

@@ -8,6 +8,7 @@ import {
   recordMessage,
   SUB_A,
   tempStore,
+  onEachEngine,
 } from './helpers';
 
 const KB = {
@@ -28,7 +29,7 @@ const KB = {
 const withMitre = (extra: Record<string, unknown> = {}) =>
   detection({ MITRE_TACTIC_ID: ['TA0002'], MITRE_TACTIC_NAME: ['Execution'], ...extra });
 
-describe('knowledge_base stream', () => {
+onEachEngine('knowledge_base stream', () => {
   test('emits one etm_Vulnerability with the per-QID attributes its join covers', async () => {
     const t = await tempStore();
     try {

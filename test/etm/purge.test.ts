@@ -21,6 +21,7 @@ import {
   FINDINGS_FROM,
   FindingAssembler,
   FindingRow,
+  collect,
 } from '../../src/etm/store/reader';
 import { WriteStats } from '../../src/etm/store/writer';
 import { SyncConsumer } from '../../src/etm/sync/consumer';
@@ -43,6 +44,8 @@ import {
   SUB_A,
   SUB_B,
   tempDir,
+  tempLocation,
+  onEachEngine,
   tempStore,
 } from './helpers';
 
@@ -115,26 +118,25 @@ async function sync(store: EtmStore, lines: string[]): Promise<WriteStats> {
 }
 
 /** Every report a host made, current or not, as etm_Finding records keyed by QID. */
-function reports(store: EtmStore, subscription: string, hostId: string) {
-  const rows = store.db
-    .prepare(
-      `SELECT ${FINDING_COLUMNS}, f.current FROM ${FINDINGS_FROM}
-        WHERE h.subscription = ? AND h.host_id = ?`,
-    )
-    .all(subscription, hostId) as (FindingRow & { current: number })[];
-  const assembler = new FindingAssembler(store.db);
-  return Object.fromEntries(
-    rows.map((row) => {
-      const { record } = assembler.record(row);
-      return [record.sourceVulnerabilityId, { ...record, current: row.current === 1 }];
-    }),
+async function reports(store: EtmStore, subscription: string, hostId: string) {
+  const rows = await store.sql.all<FindingRow & { current: number }>(
+    `SELECT ${FINDING_COLUMNS}, f.current FROM ${FINDINGS_FROM}
+      WHERE h.subscription = ? AND h.host_id = ?`,
+    [subscription, hostId],
   );
+  const assembler = new FindingAssembler(store.sql);
+  const entries: [unknown, Record<string, unknown>][] = [];
+  for (const row of rows) {
+    const { record } = await assembler.record(row);
+    entries.push([record.sourceVulnerabilityId, { ...record, current: row.current === 1 }]);
+  }
+  return Object.fromEntries(entries);
 }
 
 /** An asset's ETM findings by QID: who reports the current one and its status. */
-function assetFindings(store: EtmStore, assetKey: unknown) {
+async function assetFindings(store: EtmStore, assetKey: unknown) {
   return Object.fromEntries(
-    findings(store)
+    (await findings(store))
       .filter((f) => f.assetKey === assetKey)
       .map((f) => [
         f.sourceVulnerabilityId,
@@ -143,24 +145,37 @@ function assetFindings(store: EtmStore, assetKey: unknown) {
   );
 }
 
-const assetOf = (store: EtmStore, hostId: string) =>
-  assets(store).find((a) =>
+const assetOf = async (store: EtmStore, hostId: string) =>
+  (await assets(store)).find((a) =>
     (a.qualysHosts as { hostId: string }[]).some((h) => h.hostId === hostId),
   ) as Record<string, unknown>;
 
-const assetByKey = (store: EtmStore, key: unknown) =>
-  assets(store).find((a) => a.assetKey === key) as Record<string, unknown>;
+const assetByKey = async (store: EtmStore, key: unknown) =>
+  (await assets(store)).find((a) => a.assetKey === key) as Record<string, unknown>;
 
-/** Every table a purge could touch, row by row. */
-function tables(store: EtmStore): Record<string, unknown[]> {
-  const names = ['assets', 'asset_hosts', 'host_identifiers', 'findings', 'layouts'];
-  return Object.fromEntries(names.map((t) => [t, store.db.prepare(`SELECT * FROM ${t}`).all()]));
+/** Every table a purge could touch, row by row (in key order: PostgreSQL has no rowid order). */
+async function tables(store: EtmStore): Promise<Record<string, unknown[]>> {
+  const tables: Record<string, string> = {
+    assets: 'seq',
+    asset_hosts: 'seq',
+    host_identifiers: 'rule, value, host_seq',
+    findings: 'id',
+    layouts: 'id',
+  };
+  const out: Record<string, unknown[]> = {};
+  for (const [t, key] of Object.entries(tables))
+    out[t] = await store.sql.all(`SELECT * FROM ${t} ORDER BY ${key}`);
+  return out;
 }
 
-const query = (store: EtmStore, text: string) =>
-  [...selectRecords(store, compileQuery(parseQuery(text))).records].map((r) => r.record);
+const query = async (store: EtmStore, text: string) =>
+  (
+    await collect(
+      selectRecords(store, compileQuery(parseQuery(text), undefined, store.dialect)).records,
+    )
+  ).map((r) => r.record);
 
-describe('the hosts converter', () => {
+onEachEngine('the hosts converter', () => {
   test('turns a deletion record into an etm_Asset__Deletion, resolving no asset', async () => {
     const t = await tempStore();
     try {
@@ -172,7 +187,7 @@ describe('the hosts converter', () => {
           record: { where: { subscription: SUB_A, hostId: '110002122' }, deletedAt: CLOSED_AT },
         },
       ]);
-      expect(t.store.db.prepare(`SELECT COUNT(*) FROM asset_hosts`).pluck().get()).toBe(0);
+      expect(await t.store.sql.get(`SELECT COUNT(*) AS n FROM asset_hosts`)).toEqual({ n: 0 });
       await expect(
         new Hosts().convert(
           { stream: 'hosts', data: { ...data, _ab_cdc_deleted_at: 'soon' } },
@@ -187,18 +202,18 @@ describe('the hosts converter', () => {
   });
 });
 
-describe('hosts purged from Qualys', () => {
-  let t: ReturnType<typeof tempStore>;
+onEachEngine('hosts purged from Qualys', () => {
+  let t: Awaited<ReturnType<typeof tempStore>>;
   beforeEach(async () => {
     t = await tempStore();
     await sync(t.store, FIRST_SYNC);
   });
-  afterEach(() => await t.cleanup());
+  afterEach(() => t.cleanup());
 
   test("closes the purged host's open findings: FIXED, last fixed at the deletion time", async () => {
-    const before = reports(t.store, SUB_A, '1');
+    const before = await reports(t.store, SUB_A, '1');
     const stats = await sync(t.store, [deletion(SUB_A, 1), stateMessage({ n: 2 })]);
-    const after = reports(t.store, SUB_A, '1');
+    const after = await reports(t.store, SUB_A, '1');
     const closed = { findingStatus: 'FIXED', findingLastFixedOn: CLOSED_AT };
     // QID 100: B/77 reports it too, so A/1's closed report is no longer the current one.
     expect(after['100']).toEqual({ ...before['100'], ...closed, current: false });
@@ -211,17 +226,19 @@ describe('hosts purged from Qualys', () => {
     expect(stats).toMatchObject({ hostsPurged: 1, findingsClosedByPurge: 3 });
     // Queryable (the status by its column), though the default map has no findingLastFixedOn row.
     expect(
-      query(
-        t.store,
-        `finding.findingLastFixedOn = ${DELETED_AT} and finding.findingStatus: FIXED`,
+      (
+        await query(
+          t.store,
+          `finding.findingLastFixedOn = ${DELETED_AT} and finding.findingStatus: FIXED`,
+        )
       ).map((f) => f.sourceVulnerabilityId),
     ).toEqual(['200', '400']);
   });
 
   test("another host's findings on the same asset stay, and become current in the purged host's place", async () => {
-    const merged = assetOf(t.store, '77').assetKey;
-    const otherBefore = reports(t.store, SUB_B, '77');
-    expect(assetFindings(t.store, merged)).toEqual({
+    const merged = (await assetOf(t.store, '77')).assetKey;
+    const otherBefore = await reports(t.store, SUB_B, '77');
+    expect(await assetFindings(t.store, merged)).toEqual({
       '100': 'A/1 ACTIVE',
       '200': 'A/1 NEW',
       '300': 'A/1 FIXED',
@@ -231,11 +248,11 @@ describe('hosts purged from Qualys', () => {
     await sync(t.store, [deletion(SUB_A, 1), stateMessage({ n: 2 })]);
     // B/77's reports are as they were, its QID 100 now the current one.
     expect(otherBefore['100'].current).toBe(false);
-    expect(reports(t.store, SUB_B, '77')).toEqual({
+    expect(await reports(t.store, SUB_B, '77')).toEqual({
       ...otherBefore,
       '100': { ...otherBefore['100'], current: true },
     });
-    expect(assetFindings(t.store, merged)).toEqual({
+    expect(await assetFindings(t.store, merged)).toEqual({
       '100': 'B/77 ACTIVE',
       '200': 'A/1 FIXED',
       '300': 'A/1 FIXED',
@@ -245,7 +262,7 @@ describe('hosts purged from Qualys', () => {
   });
 
   test('the asset loses the purged host and its attributes; TruRisk no longer counts the closed findings', async () => {
-    const before = assetOf(t.store, '1');
+    const before = await assetOf(t.store, '1');
     // ACS 5 (A/1's) × (critical 95 + high 0.6 × 80 + medium 0.4 × avg(50, 60) × 2^0.01)
     expect(before).toMatchObject({
       assetCriticalityScore: 5,
@@ -257,7 +274,7 @@ describe('hosts purged from Qualys', () => {
       ],
     });
     await sync(t.store, [deletion(SUB_A, 1), stateMessage({ n: 2 })]);
-    const after = assetByKey(t.store, before.assetKey);
+    const after = await assetByKey(t.store, before.assetKey);
     // ACS 3 (B/77's) × (critical 95 + medium 0.4 × 60): B/77's open findings only.
     expect(after).toMatchObject({
       subscriptions: [SUB_B],
@@ -267,45 +284,44 @@ describe('hosts purged from Qualys', () => {
       truRiskBand: 'LOW',
     });
     expect(after).not.toHaveProperty('purgedAt');
-    const row = t.store.db
-      .prepare(`SELECT tru_risk_score, dirty FROM assets WHERE asset_key = ?`)
-      .get(before.assetKey);
+    const row = await t.store.sql.get(
+      `SELECT tru_risk_score, dirty FROM assets WHERE asset_key = ?`,
+      [before.assetKey],
+    );
     expect(row).toEqual({ tru_risk_score: 357, dirty: 0 });
   });
 
   test('an asset whose only host was purged is kept, marked purged', async () => {
-    const before = assetOf(t.store, '2');
+    const before = await assetOf(t.store, '2');
     expect(before.truRiskScore).toBe(190);
     await sync(t.store, [deletion(SUB_A, 2), stateMessage({ n: 2 })]);
-    const after = assetByKey(t.store, before.assetKey);
+    const after = await assetByKey(t.store, before.assetKey);
     expect(after).toEqual({
       ...before,
       truRiskScore: 0,
       truRiskBand: 'LOW',
       purgedAt: CLOSED_AT,
     });
-    expect(assetFindings(t.store, before.assetKey)).toEqual({ '100': 'A/2 FIXED' });
-    expect(query(t.store, 'inventory: (purgedAt != null)')).toEqual([after]);
-    expect(query(t.store, `inventory: (purgedAt >= ${DELETED_AT})`)).toEqual([after]);
+    expect(await assetFindings(t.store, before.assetKey)).toEqual({ '100': 'A/2 FIXED' });
+    expect(await query(t.store, 'inventory: (purgedAt != null)')).toEqual([after]);
+    expect(await query(t.store, `inventory: (purgedAt >= ${DELETED_AT})`)).toEqual([after]);
   });
 
   test("a purged host's identifiers no longer match new hosts, nor rule them out", async () => {
-    const merged = assetOf(t.store, '1').assetKey;
-    const lone = assetOf(t.store, '2').assetKey;
+    const merged = (await assetOf(t.store, '1')).assetKey;
+    const lone = (await assetOf(t.store, '2')).assetKey;
     const indexed = () =>
-      t.store.db
-        .prepare(
-          `SELECT h.host_id, COUNT(*) AS n FROM host_identifiers i JOIN asset_hosts h ON h.seq = i.host_seq
-            GROUP BY 1 ORDER BY 1`,
-        )
-        .all();
-    expect(indexed()).toEqual([
+      t.store.sql.all(
+        `SELECT h.host_id, COUNT(*) AS n FROM host_identifiers i JOIN asset_hosts h ON h.seq = i.host_seq
+          GROUP BY 1 ORDER BY 1`,
+      );
+    expect(await indexed()).toEqual([
       { host_id: '1', n: 3 },
       { host_id: '2', n: 2 },
       { host_id: '77', n: 2 },
     ]);
     await sync(t.store, [deletion(SUB_A, 1), deletion(SUB_A, 2), stateMessage({ n: 2 })]);
-    expect(indexed()).toEqual([{ host_id: '77', n: 2 }]);
+    expect(await indexed()).toEqual([{ host_id: '77', n: 2 }]);
     await sync(t.store, [
       // lone.corp was A/2's: this is another asset, not the purged one.
       hostsRecord({ subscription: SUB_A, ID: 3, DNS_DATA: { FQDN: 'lone.corp' } }),
@@ -318,13 +334,13 @@ describe('hosts purged from Qualys', () => {
       }),
       stateMessage({ n: 3 }),
     ]);
-    expect(assetOf(t.store, '3').assetKey).not.toBe(lone);
-    expect(assetOf(t.store, '88').assetKey).toBe(merged);
-    expect(assetByKey(t.store, lone).purgedAt).toBe(CLOSED_AT);
+    expect((await assetOf(t.store, '3')).assetKey).not.toBe(lone);
+    expect((await assetOf(t.store, '88')).assetKey).toBe(merged);
+    expect((await assetByKey(t.store, lone)).purgedAt).toBe(CLOSED_AT);
   });
 
   test('the changes a sync made tell findings closed by a purge from findings Qualys fixed', async () => {
-    const before = findingStatuses(t.store.db);
+    const before = await findingStatuses(t.store.sql);
     await sync(t.store, [
       deletion(SUB_A, 1),
       deletion(SUB_A, 2),
@@ -338,7 +354,7 @@ describe('hosts purged from Qualys', () => {
       ),
       stateMessage({ n: 2 }),
     ]);
-    const changes = findingChanges(before, t.store.db);
+    const changes = await findingChanges(before, t.store.sql);
     const listed = (list: typeof changes.fixed) =>
       list.map(
         (c) =>
@@ -353,27 +369,27 @@ describe('hosts purged from Qualys', () => {
   });
 
   test('a deletion of a host the store never held changes nothing', async () => {
-    const before = tables(t.store);
+    const before = await tables(t.store);
     const stats = await sync(t.store, [deletion(SUB_A, 999), stateMessage({ n: 2 })]);
-    expect(tables(t.store)).toEqual(before);
+    expect(await tables(t.store)).toEqual(before);
     expect(stats).toMatchObject({ hostsPurged: 0, findingsClosedByPurge: 0 });
   });
 
   test('a repeated deletion changes nothing, not even the purge time', async () => {
     await sync(t.store, [deletion(SUB_A, 1), deletion(SUB_A, 2), stateMessage({ n: 2 })]);
-    const before = tables(t.store);
+    const before = await tables(t.store);
     const stats = await sync(t.store, [
       deletion(SUB_A, 1, '2025-06-03T00:00:00Z'),
       deletion(SUB_A, 2, '2025-06-03T00:00:00Z'),
       stateMessage({ n: 3 }),
     ]);
-    expect(tables(t.store)).toEqual(before);
+    expect(await tables(t.store)).toEqual(before);
     expect(stats).toMatchObject({ hostsPurged: 0, findingsClosedByPurge: 0 });
-    expect(assetOf(t.store, '2').purgedAt).toBe(CLOSED_AT);
+    expect((await assetOf(t.store, '2')).purgedAt).toBe(CLOSED_AT);
   });
 
   test('a host reported again after its deletion is live again, in its asset', async () => {
-    const lone = assetOf(t.store, '2');
+    const lone = await assetOf(t.store, '2');
     await sync(t.store, [deletion(SUB_A, 2), stateMessage({ n: 2 })]);
     const stats = await sync(t.store, [
       hostsRecord({ subscription: SUB_A, ID: 2, DNS_DATA: { FQDN: 'lone.corp' } }),
@@ -390,7 +406,7 @@ describe('hosts purged from Qualys', () => {
       stateMessage({ n: 3 }),
     ]);
     expect(stats).toMatchObject({ findingsUpdated: 1, statusChanges: { 'FIXED→ACTIVE': 1 } });
-    const after = assetByKey(t.store, lone.assetKey);
+    const after = await assetByKey(t.store, lone.assetKey);
     expect(after).not.toHaveProperty('purgedAt');
     expect(after).toMatchObject({
       qualysHosts: [
@@ -399,7 +415,7 @@ describe('hosts purged from Qualys', () => {
       ],
       truRiskScore: 190,
     });
-    expect(reports(t.store, SUB_A, '2')['100']).toMatchObject({
+    expect((await reports(t.store, SUB_A, '2'))['100']).toMatchObject({
       findingStatus: 'ACTIVE',
       findingLastFoundOn: '2025-06-10T10:00:00.000Z',
       current: true,
@@ -410,11 +426,11 @@ describe('hosts purged from Qualys', () => {
   });
 });
 
-describe('the run summary', () => {
+onEachEngine('the run summary', () => {
   test('counts purged hosts, the detections their purge closed and the purged assets', async () => {
     const dir = tempDir();
-    const db = path.join(dir, 'etm.db');
-    const store = EtmStore.open(db);
+    const location = tempLocation();
+    const store = await EtmStore.open(location.db);
     try {
       const fixture = (name: string, lines: string[]): string => {
         fs.writeFileSync(path.join(dir, name), `${lines.join('\n')}\n`);
@@ -437,7 +453,7 @@ describe('the run summary', () => {
         expect(outcome.error).toBeUndefined();
         return formatSummary(outcome.summary);
       };
-      new Connectors(store.sql).register({ name: SUB_A });
+      await new Connectors(store.sql).register({ name: SUB_A });
       const first = await run(FIRST_SYNC);
       expect(first).toContain(
         '\n  purges:               0 hosts purged, 0 detections closed by purge; 0 purged assets in store (±0)\n',
@@ -456,48 +472,57 @@ describe('the run summary', () => {
         '\n  store now:            2 assets (±0), 6 findings (±0), 2 open (-3)\n',
       );
       // etm status shows the last run's summary.
-      const summary = JSON.parse(new Connectors(store.sql).lastRun(SUB_A)?.summary as string);
+      const summary = JSON.parse(
+        (await new Connectors(store.sql).lastRun(SUB_A))?.summary as string,
+      );
       expect(summary.changes).toMatchObject({ hostsPurged: 2, findingsClosedByPurge: 4 });
       expect(summary.totals.purgedAssets).toBe(1);
     } finally {
-      store.close();
+      await store.close();
+      await location.remove();
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });
 
-describe('stores made before purges were kept', () => {
+onEachEngine('stores made before purges were kept', () => {
   test('a store of schema version 1 is upgraded in place, its data kept', async () => {
     const t = await tempStore();
     try {
       await sync(t.store, FIRST_SYNC);
       const before = { assets: await assets(t.store), findings: await findings(t.store) };
-      // What version 1 looked like: no purged_at column.
-      t.store.db.exec(`ALTER TABLE asset_hosts DROP COLUMN purged_at`);
-      t.store.setMeta('schema_version', '1');
-      t.store.close();
+      // What version 1 looked like: no purged_at column (and no views, which read it).
+      await t.store.sql.exec(
+        `DROP VIEW etm_findings; DROP VIEW etm_assets; ALTER TABLE asset_hosts DROP COLUMN purged_at`,
+      );
+      await t.store.setMeta('schema_version', '1');
+      await t.store.close();
 
-      const reopened = EtmStore.open(t.file);
+      const reopened = await EtmStore.open(t.file);
       try {
-        expect(reopened.getMeta('schema_version')).toBe('2');
-        expect({ assets: assets(reopened), findings: findings(reopened) }).toEqual(before);
+        expect(await reopened.getMeta('schema_version')).toBe('2');
+        expect({ assets: await assets(reopened), findings: await findings(reopened) }).toEqual(
+          before,
+        );
         const stats = await sync(reopened, [deletion(SUB_A, 2), stateMessage({ n: 2 })]);
         expect(stats).toMatchObject({ hostsPurged: 1, findingsClosedByPurge: 1 });
-        expect(assetOf(reopened, '2').purgedAt).toBe(CLOSED_AT);
+        expect((await assetOf(reopened, '2')).purgedAt).toBe(CLOSED_AT);
       } finally {
-        reopened.close();
+        await reopened.close();
       }
     } finally {
       await t.cleanup();
     }
   });
 
-  test('a store of a newer schema version is refused', () => {
+  test('a store of a newer schema version is refused', async () => {
     const t = await tempStore();
     try {
-      t.store.setMeta('schema_version', '3');
-      t.store.close();
-      expect(() => EtmStore.open(t.file)).toThrow(/has schema version 3; this etm reads version 2/);
+      await t.store.setMeta('schema_version', '3');
+      await t.store.close();
+      await expect(EtmStore.open(t.file)).rejects.toThrow(
+        /has schema version 3; this etm reads version 2/,
+      );
     } finally {
       await t.cleanup();
     }

@@ -2,29 +2,25 @@ import { compileQuery } from '../../src/etm/query/compiler';
 import { parseQuery } from '../../src/etm/query/parser';
 import { EtmStore } from '../../src/etm/store/database';
 import { FindingAssembler, FindingRow } from '../../src/etm/store/reader';
-import { consume, fixtureLines, SUB_A, SUB_B, tempStore } from './helpers';
+import { consume, fixtureLines, onEachEngine, SUB_A, SUB_B, tempStore } from './helpers';
 
-let t: ReturnType<typeof tempStore>;
+let t: Awaited<ReturnType<typeof tempStore>>;
 
-beforeAll(async () => {
-  t = await tempStore();
-  await consume(t.store, fixtureLines('subscription-a.jsonl'));
-  await consume(t.store, fixtureLines('subscription-b.jsonl'));
-});
-afterAll(() => await t.cleanup());
-
-function run(
+async function run(
   text: string,
   store: EtmStore = t.store,
-): { model: string; records: Record<string, unknown>[] } {
-  const q = compileQuery(parseQuery(text));
-  const rows = store.db.prepare(q.sql).all(...q.params);
-  const assembler = new FindingAssembler(store.db);
-  const records = rows.map((row) =>
-    q.model === 'etm_Asset'
-      ? JSON.parse((row as { record: string }).record)
-      : assembler.record(row as FindingRow).record,
-  );
+): Promise<{ model: string; records: Record<string, unknown>[] }> {
+  const q = compileQuery(parseQuery(text), undefined, store.dialect);
+  const rows = await store.sql.all(q.sql, q.params);
+  const assembler = new FindingAssembler(store.sql);
+  const records: Record<string, unknown>[] = [];
+  for (const row of rows) {
+    records.push(
+      q.model === 'etm_Asset'
+        ? JSON.parse((row as { record: string }).record)
+        : (await assembler.record(row as FindingRow)).record,
+    );
+  }
   return { model: q.model, records };
 }
 
@@ -89,21 +85,30 @@ describe('query parser', () => {
   ])('%s is refused clearly', (text, message) => expect(() => parseQuery(text)).toThrow(message));
 });
 
-describe('query results', () => {
-  test('inventory: (source: VMDR) lists every asset', () => {
-    const { model, records } = run('inventory: (source: `VMDR`)');
+onEachEngine('query results', () => {
+  beforeAll(async () => {
+    t = await tempStore();
+    await consume(t.store, fixtureLines('subscription-a.jsonl'));
+    await consume(t.store, fixtureLines('subscription-b.jsonl'));
+  });
+  afterAll(() => t.cleanup());
+
+  test('inventory: (source: VMDR) lists every asset', async () => {
+    const { model, records } = await run('inventory: (source: `VMDR`)');
     expect(model).toBe('etm_Asset');
     expect(records).toHaveLength(3);
   });
 
-  test('finding.vendorProductName: VMDR lists every finding', () => {
-    const { model, records } = run('finding.vendorProductName: VMDR');
+  test('finding.vendorProductName: VMDR lists every finding', async () => {
+    const { model, records } = await run('finding.vendorProductName: VMDR');
     expect(model).toBe('etm_Finding');
     expect(records).toHaveLength(8);
   });
 
-  test('field conditions combine with and', () => {
-    const { records } = run('finding.vendorProductName: VMDR and finding.findingSeverity >= 4');
+  test('field conditions combine with and', async () => {
+    const { records } = await run(
+      'finding.vendorProductName: VMDR and finding.findingSeverity >= 4',
+    );
     expect(records.map((r) => [r.sourceVulnerabilityId, r.findingSeverity])).toEqual([
       ['11827', 4],
       ['91234', 5],
@@ -112,65 +117,73 @@ describe('query results', () => {
     ]);
   });
 
-  test('equality ignores case; * is a wildcard; lists match by contains', () => {
-    expect(run('finding.findingStatus: reopened').records).toHaveLength(1);
-    expect(run('finding.findingName: *openssl*').records).toHaveLength(2);
+  test('equality ignores case; * is a wildcard; lists match by contains', async () => {
+    expect((await run('finding.findingStatus: reopened')).records).toHaveLength(1);
+    expect((await run('finding.findingName: *openssl*')).records).toHaveLength(2);
     expect(
-      run('finding.cveId: cve-2025-00003').records.map((r) => r.sourceVulnerabilityId),
+      (await run('finding.cveId: cve-2025-00003')).records.map((r) => r.sourceVulnerabilityId),
     ).toEqual(['91234']);
-    expect(run('finding.mitreTactics: Impact').records).toHaveLength(2);
+    expect((await run('finding.mitreTactics: Impact')).records).toHaveLength(2);
     expect(
-      run(`asset.subscriptions: ${SUB_B} and asset.subscriptions: ${SUB_A}`).records,
+      (await run(`asset.subscriptions: ${SUB_B} and asset.subscriptions: ${SUB_A}`)).records,
     ).toHaveLength(2);
   });
 
-  test('asset conditions select findings by their asset, and finding conditions assets by their findings', () => {
-    const onMerged = run(`finding.vendorProductName: VMDR and asset.identifiedBy: fqdn`).records;
+  test('asset conditions select findings by their asset, and finding conditions assets by their findings', async () => {
+    const onMerged = (await run(`finding.vendorProductName: VMDR and asset.identifiedBy: fqdn`))
+      .records;
     expect(new Set(onMerged.map((r) => r.assetKey)).size).toBe(1);
     expect(onMerged).toHaveLength(5);
-    const withCritical = run('inventory: (source: VMDR) and finding.detectionScore >= 90').records;
+    const withCritical = (await run('inventory: (source: VMDR) and finding.detectionScore >= 90'))
+      .records;
     expect(withCritical.map((a) => a.identifiedBy)).toEqual(['fqdn']);
   });
 
-  test('conditions on the other model hold for one related record together', () => {
+  test('conditions on the other model hold for one related record together', async () => {
     // An asset with a FIXED finding and an asset with a QDS 27 finding: the same one, in one finding.
     expect(
-      run(
-        'inventory: (source: VMDR) and finding.findingStatus: FIXED and finding.detectionScore < 30',
+      (
+        await run(
+          'inventory: (source: VMDR) and finding.findingStatus: FIXED and finding.detectionScore < 30',
+        )
       ).records,
     ).toHaveLength(1);
     expect(
-      run(
-        'inventory: (source: VMDR) and finding.findingStatus: FIXED and finding.detectionScore > 30',
+      (
+        await run(
+          'inventory: (source: VMDR) and finding.findingStatus: FIXED and finding.detectionScore > 30',
+        )
       ).records,
     ).toHaveLength(0);
   });
 
-  test('or, not, null, != and dates', () => {
+  test('or, not, null, != and dates', async () => {
     expect(
-      run('finding.findingStatus: FIXED or finding.findingStatus: REOPENED').records,
+      (await run('finding.findingStatus: FIXED or finding.findingStatus: REOPENED')).records,
     ).toHaveLength(2);
     expect(
-      run('finding.vendorProductName: VMDR and not finding.findingStatus: ACTIVE').records,
+      (await run('finding.vendorProductName: VMDR and not finding.findingStatus: ACTIVE')).records,
     ).toHaveLength(6);
-    expect(run('finding.findingStatus: null').records.map((r) => r.findingSubType)).toEqual([
-      'INFORMATION',
-    ]);
-    expect(run('finding.findingPort != null').records.map((r) => r.findingPort)).toEqual([
+    expect((await run('finding.findingStatus: null')).records.map((r) => r.findingSubType)).toEqual(
+      ['INFORMATION'],
+    );
+    expect((await run('finding.findingPort != null')).records.map((r) => r.findingPort)).toEqual([
       80, 443, 8443,
     ]);
-    expect(run('finding.findingLastFoundOn >= 2025-03-14T00:00:00Z').records).toHaveLength(2);
-    expect(run('finding.findingLastFoundOn: 2025-03-13').records).toHaveLength(4);
-    expect(run('finding.ignoreFinding: true').records.map((r) => r.sourceVulnerabilityId)).toEqual([
-      '11827',
-    ]);
+    expect((await run('finding.findingLastFoundOn >= 2025-03-14T00:00:00Z')).records).toHaveLength(
+      2,
+    );
+    expect((await run('finding.findingLastFoundOn: 2025-03-13')).records).toHaveLength(4);
+    expect(
+      (await run('finding.ignoreFinding: true')).records.map((r) => r.sourceVulnerabilityId),
+    ).toEqual(['11827']);
   });
 
-  test('asset.truRiskBand and numeric asset fields', () => {
-    expect(run('asset.truRiskBand: LOW').records).toHaveLength(3);
-    expect(run('asset.truRiskBand: SEVERE').records).toHaveLength(0);
+  test('asset.truRiskBand and numeric asset fields', async () => {
+    expect((await run('asset.truRiskBand: LOW')).records).toHaveLength(3);
+    expect((await run('asset.truRiskBand: SEVERE')).records).toHaveLength(0);
     expect(
-      run('asset.truRiskScore > 200 and asset.assetCriticalityScore >= 4').records.map(
+      (await run('asset.truRiskScore > 200 and asset.assetCriticalityScore >= 4')).records.map(
         (a) => a.truRiskScore,
       ),
     ).toEqual([453, 216]);

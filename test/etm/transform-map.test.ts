@@ -10,6 +10,7 @@ import {
   hostsRecord,
   SUB_A,
   tempDir,
+  onEachEngine,
 } from './helpers';
 
 /** The seed's Data Model Map, row for row (source → the label the seed prints). */
@@ -176,7 +177,7 @@ function writeMap(doc: unknown): string {
   return file;
 }
 
-describe('default transform map', () => {
+onEachEngine('default transform map', () => {
   test("holds the seed's Data Model Map row for row, in order", () => {
     const seedRows = DEFAULT_DOC.rows.filter((r: { origin: string }) => r.origin === 'seed');
     expect(seedRows).toHaveLength(SEED.length);
@@ -227,7 +228,7 @@ describe('default transform map', () => {
   });
 });
 
-describe('user transform maps', () => {
+onEachEngine('user transform maps', () => {
   test('override a row, drop a row, add a row', async () => {
     const file = writeMap({
       name: 'custom',

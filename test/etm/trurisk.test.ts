@@ -7,6 +7,7 @@ import {
   hostsRecord,
   SUB_A,
   SUB_B,
+  onEachEngine,
 } from './helpers';
 
 const open = (score: number) => ({
@@ -22,7 +23,7 @@ const scores = (n: number, avg: number): number[] =>
     n === 1 ? avg : avg + (i % 2 === 0 ? 1 : -1) * (i === n - 1 && n % 2 === 1 ? 0 : 1),
   );
 
-describe('TruRisk', () => {
+onEachEngine('TruRisk', () => {
   test("Qualys' worked example: ACS 4; 3 critical avg 95, 50 medium avg 65, 20 low avg 30 → 517", () => {
     const risk = new TruRiskAccumulator();
     for (const s of [...scores(3, 95), ...scores(50, 65), ...scores(20, 30)]) risk.add(open(s));
