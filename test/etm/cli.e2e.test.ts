@@ -7,7 +7,7 @@ import { ChildProcess, spawn, spawnSync } from 'child_process';
 import fs from 'fs';
 import path from 'path';
 
-import { FIXTURES, ROOT, SUB_A, SUB_B, tempDir } from './helpers';
+import { FIXTURES, onEachEngine, ROOT, SUB_A, SUB_B, tempDir, tempLocation } from './helpers';
 
 const ETM = path.join(ROOT, 'bin/etm');
 const FAKE_SOURCE = path.join(FIXTURES, 'fake-source.js');
@@ -141,14 +141,20 @@ describe('etm convert', () => {
   });
 });
 
-describe('etm sync, status, query', () => {
+onEachEngine('etm sync, status, query', () => {
   let dir: string;
   let db: string;
+  let removeStore: () => Promise<void>;
   let sync: Run;
+
+  afterAll(async () => {
+    await removeStore();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
 
   beforeAll(() => {
     dir = tempDir();
-    db = path.join(dir, 'etm.db');
+    ({ db, remove: removeStore } = tempLocation());
     const probe = path.join(dir, 'probe.json');
     sync = etm([
       'sync',

@@ -109,7 +109,7 @@ describe('etm demo', () => {
     expect(run.stdout).toMatch(/Riskiest assets[^\n]*\nassetKey +assetName/);
   });
 
-  test('the scan cycle and what changed in ETM after the incremental sync', () => {
+  test('the scan cycle and what changed in ETM after the incremental sync', async () => {
     const [emea, americas] = subscriptions;
     const before = expectedStore(emea, americas);
     const sharedHostIds = new Set(
@@ -180,7 +180,7 @@ describe('etm demo', () => {
     expect(run.stdout).toContain(`$ bin/etm query --db ${db} 'finding.vendorProductName: VMDR'`);
     expect(run.stdout).toContain(`(5 of ${after.findings.toLocaleString('en-US')} findings)`);
     // The store stays, with what the queries showed.
-    const store = readStore(db);
+    const store = await readStore(db);
     expect([store.assets.length, store.findings.length]).toEqual([after.assets, after.findings]);
   });
 

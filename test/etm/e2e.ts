@@ -10,7 +10,7 @@ import path from 'path';
 import type { Simulator } from '../../src/simulator';
 import { ConnectorRow, Connectors } from '../../src/etm/store/connectors';
 import { EtmStore } from '../../src/etm/store/database';
-import { allAssets, allFindings } from '../../src/etm/store/reader';
+import { allAssets, allFindings, collect } from '../../src/etm/store/reader';
 import { storeTotals } from '../../src/etm/sync/summary';
 import { ROOT } from './helpers';
 
@@ -85,48 +85,53 @@ export interface StoreContent {
 }
 
 /** The store's final records, read while another process may be writing (WAL). */
-export function readStore(file: string): StoreContent {
-  const store = EtmStore.open(file, { readonly: true });
+export async function readStore(file: string): Promise<StoreContent> {
+  const store = await EtmStore.open(file, { readonly: true });
   try {
     return {
-      assets: [...allAssets(store.db)].map((r) => r.record),
-      findings: [...allFindings(store.db)].map((r) => r.record),
+      assets: (await collect(allAssets(store.sql))).map((r) => r.record),
+      findings: (await collect(allFindings(store.sql))).map((r) => r.record),
     };
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
 /** The store's connectors; none while the store does not exist yet. */
-export function connectors(file: string): ConnectorRow[] {
+export async function connectors(file: string): Promise<ConnectorRow[]> {
   if (!fs.existsSync(file)) return [];
-  const store = EtmStore.open(file, { readonly: true });
+  let store: EtmStore | undefined;
   try {
-    return new Connectors(store.db).list();
+    store = await EtmStore.open(file, { readonly: true });
+    return await new Connectors(store.sql).list();
   } catch {
     // The schema is being created.
     return [];
   } finally {
-    store.close();
+    await store?.close();
   }
 }
 
 /** Committed findings, counted cheaply enough to poll; 0 while the store does not exist. */
-export function committedFindings(file: string): number {
+export async function committedFindings(file: string): Promise<number> {
   if (!fs.existsSync(file)) return 0;
-  const store = EtmStore.open(file, { readonly: true });
+  let store: EtmStore | undefined;
   try {
-    return storeTotals(store.db).findings;
+    store = await EtmStore.open(file, { readonly: true });
+    return (await storeTotals(store)).findings;
   } catch {
     return 0;
   } finally {
-    store.close();
+    await store?.close();
   }
 }
 
-export async function waitFor(condition: () => boolean, timeoutMs = 30000): Promise<void> {
+export async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 30000,
+): Promise<void> {
   const until = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > until) throw new Error('timed out waiting');
     await new Promise((resolve) => setTimeout(resolve, 20));
   }

@@ -59,27 +59,27 @@ describe('a sync killed after a checkpoint, against bin/main', () => {
     const exit = finished(child);
     try {
       // The first checkpoints carry hosts only; wait for one that committed findings.
-      await waitFor(() => committedFindings(killed) > 0);
+      await waitFor(async () => (await committedFindings(killed)) > 0);
     } finally {
       // The whole group: etm and the source it started.
       process.kill(-(child.pid as number), 'SIGKILL');
     }
     expect((await exit).signal).toBe('SIGKILL');
-    const [interrupted] = connectors(killed);
+    const [interrupted] = await connectors(killed);
     expect(interrupted).toMatchObject({ name: 'resumed', status: 'Processing' });
     expect(interrupted.state_at).toBeTruthy();
-    const partial = readStore(killed);
+    const partial = await readStore(killed);
 
     const resumed = await runEtm(['sync', '--config', config, '--db', killed]);
     expect(resumed.status).toBe(0);
     const clean = path.join(dir, 'clean.db');
     expect((await runEtm(['sync', '--config', config, '--db', clean])).status).toBe(0);
 
-    const expected = readStore(clean);
+    const expected = await readStore(clean);
     expect(expected.assets).toHaveLength(150);
     expect(partial.findings.length).toBeGreaterThan(0);
     expect(partial.findings.length).toBeLessThan(expected.findings.length);
-    expect(readStore(killed)).toEqual(expected);
-    expect(connectors(killed)[0]).toMatchObject({ status: 'Processed', last_error: null });
+    expect(await readStore(killed)).toEqual(expected);
+    expect((await connectors(killed))[0]).toMatchObject({ status: 'Processed', last_error: null });
   }, 60000);
 });

@@ -59,8 +59,8 @@ describe('etm run --profile with a recurring schedule, against bin/main', () => 
     let done = false;
     void exit.then(() => (done = true));
     const seen: string[] = [];
-    await waitFor(() => {
-      const status = connectors(db)[0]?.status;
+    await waitFor(async () => {
+      const status = (await connectors(db))[0]?.status;
       if (status && status !== seen[seen.length - 1]) seen.push(status);
       return done;
     }, 30000);
@@ -68,7 +68,7 @@ describe('etm run --profile with a recurring schedule, against bin/main', () => 
 
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/profile Every 2 s: schedule complete/);
-    const runs = runsOf(db);
+    const runs = await runsOf(db);
     expect(runs.map((run) => run.status)).toEqual(runs.map(() => 'Processed'));
     const announced = /next run at (\S+)/.exec(r.stderr)?.[1] as string;
     expect(runs.map((run) => slotOf(start, run.started_at))).toEqual(
@@ -82,12 +82,12 @@ describe('etm run --profile with a recurring schedule, against bin/main', () => 
         `^(Registered )?(Scheduled Processing (Processed )?){${runs.length - 1}}Scheduled Processing Processed$`,
       ),
     );
-    const [c] = connectors(db);
+    const [c] = await connectors(db);
     expect(c).toMatchObject({ name: 'scheduled', status: 'Processed', profile: 'Every 2 s' });
     expect(c.next_run_at).toBeNull();
     const stamps = [c.registered_at, c.scheduled_at, c.processing_at, c.processed_at];
     expect([...stamps].sort()).toEqual(stamps);
-    const { findings } = readStore(db);
+    const { findings } = await readStore(db);
     expect(findings.length).toBeGreaterThan(0);
     for (const f of findings) expect(f.findingSeverity).toBeGreaterThanOrEqual(4);
   }, 40000);
@@ -113,11 +113,11 @@ function expectedSlots(start: Date, announced: string, runs: RunRow[]): number[]
   return slots;
 }
 
-function runsOf(db: string): RunRow[] {
-  const store = EtmStore.open(db, { readonly: true });
+async function runsOf(db: string): Promise<RunRow[]> {
+  const store = await EtmStore.open(db, { readonly: true });
   try {
-    return store.db.prepare(`SELECT * FROM runs ORDER BY id`).all() as RunRow[];
+    return await store.sql.all<RunRow>(`SELECT * FROM runs ORDER BY id`);
   } finally {
-    store.close();
+    await store.close();
   }
 }

@@ -30,7 +30,7 @@ describe('an incremental sync after a scan cycle', () => {
     sim = await startSimulator({ hosts: 100, detectionsPerHost: 12, qids: 300, seed: 41 });
     config = sourceConfig(dir, 'cycled', sim);
     expect((await runEtm(['sync', '--config', config, '--db', db])).status).toBe(0);
-    before = readStore(db);
+    before = await readStore(db);
     truRiskBefore = new Map(
       sim.dataset.hostIds().map((id) => [id, sim.dataset.host(id)?.TRURISK_SCORE]),
     );
@@ -38,7 +38,7 @@ describe('an incremental sync after a scan cycle', () => {
     const second = await runEtm(['sync', '--config', config, '--db', db]);
     expect(second.stdout).toMatch(/detection statuses: +\S*ACTIVE→FIXED/);
     expect(second.status).toBe(0);
-    after = readStore(db);
+    after = await readStore(db);
   }, 60000);
 
   afterAll(async () => {

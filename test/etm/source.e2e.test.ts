@@ -42,7 +42,7 @@ describe('etm sync against bin/main and the simulator', () => {
       configs.push(sourceConfig(dir, label, sim, { include_information_gathered: true }));
     }
     sync = await runEtm(['sync', '--config', configs[0], '--config', configs[1], '--db', db]);
-    store = readStore(db);
+    store = await readStore(db);
   }, 60000);
 
   afterAll(async () => {
@@ -116,6 +116,6 @@ describe('etm sync against bin/main and the simulator', () => {
     const r = await runEtm(['sync', '--config', configs[0], '--db', db]);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/assets: +0 new/);
-    expect(readStore(db)).toEqual(store);
+    expect(await readStore(db)).toEqual(store);
   }, 60000);
 });

@@ -67,7 +67,7 @@ export class Connectors {
   async register(info: ConnectorInfo): Promise<void> {
     const at = this.now().toISOString();
     await this.sql.run(
-        `INSERT INTO connectors (name, base_url, username, config_path, profile, status, status_at, registered_at)
+      `INSERT INTO connectors (name, base_url, username, config_path, profile, status, status_at, registered_at)
          VALUES (?, ?, ?, ?, ?, 'Registered', ?, ?)
          ON CONFLICT (name) DO UPDATE SET base_url = excluded.base_url, username = excluded.username,
            config_path = excluded.config_path, profile = COALESCE(excluded.profile, connectors.profile)`,
@@ -87,7 +87,7 @@ export class Connectors {
   async setStatus(name: string, status: ConnectorStatus, error?: string): Promise<void> {
     const at = this.now().toISOString();
     await this.sql.run(
-        `UPDATE connectors SET status = ?, status_at = ?, ${STAMP[status]} = ?, pid = ?,
+      `UPDATE connectors SET status = ?, status_at = ?, ${STAMP[status]} = ?, pid = ?,
            last_error = CASE ? WHEN 'Failed' THEN ? WHEN 'Processed' THEN NULL ELSE last_error END
          WHERE name = ?`,
       [status, at, at, status === 'Processing' ? process.pid : null, status, error ?? null, name],

@@ -63,9 +63,6 @@ export function redactUrl(db: string): string {
   return db.replace(/^([a-z]+:\/\/[^:/@]*):[^@]*@/i, '$1:***@');
 }
 
-const labelOf = (location: StoreLocation): string =>
-  location.engine === 'sqlite' ? location.file : location.label;
-
 export class EtmStore {
   readonly dialect: Dialect;
 

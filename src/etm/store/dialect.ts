@@ -32,7 +32,8 @@ export const SQLITE: Dialect = {
   field: (doc, field) => `json_extract(${doc}, '$.${field}')`,
   at: (doc, path) => `json_extract(${doc}, ${path})`,
   elements: (json, alias) => `json_each(${json}) ${alias}`,
-  objectValues: (json, outer, alias) => `json_each(${json}) ${outer}, json_each(${outer}.value) ${alias}`,
+  objectValues: (json, outer, alias) =>
+    `json_each(${json}) ${outer}, json_each(${outer}.value) ${alias}`,
   ilike: 'LIKE',
   ddl: (sqlite) => sqlite,
 };
@@ -48,7 +49,8 @@ const pgTyped = (json: string, type: ValueType): string => {
 export const POSTGRES: Dialect = {
   engine: 'postgres',
   field: (doc, field, type) => pgTyped(`(${doc}::jsonb -> '${field}')`, type),
-  at: (doc, path, type) => pgTyped(`jsonb_path_query_first(${doc}::jsonb, (${path})::jsonpath)`, type),
+  at: (doc, path, type) =>
+    pgTyped(`jsonb_path_query_first(${doc}::jsonb, (${path})::jsonpath)`, type),
   elements: (json, alias) =>
     `jsonb_array_elements_text(CASE jsonb_typeof(${json}) WHEN 'array' THEN ${json} END) AS ${alias}(value)`,
   objectValues: (json, outer, alias) =>

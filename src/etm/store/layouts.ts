@@ -8,7 +8,9 @@ import { Sql } from './sql';
 /** The id of the layout for these attribute names, created if new (inside the caller's transaction). */
 export async function layoutId(sql: Sql, attributes: ReadonlyArray<string>): Promise<number> {
   const json = JSON.stringify(attributes);
-  const found = await sql.get<{ id: number }>(`SELECT id FROM layouts WHERE attributes = ?`, [json]);
+  const found = await sql.get<{ id: number }>(`SELECT id FROM layouts WHERE attributes = ?`, [
+    json,
+  ]);
   if (found !== undefined) return found.id;
   const created = (await sql.get<{ id: number }>(
     `INSERT INTO layouts (attributes) VALUES (?) RETURNING id`,
