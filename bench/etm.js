@@ -176,7 +176,7 @@ async function main() {
   const dbFile = arg('db', path.join(dir, 'bench.db'));
   let peak = 0;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
-  const store = EtmStore.open(dbFile);
+  const store = await EtmStore.open(dbFile);
   try {
     const destination = new EtmDestination(store, {
       logger: { info: () => {}, warn: (m) => console.error(m) },
@@ -202,8 +202,8 @@ async function main() {
     let read = 0;
     if (process.argv.includes('--no-read')) read = -1;
     else {
-      for (const r of allAssets(store.db)) read += JSON.stringify(r) ? 1 : 0;
-      for (const r of allFindings(store.db)) read += JSON.stringify(r) ? 1 : 0;
+      for await (const r of allAssets(store.sql)) read += JSON.stringify(r) ? 1 : 0;
+      for await (const r of allFindings(store.sql)) read += JSON.stringify(r) ? 1 : 0;
     }
     const readSeconds = Number(process.hrtime.bigint() - t1) / 1e9;
     clearInterval(sampler);
@@ -236,7 +236,11 @@ async function main() {
         `${mb(maxRss)} MB`,
         maxRss <= 512 * 1024 * 1024 ? 'PASS (<= 512 MB)' : 'FAIL (> 512 MB)',
       ],
-      ['store size', `${mb(fs.statSync(dbFile).size)} MB`, ''],
+      [
+        'store size',
+        store.engine === 'sqlite' ? `${mb(fs.statSync(dbFile).size)} MB` : 'PostgreSQL',
+        '',
+      ],
       [
         'read back (assets + findings)',
         `${read.toLocaleString('en-US')} in ${readSeconds.toFixed(1)} s`,
@@ -252,7 +256,7 @@ async function main() {
     process.exitCode = rate >= 50000 && maxRss <= 512 * 1024 * 1024 ? 0 : 1;
   } finally {
     clearInterval(sampler);
-    store.close();
+    await store.close();
     if (!process.argv.includes('--db')) fs.rmSync(dir, { recursive: true, force: true });
   }
 }
