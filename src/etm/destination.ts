@@ -21,6 +21,25 @@ export interface DestinationOptions {
   readonly logger: Logger;
 }
 
+/** A source record no converter could use: reported with its stream and key. */
+export class RecordRejected extends Error {
+  constructor(
+    readonly stream: string,
+    readonly key: string,
+    readonly reason: string,
+  ) {
+    super(`${stream} record ${key}: ${reason}`);
+  }
+}
+
+/** What names a source record in a report: its subscription and host ID, or its QID. */
+function recordKey(data: Record<string, unknown>): string {
+  const parts = [data.subscription, data.ID ?? data.QID].filter(
+    (p) => p !== undefined && p !== null,
+  );
+  return parts.length > 0 ? parts.map(String).join('/') : '(no key)';
+}
+
 /** Rejected values are reported once each; past this many distinct ones, only counted. */
 const REJECTION_REPORT_LIMIT = 100;
 
@@ -29,6 +48,8 @@ export class EtmDestination {
   readonly writer: EtmWriter;
   readonly resolver: AssetResolver;
   rejections = 0;
+  /** Subscription labels of the records processed (bin/destination keeps a connector per label). */
+  readonly subscriptions = new Set<string>();
   private committed: { writer: WriteStats; resolver: ResolverStats };
   private readonly materialiser: AssetMaterialiser;
   private readonly registry = new ConverterRegistry();
@@ -62,7 +83,10 @@ export class EtmDestination {
     };
   }
 
-  /** Converts and stages one record; false when no converter reads its stream. */
+  /**
+   * Converts and stages one record; false when no converter reads its stream. A record its
+   * converter cannot read throws RecordRejected before anything of it is staged.
+   */
   async process(record: AirbyteRecord): Promise<boolean> {
     const converter = this.registry.get(record.stream);
     if (!converter) {
@@ -75,7 +99,16 @@ export class EtmDestination {
       return false;
     }
     await this.noteRuleChange();
-    await this.writer.write(await converter.convert(record, this.ctx));
+    const { subscription } = record.data;
+    if (typeof subscription === 'string' && subscription !== '')
+      this.subscriptions.add(subscription);
+    let converted;
+    try {
+      converted = await converter.convert(record, this.ctx);
+    } catch (err) {
+      throw new RecordRejected(record.stream, recordKey(record.data), (err as Error).message);
+    }
+    await this.writer.write(converted);
     return true;
   }
 

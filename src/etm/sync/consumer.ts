@@ -9,7 +9,7 @@
  * error, failed connection check, a line that is not a message, a record we cannot convert) rolls
  * back and stops committing, because a later state would skip past the lost records.
  */
-import { EtmDestination } from '../destination';
+import { EtmDestination, RecordRejected } from '../destination';
 import { Connectors } from '../store/connectors';
 import { AirbyteMessage, failureOf, warningOf } from './messages';
 import { mergeState } from './source-state';
@@ -31,6 +31,13 @@ export interface ConsumerOptions {
   readonly onLog?: (level: string, message: string) => void;
   /** Milliseconds between progress reports. */
   readonly progressEveryMs?: number;
+  /** Each STATE, as the source sent it, once what it covers is committed (bin/destination). */
+  readonly onCommit?: (state: unknown) => void;
+  /**
+   * A record its converter cannot read is reported here and skipped, the others kept (Airbyte
+   * destination); without it, such a record fails the sync (etm sync, which owns its source).
+   */
+  readonly onRejected?: (rejection: RecordRejected) => void;
 }
 
 export interface ConsumeResult {
@@ -41,6 +48,8 @@ export interface ConsumeResult {
   /** Records staged and then rolled back by a failure. */
   rolledBack: number;
   failures: string[];
+  /** Records skipped because no converter could read them (with onRejected). */
+  rejected: number;
   /** A fatal failure stopped consumption; the caller should stop the source. */
   aborted: boolean;
   /**
@@ -59,6 +68,7 @@ export class SyncConsumer {
     uncommitted: 0,
     rolledBack: 0,
     failures: [],
+    rejected: 0,
     aborted: false,
   };
   private staged = 0;
@@ -78,13 +88,25 @@ export class SyncConsumer {
   }
 
   async consume(lines: AsyncIterable<string>): Promise<ConsumeResult> {
-    await this.start();
     for await (const line of lines) {
-      // A line that is not a message fails the sync once another follows it.
-      if (this.unparsed !== undefined) await this.notAMessage(this.unparsed);
-      if (this.result.aborted) return this.finish();
-      await this.handle(line);
+      if (!(await this.next(line))) return this.finish();
     }
+    return this.end();
+  }
+
+  /** Takes one line of input; false once consumption has stopped on a fatal failure. */
+  async next(line: string): Promise<boolean> {
+    await this.start();
+    // A line that is not a message fails the sync once another follows it.
+    if (this.unparsed !== undefined) await this.notAMessage(this.unparsed);
+    if (this.result.aborted) return false;
+    await this.handle(line);
+    return true;
+  }
+
+  /** Input ended (or stopped: then it only rolls back what is staged). */
+  async end(): Promise<ConsumeResult> {
+    if (this.result.aborted) return this.finish();
     // Not logged here: the caller knows whether the source was stopped mid-line.
     if (this.unparsed !== undefined)
       this.result.lastLineCut = await this.notAMessage(this.unparsed, false);
@@ -134,7 +156,12 @@ export class SyncConsumer {
         this.options.onLog?.(msg.log?.level ?? 'WARN', msg.log?.message ?? '');
       }
     } catch (err) {
-      await this.fail((err as Error).message, true);
+      if (err instanceof RecordRejected && this.options.onRejected) {
+        this.result.rejected++;
+        this.options.onRejected(err);
+        return;
+      }
+      await this.fail(err instanceof RecordRejected ? err.reason : (err as Error).message, true);
     }
   }
 
@@ -156,6 +183,7 @@ export class SyncConsumer {
       await this.connectors.saveState(this.options.connector, this.kept);
     }
     await store.commit();
+    if (counted && state !== undefined) this.options.onCommit?.(state);
     this.lastState = state;
     this.staged = 0;
     if (counted) this.result.checkpoints++;
