@@ -90,11 +90,19 @@ describe('bin/destination spec', () => {
   test('a draft-07 spec with the store choices; the PostgreSQL password is a secret', () => {
     const out = destination(['spec']);
     expect(out.status).toBe(0);
-    const { spec } = out.messages[0] as { spec: Record<string, any> };
+    interface Schema {
+      $schema?: string;
+      const?: string;
+      default?: string;
+      airbyte_secret?: boolean;
+      properties: Record<string, Schema>;
+      oneOf: Schema[];
+    }
+    const { spec } = out.messages[0] as { spec: { connectionSpecification: Schema } };
     const conn = spec.connectionSpecification;
     expect(conn.$schema).toBe('http://json-schema.org/draft-07/schema#');
     const stores = conn.properties.store.oneOf;
-    expect(stores.map((s: any) => s.properties.type.const)).toEqual(['sqlite', 'postgres']);
+    expect(stores.map((s) => s.properties.type.const)).toEqual(['sqlite', 'postgres']);
     expect(stores[0].properties.path.default).toBe('/local/etm.db');
     expect(stores[1].properties.password.airbyte_secret).toBe(true);
     expect(JSON.stringify(spec)).not.toMatch(/\$ref|allOf/);
