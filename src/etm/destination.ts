@@ -124,6 +124,7 @@ export class EtmDestination {
   async checkpoint(): Promise<number> {
     await this.noteRuleChange();
     const n = await this.materialiser.run();
+    this.writer.committed();
     this.committed = {
       writer: structuredClone(this.writer.stats),
       resolver: { ...this.resolver.stats },

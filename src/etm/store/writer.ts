@@ -130,6 +130,14 @@ export class EtmWriter {
     if (findings) await this.writeFindings(findings);
   }
 
+  /**
+   * After a commit: another writer of the store may merge assets before this one's next
+   * transaction, so the host just written is read again rather than trusted from here.
+   */
+  committed(): void {
+    this.lastHost = undefined;
+  }
+
   /** After a rollback the store no longer holds what the caches say was written. */
   discard(): void {
     this.versions.clear();
