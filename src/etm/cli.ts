@@ -13,6 +13,8 @@ import { sync } from './commands/sync';
 import { Io, processIo } from './io';
 
 const DB = 'etm.db';
+const STORE_HELP =
+  'ETM store: FILE or sqlite:FILE, or postgres://user:password@host:port/db?schema=etm';
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 export function program(io: Io = processIo()): Command {
@@ -48,7 +50,7 @@ export function program(io: Io = processIo()): Command {
       collect,
       [],
     )
-    .option('--db <file>', 'ETM store', DB)
+    .option('--db <store>', STORE_HELP, DB)
     .option('--transform-map <file>', 'transform map laid over the default')
     .option(
       '--identification-rules <rules>',
@@ -60,13 +62,13 @@ export function program(io: Io = processIo()): Command {
     .command('run')
     .description("sync a profile's subscriptions on its schedule until the schedule ends")
     .requiredOption('--profile <file>', 'profile (JSON)')
-    .option('--db <file>', 'ETM store', DB)
+    .option('--db <store>', STORE_HELP, DB)
     .option('--source <file>', 'source entrypoint run with node', undefined)
     .action(async (opts) => exit(await run(opts, io)));
   cmd
     .command('status')
     .description('connectors, their states and last runs')
-    .option('--db <file>', 'ETM store', DB)
+    .option('--db <store>', STORE_HELP, DB)
     .option('--format <format>', 'table or json', 'table')
     .action(async (opts) => exit(await status(opts, io)));
   cmd
@@ -75,7 +77,7 @@ export function program(io: Io = processIo()): Command {
       'assets or findings, e.g. "inventory: (source: VMDR)" or "finding.findingSeverity >= 4"',
     )
     .argument('<query...>', 'the query (quote it, or pass it as several words)')
-    .option('--db <file>', 'ETM store', DB)
+    .option('--db <store>', STORE_HELP, DB)
     .option('--format <format>', 'table or json', 'table')
     .option('--limit <n>', 'at most this many records')
     .action(async (words: string[], opts) => exit(await query(words.join(' '), opts, io)));
