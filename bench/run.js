@@ -5,7 +5,7 @@
 const { spawnSync } = require('node:child_process');
 const path = require('node:path');
 
-for (const bench of ['simulator.js', 'parse.js', 'read.js', 'etm.js']) {
+for (const bench of ['simulator.js', 'parse.js', 'read.js', 'etm.js', 'sync.js']) {
   console.log(`\n=== bench/${bench}`);
   const run = spawnSync(process.execPath, [path.join(__dirname, bench)], { stdio: 'inherit' });
   if (run.status !== 0) {
