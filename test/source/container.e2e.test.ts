@@ -16,7 +16,7 @@ function entrypoint(): string[] {
 
 describe('the container Airbyte runs', () => {
   it('declares the Airbyte entrypoint, labels and a non-root user on a Node LTS image', () => {
-    expect(runtimeStage).toMatch(/^\nFROM node:20-bookworm-slim\n/);
+    expect(runtimeStage).toMatch(/^\nFROM node:20-bookworm-slim AS source\n/);
     const env = runtimeStage.match(/^ENV AIRBYTE_ENTRYPOINT="(.*)"$/m)?.[1];
     expect(env).toBe(entrypoint().join(' '));
     expect(runtimeStage).toMatch(/^LABEL io\.airbyte\.name=airbyte\/source-qualys-vmdr$/m);
