@@ -112,6 +112,11 @@ export class EtmDestination {
     return true;
   }
 
+  /** Whether a converter reads this stream (prefixed names included). */
+  converts(stream: string): boolean {
+    return this.registry.get(stream) !== undefined;
+  }
+
   /** Runs every converter's onProcessingComplete and stages what they return. */
   async complete(): Promise<void> {
     await this.noteRuleChange();

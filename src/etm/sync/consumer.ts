@@ -1,6 +1,7 @@
 /**
- * Consumes a source's Airbyte messages, line by line, into the store. RECORDs are converted and
- * staged in the open transaction; a STATE commits everything staged together with that state, so
+ * Consumes a source's Airbyte messages, line by line, into the store. RECORDs are held until
+ * their checkpoint (up to BUFFER_BYTES of input), then converted and staged in one transaction; a
+ * STATE commits everything staged together with that state, so
  * the store always holds exactly what the last committed checkpoint covers — a sync killed between
  * two STATEs, re-run from the stored state, ends with the same store as one clean run.
  *
@@ -61,6 +62,13 @@ export interface ConsumeResult {
 
 const LOUD = new Set(['WARN', 'ERROR', 'FATAL']);
 
+/**
+ * Input held before it is staged. The write transaction opens only when a checkpoint's records
+ * are all here (or this much has arrived): on PostgreSQL it holds the store's writer lock
+ * (store/sql.ts), which must not wait on the source's network reads while other writers queue.
+ */
+const BUFFER_BYTES = 16 * 1024 * 1024;
+
 export class SyncConsumer {
   private readonly result: ConsumeResult = {
     records: 0,
@@ -71,7 +79,10 @@ export class SyncConsumer {
     rejected: 0,
     aborted: false,
   };
+  /** Records taken in and not committed: held in `held`, or staged in the transaction. */
   private staged = 0;
+  private held: NonNullable<AirbyteMessage['record']>[] = [];
+  private heldBytes = 0;
   private kept: unknown;
   private lastState: unknown;
   /** A line that did not parse, not failed yet (see consume). */
@@ -113,6 +124,7 @@ export class SyncConsumer {
     if (this.result.aborted) return this.finish();
     try {
       const pending = this.staged;
+      await this.flush();
       await this.destination.store.begin();
       await this.destination.complete();
       // Records after the last checkpoint are not confirmed by the source; only convert keeps them.
@@ -150,32 +162,51 @@ export class SyncConsumer {
     const warning = warningOf(msg);
     if (warning) this.options.onLog?.('WARN', warning);
     try {
-      if (msg.type === 'RECORD' && msg.record) await this.stage(msg);
+      if (msg.type === 'RECORD' && msg.record) await this.hold(msg.record, line.length);
       else if (msg.type === 'STATE' && msg.state !== undefined) await this.commit(msg.state);
       else if (msg.type === 'LOG' && LOUD.has(msg.log?.level ?? '')) {
         this.options.onLog?.(msg.log?.level ?? 'WARN', msg.log?.message ?? '');
       }
     } catch (err) {
-      if (err instanceof RecordRejected && this.options.onRejected) {
-        this.result.rejected++;
-        this.options.onRejected(err);
-        return;
-      }
       await this.fail(err instanceof RecordRejected ? err.reason : (err as Error).message, true);
     }
   }
 
-  private async stage(msg: AirbyteMessage): Promise<void> {
-    await this.destination.store.begin();
-    if (await this.destination.process(msg.record as NonNullable<AirbyteMessage['record']>)) {
+  private async hold(record: NonNullable<AirbyteMessage['record']>, bytes: number): Promise<void> {
+    this.held.push(record);
+    if (this.destination.converts(record.stream)) {
       this.staged++;
       this.result.records++;
     }
+    this.heldBytes += bytes;
+    if (this.heldBytes >= BUFFER_BYTES) await this.flush();
     this.report(false);
+  }
+
+  /** Converts and stages the held records in the (opened) write transaction. */
+  private async flush(): Promise<void> {
+    if (this.held.length === 0) return;
+    const records = this.held;
+    this.held = [];
+    this.heldBytes = 0;
+    await this.destination.store.begin();
+    for (const record of records) {
+      try {
+        await this.destination.process(record);
+      } catch (err) {
+        if (!(err instanceof RecordRejected)) throw err;
+        this.staged--;
+        this.result.records--;
+        if (!this.options.onRejected) throw err;
+        this.result.rejected++;
+        this.options.onRejected(err);
+      }
+    }
   }
 
   private async commit(state: unknown, counted = true): Promise<void> {
     const { store } = this.destination;
+    await this.flush();
     await store.begin();
     await this.destination.checkpoint();
     if (this.options.connector && state !== undefined) {
@@ -202,14 +233,17 @@ export class SyncConsumer {
     this.destination.discard();
     this.result.rolledBack += this.staged;
     this.staged = 0;
+    this.held = [];
+    this.heldBytes = 0;
     this.result.failures.push(message);
     this.result.aborted ||= fatal;
     if (log) this.options.onLog?.('ERROR', message);
   }
 
   private async finish(): Promise<ConsumeResult> {
-    if (this.destination.store.inTransaction) {
+    if (this.destination.store.inTransaction || this.held.length > 0) {
       this.result.uncommitted = this.staged;
+      this.held = [];
       await this.destination.store.rollback();
       this.destination.discard();
     }
