@@ -20,7 +20,10 @@ module.exports = async function globalSetup(globalConfig) {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('PostgreSQL did not start in time')), START_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => reject(new Error('PostgreSQL did not start in time')),
+      START_TIMEOUT_MS,
+    );
     readline.createInterface({ input: child.stdout }).once('line', (line) => {
       clearTimeout(timer);
       resolve(JSON.parse(line).url);

@@ -10,6 +10,7 @@ import fs from 'fs';
 import net from 'net';
 import os from 'os';
 import path from 'path';
+import process from 'process';
 
 const freePort = () =>
   new Promise((resolve, reject) => {
@@ -35,10 +36,23 @@ const pg = new EmbeddedPostgres({
   createPostgresUser: true,
   initdbFlags: ['--locale=C', '--encoding=UTF8', '--no-sync'],
   // A test server: durability off, enough connections for parallel jest workers.
-  postgresFlags: ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
-    '-c', 'max_connections=200', '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+  postgresFlags: [
+    '-c',
+    'fsync=off',
+    '-c',
+    'synchronous_commit=off',
+    '-c',
+    'full_page_writes=off',
+    '-c',
+    'max_connections=200',
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'unix_socket_directories=',
+  ],
   onLog: (m) => process.env.ETM_PG_DEBUG && process.stderr.write(m),
-  onError: (e) => process.stderr.write(`postgres: ${e instanceof Error ? e.stack : JSON.stringify(e)}\n`),
+  onError: (e) =>
+    process.stderr.write(`postgres: ${e instanceof Error ? e.stack : JSON.stringify(e)}\n`),
 });
 
 let stopping = false;
@@ -55,6 +69,13 @@ const stop = async () => {
 process.on('SIGTERM', stop).on('SIGINT', stop);
 process.stdin.on('end', stop).on('close', stop).resume();
 
-try { await pg.initialise(); } catch (e) { process.stderr.write(String(e?.stack ?? e)); throw e; }
+try {
+  await pg.initialise();
+} catch (e) {
+  process.stderr.write(String(e?.stack ?? e));
+  throw e;
+}
 await pg.start();
-process.stdout.write(`${JSON.stringify({ url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres` })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres` })}\n`,
+);
