@@ -203,6 +203,10 @@ onEachEngine('bin/destination', (engine) => {
     const a = write(A);
     expect(a.status).toBe(0);
     expect(states(a)).toEqual(inputStates(A));
+    // The config is logged, its secret redacted.
+    const password = (storeConfig(engine, db).password as string | undefined) ?? 'no password';
+    expect(JSON.stringify(a.messages) + a.stderr).not.toContain(password);
+    expect(JSON.stringify(a.messages)).toMatch(engine === 'postgres' ? /REDACTED/ : /sqlite/);
     const b = write(B);
     expect(b.status).toBe(0);
     expect(states(b)).toEqual(inputStates(B));
