@@ -11,6 +11,7 @@ import { IdentificationRules } from './identification-rules';
 import { AssetMaterialiser } from './store/asset-materialiser';
 import { AssetResolver, ResolverStats } from './store/asset-resolver';
 import { EtmStore } from './store/database';
+import { DirtyAssets } from './store/dirty-assets';
 import { EtmWriter, WriteStats } from './store/writer';
 import { loadTransformMap } from './transform-map';
 
@@ -66,8 +67,9 @@ export class EtmDestination {
     const map: CompiledMap = compileMap(loadTransformMap(options.transformMap));
     const rules = options.rules ?? IdentificationRules.defaults();
     this.rules = rules;
-    this.resolver = new AssetResolver(store.sql, rules);
-    this.writer = new EtmWriter(store.sql, map);
+    const dirty = new DirtyAssets(store.sql);
+    this.resolver = new AssetResolver(store.sql, rules, dirty);
+    this.writer = new EtmWriter(store.sql, map, dirty);
     this.materialiser = new AssetMaterialiser(store.sql, map, rules);
     this.committed = {
       writer: structuredClone(this.writer.stats),

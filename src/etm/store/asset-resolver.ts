@@ -16,6 +16,7 @@ import crypto from 'crypto';
 
 import { AssetIdentity } from '../converter';
 import { HostIdentity, IdentificationRules } from '../identification-rules';
+import { DirtyAssets } from './dirty-assets';
 import { Sql } from './sql';
 
 interface HostRow {
@@ -62,7 +63,6 @@ const SQL = {
   asset: `SELECT seq, identified_by FROM assets WHERE asset_key = ?`,
   insertAsset: `INSERT INTO assets (asset_key) VALUES (?)`,
   setIdentifiedBy: `UPDATE assets SET identified_by = ?, dirty = 1 WHERE asset_key = ?`,
-  markDirty: `UPDATE assets SET dirty = 1 WHERE asset_key = ? AND dirty = 0`,
   deleteAsset: `DELETE FROM assets WHERE asset_key = ?`,
   insertHost: `INSERT INTO asset_hosts (subscription, host_id, asset_key, identifiers) VALUES (?, ?, ?, ?)
                RETURNING seq`,
@@ -78,6 +78,7 @@ export class AssetResolver implements AssetIdentity {
   constructor(
     private readonly sql: Sql,
     private readonly rules: IdentificationRules,
+    private readonly dirty: DirtyAssets = new DirtyAssets(sql),
   ) {}
 
   async resolve(subscription: string, hostId: string, host: unknown): Promise<string> {
@@ -105,7 +106,7 @@ export class AssetResolver implements AssetIdentity {
           await this.seqOf(known.asset_key),
           known.seq,
         ]);
-        await sql.run(SQL.markDirty, [known.asset_key]);
+        await this.dirty.mark(known.asset_key);
         this.stats.hostsMoved++;
       }
       await sql.run(SQL.updateHost, [target, identifiers, known.seq]);
@@ -123,7 +124,7 @@ export class AssetResolver implements AssetIdentity {
     }
     const ids = [...identity.values].flatMap(([rule, value]) => [rule, value, hostSeq]);
     if (ids.length > 0) await sql.run(insertIdentifiers(ids.length / 3), ids);
-    await sql.run(SQL.markDirty, [target]);
+    await this.dirty.mark(target);
     return target;
   }
 

@@ -11,6 +11,7 @@
 import { NORMALISERS } from '../normalisers';
 import { unindexHost } from './asset-resolver';
 import { layoutId, Layouts } from './layouts';
+import { DirtyAssets } from './dirty-assets';
 import { Sql } from './sql';
 
 /** The findingStatus normaliser's value for Qualys' STATUS "Fixed": closed the same way. */
@@ -49,11 +50,13 @@ const SQL = {
           WHERE asset_seq = ? AND host_seq = ? AND status IS DISTINCT FROM ?`,
   close: `UPDATE findings SET status = ?, layout = ?, record = ? WHERE id = ?`,
   markPurged: `UPDATE asset_hosts SET purged_at = ? WHERE seq = ?`,
-  markDirty: `UPDATE assets SET dirty = 1 WHERE asset_key = ? AND dirty = 0`,
 };
 
 export class HostPurger {
-  constructor(private readonly sql: Sql) {}
+  constructor(
+    private readonly sql: Sql,
+    private readonly dirty: DirtyAssets,
+  ) {}
 
   /** Undefined when there is nothing to purge: a host never stored, or already purged. */
   async purge(
@@ -66,7 +69,7 @@ export class HostPurger {
     const closed = await this.closeReports(host, deletedAt);
     await unindexHost(this.sql, host.seq, host.identifiers);
     await this.sql.run(SQL.markPurged, [deletedAt, host.seq]);
-    await this.sql.run(SQL.markDirty, [host.asset_key]);
+    await this.dirty.mark(host.asset_key);
     return { closed };
   }
 

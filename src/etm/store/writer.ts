@@ -14,6 +14,7 @@ import { VError } from 'verror';
 import { CompiledMap } from '../attribute-mapping';
 import { ASSET_DELETION, DestinationRecord, VULNERABILITY } from '../converter';
 import { ASSET, FINDING } from '../models';
+import { DirtyAssets } from './dirty-assets';
 import { HostPurger } from './host-purge';
 import { layoutId } from './layouts';
 import { Sql } from './sql';
@@ -94,7 +95,6 @@ const SQL = {
           WHERE h.subscription = ? AND h.host_id = ?`,
   setHost: `UPDATE asset_hosts SET attributes = ?, last_scanned = ? WHERE seq = ?`,
   reports: `SELECT detection_key, status, last_found FROM findings WHERE asset_seq = ? AND host_seq = ?`,
-  markDirty: `UPDATE assets SET dirty = 1 WHERE asset_key = ? AND dirty = 0`,
   vulnerability: `SELECT version, record FROM vulnerabilities WHERE vulnerability_key = ?`,
   upsertVulnerability: `INSERT INTO vulnerabilities (vulnerability_key, version, record) VALUES (?, ?, ?)
          ON CONFLICT (vulnerability_key) DO UPDATE SET version = excluded.version, record = excluded.record`,
@@ -114,8 +114,9 @@ export class EtmWriter {
   constructor(
     private readonly sql: Sql,
     private readonly map: CompiledMap,
+    private readonly dirty: DirtyAssets = new DirtyAssets(sql),
   ) {
-    this.purger = new HostPurger(sql);
+    this.purger = new HostPurger(sql, dirty);
   }
 
   async write(records: ReadonlyArray<DestinationRecord>): Promise<void> {
@@ -136,10 +137,12 @@ export class EtmWriter {
    */
   committed(): void {
     this.lastHost = undefined;
+    this.dirty.forget();
   }
 
   /** After a rollback the store no longer holds what the caches say was written. */
   discard(): void {
+    this.dirty.forget();
     this.versions.clear();
     this.lastHost = undefined;
     this.layout = undefined;
@@ -175,7 +178,7 @@ export class EtmWriter {
       (attributes.lastScannedOn as string | undefined) ?? null,
       row.seq,
     ]);
-    await this.sql.run(SQL.markDirty, [record.assetKey]);
+    await this.dirty.mark(record.assetKey as string);
     this.lastHost = { subscription, hostId, seq: row.seq, assetSeq: row.asset_seq };
     this.stats.hosts++;
   }
@@ -255,7 +258,7 @@ export class EtmWriter {
       }
     }
     if (rows > 0) await this.sql.run(this.upsert(rows), params);
-    await this.sql.run(SQL.markDirty, [assetKey]);
+    await this.dirty.mark(assetKey);
   }
 
   private report(record: Record<string, unknown>, assetKey: string, host: HostSeqs): Report {
