@@ -62,7 +62,8 @@ export function validateConfig(raw: unknown): QualysConfig {
   const checked = config as unknown as QualysConfig;
   const url = checkBaseUrl(checked.base_url);
   checked.base_url = url.origin;
-  checked.subscription ??= `${checked.username}@${url.host}`;
+  // The host name without the port: a tunnel or proxy port must not rename the subscription.
+  checked.subscription ??= `${checked.username}@${url.hostname}`;
   if (checked.tag_filter !== undefined) tagNames(checked.tag_filter);
   if (checked.start_date !== undefined) checked.start_date = parseStartDate(checked.start_date);
   return checked;

@@ -6,6 +6,7 @@ import { Command } from 'commander';
 
 import { convert } from './commands/convert';
 import { demo } from './commands/demo';
+import { remove, reset } from './commands/lifecycle';
 import { merges } from './commands/merges';
 import { query } from './commands/query';
 import { run } from './commands/run';
@@ -74,6 +75,20 @@ export function program(io: Io = processIo()): Command {
     .option('--db <file>', 'ETM store', DB)
     .option('--format <format>', 'table or json', 'table')
     .action(async (opts) => exit(await status(opts, io)));
+  cmd
+    .command('reset')
+    .description("forget a connector's source state, so that its next sync reads everything again")
+    .argument('<connector>', 'the connector (subscription label)')
+    .option('--stream <stream>', 'only this stream (hosts, host_detections, knowledge_base)')
+    .option('--db <file>', 'ETM store', DB)
+    .action(async (name: string, opts) => exit(await reset(name, opts, io)));
+  cmd
+    .command('remove')
+    .description('remove a connector and its data; assets other connectors share stay')
+    .argument('<connector>', 'the connector (subscription label)')
+    .option('--db <file>', 'ETM store', DB)
+    .option('--transform-map <file>', 'the transform map the store was built with')
+    .action(async (name: string, opts) => exit(await remove(name, opts, io)));
   cmd
     .command('merges')
     .description('why hosts are one asset: each merge with the rule and value that made it')

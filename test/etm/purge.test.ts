@@ -475,6 +475,7 @@ describe('stores made before purges were kept', () => {
       // What version 1 looked like: no purged_at column, no declared networks, no merge records.
       t.store.db.exec(`ALTER TABLE asset_hosts DROP COLUMN purged_at`);
       t.store.db.exec(`ALTER TABLE connectors DROP COLUMN network`);
+      t.store.db.exec(`ALTER TABLE connectors DROP COLUMN interrupted_at`);
       t.store.db.exec(`DROP TABLE asset_merges`);
       t.store.setMeta('schema_version', '1');
       t.store.close();

@@ -46,6 +46,18 @@ describe('validateConfig', () => {
     expect(raw).toEqual(minimal);
   });
 
+  it('derives the same subscription label whatever port base_url names', () => {
+    for (const base_url of [
+      'https://qualysapi.qg2.apps.qualys.com',
+      'https://qualysapi.qg2.apps.qualys.com:8443',
+      'https://qualysapi.qg2.apps.qualys.com:443/',
+    ]) {
+      expect(validateConfig({ ...minimal, base_url }).subscription).toBe(
+        'jdoe@qualysapi.qg2.apps.qualys.com',
+      );
+    }
+  });
+
   it('keeps a given subscription label and normalises base_url and start_date', () => {
     const config = validateConfig({
       ...minimal,

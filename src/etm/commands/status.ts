@@ -6,7 +6,7 @@
 import { VError } from 'verror';
 
 import { Io, writeLine } from '../io';
-import { ConnectorRow, Connectors } from '../store/connectors';
+import { ConnectorRow, Connectors, isAlive } from '../store/connectors';
 import { EtmStore } from '../store/database';
 import { cell, writeTable } from '../table';
 
@@ -36,7 +36,13 @@ export async function status(options: StatusOptions, io: Io): Promise<number> {
     const rows = connectors.list().map((c) => {
       const run = connectors.lastRun(c.name);
       const summary = run?.summary ? (JSON.parse(run.summary) as { records?: number }) : undefined;
-      return { connector: c, run, records: summary?.records, interrupted: interrupted(c) };
+      return {
+        connector: c,
+        run,
+        records: summary?.records,
+        interrupted: interrupted(c),
+        orphaned: orphaned(c),
+      };
     });
     if (options.format === 'json') {
       for (const { connector, run, interrupted } of rows) {
@@ -44,6 +50,7 @@ export async function status(options: StatusOptions, io: Io): Promise<number> {
         const line = {
           ...fields,
           interrupted,
+          scheduler_running: connector.status === 'Scheduled' ? !orphaned(connector) : null,
           state_saved_at: stateSavedAt,
           last_run: run ?? null,
         };
@@ -54,9 +61,13 @@ export async function status(options: StatusOptions, io: Io): Promise<number> {
     await writeTable(
       io.stdout,
       COLUMNS,
-      rows.map(({ connector: c, run, records, interrupted }) => [
+      rows.map(({ connector: c, run, records, interrupted, orphaned }) => [
         c.name,
-        interrupted ? 'Processing (interrupted)' : c.status,
+        interrupted
+          ? 'Processing (interrupted)'
+          : orphaned
+            ? 'Scheduled (no scheduler running)'
+            : c.status,
         c.status_at,
         cell(c.profile),
         run ? `${run.status} ${run.finished_at ?? run.started_at}` : '-',
@@ -65,6 +76,10 @@ export async function status(options: StatusOptions, io: Io): Promise<number> {
         cell(c.last_error),
       ]),
     );
+    // The table cuts long cells; an error is worth reading whole.
+    for (const { connector: c } of rows) {
+      if (c.last_error) await writeLine(io.stdout, `\n${c.name} (${c.status}): ${c.last_error}`);
+    }
     return 0;
   } finally {
     store.close();
@@ -76,11 +91,10 @@ export async function status(options: StatusOptions, io: Io): Promise<number> {
  * committed checkpoints stand and the next sync resumes from them.
  */
 function interrupted(c: ConnectorRow): boolean {
-  if (c.status !== 'Processing' || c.pid === null) return false;
-  try {
-    process.kill(c.pid, 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
+  return c.status === 'Processing' && c.pid !== null && !isAlive(c.pid);
+}
+
+/** Scheduled by an etm process that no longer runs: nothing will start its next run. */
+function orphaned(c: ConnectorRow): boolean {
+  return c.status === 'Scheduled' && (c.pid === null || !isAlive(c.pid));
 }

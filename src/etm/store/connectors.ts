@@ -1,12 +1,16 @@
 /**
  * Connectors (one per subscription) and their runs. A connector moves Registered → Scheduled →
- * Processing → Processed, or Failed; each state change is stamped. The source's state is saved
+ * Processing → Processed, or Failed, or Interrupted (stopped by the user; the next sync resumes
+ * from its last checkpoint); each state change is stamped. The source's state is saved
  * by the sync inside the transaction that commits the data it covers (saveState), never alone.
  * Only the config file's path is kept, never its content: it holds the password.
  */
+import { VError } from 'verror';
+
 import { Db } from './database';
 
-export type ConnectorStatus = 'Registered' | 'Scheduled' | 'Processing' | 'Processed' | 'Failed';
+export type ConnectorStatus =
+  'Registered' | 'Scheduled' | 'Processing' | 'Processed' | 'Failed' | 'Interrupted';
 
 export interface ConnectorInfo {
   readonly name: string;
@@ -32,6 +36,7 @@ export interface ConnectorRow {
   processing_at: string | null;
   processed_at: string | null;
   failed_at: string | null;
+  interrupted_at: string | null;
   last_error: string | null;
   state_at: string | null;
   /** The etm process running the sync, while Processing. */
@@ -50,7 +55,7 @@ export interface RunRow {
 }
 
 const COLUMNS = `name, base_url, username, config_path, profile, status, status_at, registered_at, scheduled_at,
-  next_run_at, processing_at, processed_at, failed_at, last_error, state_at, pid, network`;
+  next_run_at, processing_at, processed_at, failed_at, interrupted_at, last_error, state_at, pid, network`;
 
 const STAMP: Record<ConnectorStatus, string> = {
   Registered: 'registered_at',
@@ -58,7 +63,18 @@ const STAMP: Record<ConnectorStatus, string> = {
   Processing: 'processing_at',
   Processed: 'processed_at',
   Failed: 'failed_at',
+  Interrupted: 'interrupted_at',
 };
+
+/** Whether a process with this id runs on this machine. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 export class Connectors {
   constructor(
@@ -100,21 +116,60 @@ export class Connectors {
     return new Map(rows.map((r) => [r.name, r.network]));
   }
 
-  /** Moves the connector to `status` now; a Processing connector records this process's id. */
+  /**
+   * The connector, when another live process is syncing it (Processing with that process's id):
+   * one sync per connector at a time, or both would spend the subscription's API limits.
+   */
+  busyElsewhere(name: string): ConnectorRow | null {
+    const c = this.get(name);
+    if (!c || c.status !== 'Processing' || c.pid === null || c.pid === process.pid) return null;
+    return isAlive(c.pid) ? c : null;
+  }
+
+  /** Processing, by this process, unless another live one is syncing it (checked atomically). */
+  claim(name: string): void {
+    this.db
+      .transaction(() => {
+        const busy = this.busyElsewhere(name);
+        if (busy) throw busyError(busy);
+        this.setStatus(name, 'Processing');
+      })
+      .immediate();
+  }
+
+  /**
+   * Back from Scheduled when no run will come (the scheduler stopped): the status of its last
+   * run, or Registered.
+   */
+  unschedule(name: string): void {
+    const last = this.lastRun(name)?.status;
+    const status: ConnectorStatus =
+      last === 'Processed' || last === 'Failed' || last === 'Interrupted' ? last : 'Registered';
+    this.db
+      .prepare(
+        `UPDATE connectors SET status = ?, status_at = ?, next_run_at = NULL, pid = NULL
+          WHERE name = ? AND status = 'Scheduled'`,
+      )
+      .run(status, this.now().toISOString(), name);
+  }
+
+  /** Moves the connector to `status` now; Processing and Scheduled record this process's id. */
   setStatus(name: string, status: ConnectorStatus, error?: string): void {
     const at = this.now().toISOString();
     this.db
       .prepare(
         `UPDATE connectors SET status = ?, status_at = ?, ${STAMP[status]} = ?, pid = ?,
-           last_error = CASE ? WHEN 'Failed' THEN ? WHEN 'Processed' THEN NULL ELSE last_error END
+           last_error = CASE ? WHEN 'Failed' THEN ? WHEN 'Interrupted' THEN ? WHEN 'Processed' THEN NULL
+             ELSE last_error END
          WHERE name = ?`,
       )
       .run(
         status,
         at,
         at,
-        status === 'Processing' ? process.pid : null,
+        status === 'Processing' || status === 'Scheduled' ? process.pid : null,
         status,
+        error ?? null,
         error ?? null,
         name,
       );
@@ -155,6 +210,11 @@ export class Connectors {
       .run(JSON.stringify(state), this.now().toISOString(), name);
   }
 
+  /** Forgets the source's state: the next sync reads from scratch. */
+  clearState(name: string): void {
+    this.db.prepare(`UPDATE connectors SET state = NULL, state_at = NULL WHERE name = ?`).run(name);
+  }
+
   /**
    * Opens a run. A run still marked Processing belongs to a process that died mid-sync; its
    * committed checkpoints stand, and it is closed as Interrupted.
@@ -173,7 +233,12 @@ export class Connectors {
     );
   }
 
-  finishRun(id: number, status: 'Processed' | 'Failed', summary: unknown, error?: string): void {
+  finishRun(
+    id: number,
+    status: 'Processed' | 'Failed' | 'Interrupted',
+    summary: unknown,
+    error?: string,
+  ): void {
     this.db
       .prepare(`UPDATE runs SET status = ?, finished_at = ?, summary = ?, error = ? WHERE id = ?`)
       .run(status, this.now().toISOString(), JSON.stringify(summary), error ?? null, id);
@@ -184,4 +249,13 @@ export class Connectors {
       .prepare(`SELECT * FROM runs WHERE connector = ? AND id < ? ORDER BY id DESC LIMIT 1`)
       .get(name, before ?? Number.MAX_SAFE_INTEGER) as RunRow | undefined;
   }
+}
+
+export function busyError(c: ConnectorRow): Error {
+  return new VError(
+    'connector %s is being synced by another etm process (pid %d, since %s); wait for it to finish or stop it',
+    c.name,
+    c.pid,
+    c.processing_at ?? c.status_at,
+  );
 }

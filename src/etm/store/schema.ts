@@ -19,7 +19,8 @@ export const SCHEMA_VERSION = 3;
 export const MIGRATIONS: Readonly<Record<number, string>> = {
   1: `ALTER TABLE asset_hosts ADD COLUMN purged_at TEXT;`,
   // asset_merges itself comes with SCHEMA (CREATE TABLE IF NOT EXISTS).
-  2: `ALTER TABLE connectors ADD COLUMN network TEXT;`,
+  2: `ALTER TABLE connectors ADD COLUMN network TEXT;
+      ALTER TABLE connectors ADD COLUMN interrupted_at TEXT;`,
 };
 
 export const SCHEMA = `
@@ -102,7 +103,7 @@ CREATE TABLE IF NOT EXISTS connectors (
   username      TEXT,
   config_path   TEXT,                          -- the file the user gave; never its content
   profile       TEXT,
-  status        TEXT NOT NULL,                 -- Registered|Scheduled|Processing|Processed|Failed
+  status        TEXT NOT NULL,                 -- Registered|Scheduled|Processing|Processed|Failed|Interrupted
   status_at     TEXT NOT NULL,
   registered_at TEXT NOT NULL,
   scheduled_at  TEXT,
@@ -110,6 +111,7 @@ CREATE TABLE IF NOT EXISTS connectors (
   processing_at TEXT,
   processed_at  TEXT,
   failed_at     TEXT,
+  interrupted_at TEXT,                         -- stopped (Ctrl-C); the next sync resumes
   last_error    TEXT,
   state         TEXT,                          -- the source's Airbyte state, committed with its data
   state_at      TEXT,

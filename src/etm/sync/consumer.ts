@@ -18,8 +18,20 @@ export interface ConsumerProgress {
   readonly records: number;
   readonly checkpoints: number;
   readonly findings: number;
+  /** Hosts read: the larger of the two streams that carry host records, not their sum. */
   readonly hosts: number;
+  /** Records per stream, and the source's ESTIMATE of its total once it has sent one. */
+  readonly streams: ReadonlyArray<StreamProgress>;
 }
+
+export interface StreamProgress {
+  readonly name: string;
+  readonly records: number;
+  readonly estimate: number | null;
+}
+
+/** Streams whose records are hosts (with or without their detections). */
+const HOST_STREAMS = ['hosts', 'host_detections'];
 
 export interface ConsumerOptions {
   /** Save each checkpoint's state on this connector (etm sync). */
@@ -67,6 +79,7 @@ export class SyncConsumer {
   /** A line that did not parse, not failed yet (see consume). */
   private unparsed: string | undefined;
   private lastProgress = Date.now();
+  private readonly streams = new Map<string, { records: number; estimate: number | null }>();
   private readonly connectors: Connectors;
 
   constructor(
@@ -121,6 +134,7 @@ export class SyncConsumer {
     try {
       if (msg.type === 'RECORD' && msg.record) await this.stage(msg);
       else if (msg.type === 'STATE' && msg.state !== undefined) this.commit(msg.state);
+      else if (msg.type === 'TRACE' && msg.trace?.type === 'ESTIMATE') this.estimate(msg);
       else if (msg.type === 'LOG' && LOUD.has(msg.log?.level ?? '')) {
         this.options.onLog?.(msg.log?.level ?? 'WARN', msg.log?.message ?? '');
       }
@@ -131,11 +145,28 @@ export class SyncConsumer {
 
   private async stage(msg: AirbyteMessage): Promise<void> {
     this.destination.store.begin();
-    if (await this.destination.process(msg.record as NonNullable<AirbyteMessage['record']>)) {
+    const record = msg.record as NonNullable<AirbyteMessage['record']>;
+    if (await this.destination.process(record)) {
       this.staged++;
       this.result.records++;
+      this.stream(record.stream).records++;
     }
     this.report(false);
+  }
+
+  private estimate(msg: AirbyteMessage): void {
+    const e = msg.trace?.estimate;
+    if (e?.name && typeof e.row_estimate === 'number')
+      this.stream(e.name).estimate = e.row_estimate;
+  }
+
+  private stream(name: string): { records: number; estimate: number | null } {
+    let s = this.streams.get(name);
+    if (!s) {
+      s = { records: 0, estimate: null };
+      this.streams.set(name, s);
+    }
+    return s;
   }
 
   private commit(state: unknown, counted = true): void {
@@ -185,11 +216,16 @@ export class SyncConsumer {
     if (!this.options.onProgress || (!force && Date.now() - this.lastProgress < every)) return;
     this.lastProgress = Date.now();
     const w = this.destination.writer.stats;
+    const streams = [...this.streams].map(([name, s]) => ({ name, ...s }));
     this.options.onProgress({
       records: this.result.records,
       checkpoints: this.result.checkpoints,
       findings: w.findingsNew + w.findingsUpdated + w.findingsStale,
-      hosts: w.hosts,
+      hosts: Math.max(
+        0,
+        ...streams.filter((s) => HOST_STREAMS.includes(s.name)).map((s) => s.records),
+      ),
+      streams,
     });
   }
 }
