@@ -1,0 +1,61 @@
+/**
+ * The HTTP agents of the Qualys client: keep-alive pools sized for the call budget, the proxy
+ * (proxy_url, else HTTPS_PROXY / NO_PROXY of the environment) reached with a CONNECT tunnel, and
+ * the certificate authorities to trust (ca_certificate besides the public ones), for the API
+ * server and an https proxy alike.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import tls from 'node:tls';
+
+import { HttpsProxyAgent } from 'https-proxy-agent';
+import { getProxyForUrl } from 'proxy-from-env';
+
+import { ConfigError, QualysConfig, userinfoOf } from '../config';
+import { secrets } from '../redaction';
+
+export interface HttpAgents {
+  httpAgent: http.Agent;
+  httpsAgent: https.Agent;
+}
+
+export function httpAgents(config: QualysConfig): HttpAgents {
+  const pool = { keepAlive: true, maxSockets: config.max_concurrency * 3 };
+  const trust = config.ca_certificate
+    ? { ca: [...tls.rootCertificates, config.ca_certificate] }
+    : {};
+  const proxy = proxyFor(config);
+  return {
+    // http is only accepted for loopback hosts, which are never proxied.
+    httpAgent: new http.Agent(pool),
+    httpsAgent: proxy
+      ? new HttpsProxyAgent(proxy, { ...pool, ...trust })
+      : new https.Agent({ ...pool, ...trust }),
+  };
+}
+
+/** The proxy for base_url, credentials included; undefined for a direct connection. */
+export function proxyFor(config: QualysConfig): URL | undefined {
+  if (!config.base_url.startsWith('https:')) return undefined;
+  if (config.proxy_url !== undefined) {
+    const url = new URL(config.proxy_url);
+    if (config.proxy_username !== undefined) url.username = config.proxy_username;
+    if (config.proxy_password !== undefined) url.password = config.proxy_password;
+    return url;
+  }
+  const fromEnv = getProxyForUrl(config.base_url);
+  if (!fromEnv) return undefined;
+  for (const credential of userinfoOf(fromEnv)) secrets.add(credential);
+  let url: URL;
+  try {
+    url = new URL(fromEnv);
+  } catch {
+    throw new ConfigError('The proxy of the environment (HTTPS_PROXY) is not a valid URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(
+      `The proxy of the environment (HTTPS_PROXY) is a ${url.protocol}// proxy: only http:// and https:// proxies are supported`,
+    );
+  }
+  return url;
+}
