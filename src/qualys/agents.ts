@@ -6,8 +6,10 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import net from 'node:net';
 import tls from 'node:tls';
 
+import { AgentConnectOpts } from 'agent-base';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import { getProxyForUrl } from 'proxy-from-env';
 
@@ -29,9 +31,27 @@ export function httpAgents(config: QualysConfig): HttpAgents {
     // http is only accepted for loopback hosts, which are never proxied.
     httpAgent: new http.Agent(pool),
     httpsAgent: proxy
-      ? new HttpsProxyAgent(proxy, { ...pool, ...trust })
+      ? new TunnelAgent(proxy, { ...pool, ...trust }, trust)
       : new https.Agent({ ...pool, ...trust }),
   };
+}
+
+/**
+ * https-proxy-agent applies its options to the proxy connection only; the TLS connection through
+ * the tunnel gets the request's: the CAs are added there too.
+ */
+class TunnelAgent extends HttpsProxyAgent<string> {
+  constructor(
+    proxy: URL,
+    options: http.AgentOptions & tls.ConnectionOptions,
+    private readonly trust: tls.ConnectionOptions,
+  ) {
+    super(proxy, options);
+  }
+
+  override connect(req: http.ClientRequest, options: AgentConnectOpts): Promise<net.Socket> {
+    return super.connect(req, { ...options, ...this.trust } as AgentConnectOpts);
+  }
 }
 
 /** The proxy for base_url, credentials included; undefined for a direct connection. */

@@ -252,6 +252,15 @@ function httpStatusError(
       { status, configError: true },
     );
   }
+  if (status === 407) {
+    // From the proxy (./agents), answering the CONNECT: Qualys never sent it.
+    return new QualysError(
+      'fatal',
+      `${what}: the proxy refused the tunnel (HTTP 407): check proxy_username and ` +
+        `proxy_password (or the credentials in HTTPS_PROXY)`,
+      { status, configError: true },
+    );
+  }
   if (status >= 300 && status < 400) {
     return new QualysError(
       'fatal',
