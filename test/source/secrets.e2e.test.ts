@@ -155,6 +155,7 @@ describe('the password appears nowhere in stdout or stderr (issue 14 §1)', () =
     expectCleanRun(check);
     const read = await runMain('read', { configFile: file, catalog: catalog(['hosts']) });
     expect(read.code).toBe(0);
+    expect(read.messages[0]).toEqual(check.messages[0]);
     expect(recordsOf(read, 'hosts')).toHaveLength(12);
     expectCleanRun(read);
   });
