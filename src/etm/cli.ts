@@ -6,6 +6,7 @@ import { Command } from 'commander';
 
 import { convert } from './commands/convert';
 import { demo } from './commands/demo';
+import { merges } from './commands/merges';
 import { query } from './commands/query';
 import { run } from './commands/run';
 import { status } from './commands/status';
@@ -54,6 +55,10 @@ export function program(io: Io = processIo()): Command {
       '--identification-rules <rules>',
       'identification rules to use, in precedence order, comma-separated',
     )
+    .option(
+      '--network <name>',
+      'declare these subscriptions on a network they share with others declared on it: only then do private IP addresses match hosts across them',
+    )
     .option('--source <file>', 'source entrypoint run with node', undefined)
     .action(async (opts) => exit(await sync(opts, io)));
   cmd
@@ -69,6 +74,14 @@ export function program(io: Io = processIo()): Command {
     .option('--db <file>', 'ETM store', DB)
     .option('--format <format>', 'table or json', 'table')
     .action(async (opts) => exit(await status(opts, io)));
+  cmd
+    .command('merges')
+    .description('why hosts are one asset: each merge with the rule and value that made it')
+    .option('--db <file>', 'ETM store', DB)
+    .option('--rule <rule>', 'only merges made by this identification rule')
+    .option('--asset <key>', 'only merges into this asset')
+    .option('--format <format>', 'table or json', 'table')
+    .action(async (opts) => exit(await merges(opts, io)));
   cmd
     .command('query')
     .description(

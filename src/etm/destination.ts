@@ -10,6 +10,7 @@ import { ConverterRegistry } from './converters';
 import { IdentificationRules } from './identification-rules';
 import { AssetMaterialiser } from './store/asset-materialiser';
 import { AssetResolver, ResolverStats } from './store/asset-resolver';
+import { Connectors } from './store/connectors';
 import { EtmStore } from './store/database';
 import { EtmWriter, WriteStats } from './store/writer';
 import { loadTransformMap } from './transform-map';
@@ -40,14 +41,17 @@ export class EtmDestination {
     private readonly options: DestinationOptions,
   ) {
     const map: CompiledMap = compileMap(loadTransformMap(options.transformMap));
-    const rules = options.rules ?? IdentificationRules.defaults();
+    // Subscriptions declared on one network may match hosts by private address.
+    const rules = (options.rules ?? IdentificationRules.defaults()).withNetworks(
+      new Connectors(store.db).networks(),
+    );
     this.noteRuleChange(rules);
     this.resolver = new AssetResolver(store.db, rules);
     this.writer = new EtmWriter(store.db, map);
     this.materialiser = new AssetMaterialiser(store.db, map, rules);
     this.committed = {
       writer: structuredClone(this.writer.stats),
-      resolver: { ...this.resolver.stats },
+      resolver: structuredClone(this.resolver.stats),
     };
     this.ctx = {
       map,
@@ -87,7 +91,7 @@ export class EtmDestination {
     const n = this.materialiser.run();
     this.committed = {
       writer: structuredClone(this.writer.stats),
-      resolver: { ...this.resolver.stats },
+      resolver: structuredClone(this.resolver.stats),
     };
     return n;
   }
@@ -96,7 +100,7 @@ export class EtmDestination {
   discard(): void {
     this.writer.discard();
     this.writer.stats = structuredClone(this.committed.writer);
-    Object.assign(this.resolver.stats, this.committed.resolver);
+    Object.assign(this.resolver.stats, structuredClone(this.committed.resolver));
   }
 
   private reject(target: string, value: unknown): void {

@@ -175,6 +175,42 @@ describe('etm sync, status, query', () => {
     expect(sync.stderr).toMatch(/etm: jdoe@qualysapi\.qg2\.apps\.qualys\.com: 5 records/);
   });
 
+  test('merges: the summary counts joins per rule; etm merges lists each with its value', () => {
+    expect(sync.stdout).toMatch(/joins by rule: +cloudInstanceId 1, fqdn 1\n/);
+    const r = etm(['merges', '--db', db, '--format', 'json']);
+    expect(r.status).toBe(0);
+    const merges = r.stdout
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(merges.map(({ mergedAt: _at, assetKey: _key, ...m }) => m)).toEqual([
+      {
+        kind: 'joined',
+        host: { subscription: SUB_B, hostId: '5501' },
+        matched: { subscription: SUB_A, hostId: '148312001' },
+        rule: 'fqdn',
+        value: 'app01.corp.example.com',
+      },
+      {
+        kind: 'joined',
+        host: { subscription: SUB_B, hostId: '7702' },
+        matched: { subscription: SUB_A, hostId: '148312057' },
+        rule: 'cloudInstanceId',
+        value: 'i-0a1b2c3d4e5f60718',
+      },
+    ]);
+    const table = etm(['merges', '--db', db, '--rule', 'fqdn']);
+    expect(table.stdout.split('\n')[0]).toMatch(
+      /^ASSET +KIND +HOST +MATCHED HOST +RULE +VALUE +AT$/,
+    );
+    expect(table.stdout).toContain(`${SUB_B}/5501`);
+    expect(table.stdout).not.toContain('7702');
+    expect(table.stderr).toBe('1 merge\n');
+    const bad = etm(['merges', '--db', db, '--rule', 'macAddress']);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/--rule: unknown identification rule 'macAddress'/);
+  });
+
   test('overlapping hosts of two subscriptions give the merged asset count', () => {
     const r = etm(['query', '--db', db, '--format', 'json', 'inventory: (source: `VMDR`)']);
     expect(jsonLines(r.stdout)).toHaveLength(3);

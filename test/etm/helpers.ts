@@ -23,8 +23,16 @@ export function fixtureLines(name: string): string[] {
     .filter((l) => l.trim() !== '');
 }
 
+const tempDirs: string[] = [];
+afterAll(() => {
+  for (const dir of tempDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh temp dir, removed after the test file's last test. */
 export function tempDir(prefix = 'etm-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
 }
 
 /** A store in a fresh temp dir; the dir is removed by `cleanup`. */

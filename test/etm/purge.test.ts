@@ -472,14 +472,16 @@ describe('stores made before purges were kept', () => {
     try {
       await sync(t.store, FIRST_SYNC);
       const before = { assets: assets(t.store), findings: findings(t.store) };
-      // What version 1 looked like: no purged_at column.
+      // What version 1 looked like: no purged_at column, no declared networks, no merge records.
       t.store.db.exec(`ALTER TABLE asset_hosts DROP COLUMN purged_at`);
+      t.store.db.exec(`ALTER TABLE connectors DROP COLUMN network`);
+      t.store.db.exec(`DROP TABLE asset_merges`);
       t.store.setMeta('schema_version', '1');
       t.store.close();
 
       const reopened = EtmStore.open(t.file);
       try {
-        expect(reopened.getMeta('schema_version')).toBe('2');
+        expect(reopened.getMeta('schema_version')).toBe('3');
         expect({ assets: assets(reopened), findings: findings(reopened) }).toEqual(before);
         const stats = await sync(reopened, [deletion(SUB_A, 2), stateMessage({ n: 2 })]);
         expect(stats).toMatchObject({ hostsPurged: 1, findingsClosedByPurge: 1 });
@@ -495,9 +497,9 @@ describe('stores made before purges were kept', () => {
   test('a store of a newer schema version is refused', () => {
     const t = tempStore();
     try {
-      t.store.setMeta('schema_version', '3');
+      t.store.setMeta('schema_version', '4');
       t.store.close();
-      expect(() => EtmStore.open(t.file)).toThrow(/has schema version 3; this etm reads version 2/);
+      expect(() => EtmStore.open(t.file)).toThrow(/has schema version 4; this etm reads version 3/);
     } finally {
       t.cleanup();
     }

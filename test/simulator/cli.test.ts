@@ -76,7 +76,8 @@ test.each(['SIGTERM', 'SIGINT'] as const)(
 );
 
 test('--faults reads a fault plan file; --escaped-warning-url changes the URL encoding', async () => {
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'qualys-sim-')), 'faults.json');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qualys-sim-'));
+  const file = path.join(dir, 'faults.json');
   fs.writeFileSync(
     file,
     JSON.stringify({ rules: [{ type: 'http_error', status: 502, calls: [1] }] }),
@@ -94,6 +95,7 @@ test('--faults reads a fault plan file; --escaped-warning-url changes the URL en
     const exited = exit(child);
     child.kill('SIGTERM');
     await exited;
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
 

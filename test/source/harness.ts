@@ -131,10 +131,10 @@ export function lastState(run: Run): unknown {
 
 let protocol: Ajv | undefined;
 
-/** Validator for one definition of shared/airbyte-protocol/airbyte_protocol.yaml. */
+/** Validator for one definition of the Airbyte protocol schema (vendored in test_files/airbyte-protocol/). */
 export function protocolValidator(definition: string): ValidateFunction {
   if (!protocol) {
-    const file = path.join(ROOT, '../shared/airbyte-protocol/airbyte_protocol.yaml');
+    const file = path.join(ROOT, 'test_files/airbyte-protocol/airbyte_protocol.yaml');
     const schema = yaml.load(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
     protocol = new Ajv({ strict: false, allErrors: true });
     addFormats(protocol);

@@ -23,6 +23,7 @@ export async function run(options: RunOptions, io: Io): Promise<number> {
   const profile = loadProfile(options.profile);
   const jobs: SubscriptionJob[] = profile.subscriptions.map((s) => ({
     config: readSourceConfig(s.config),
+    network: s.network,
     overrides: Object.keys(s.filters).length > 0 ? s.filters : undefined,
   }));
   const settings = {

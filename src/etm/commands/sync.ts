@@ -21,12 +21,15 @@ export interface SyncCommandOptions {
   readonly db: string;
   readonly transformMap?: string;
   readonly identificationRules?: string;
+  readonly network?: string;
   readonly source?: string;
 }
 
 export interface SubscriptionJob {
   readonly config: SourceConfig;
   readonly overrides?: Readonly<Record<string, unknown>>;
+  /** The network this subscription is declared on (a profile's subscription `network`). */
+  readonly network?: string;
 }
 
 export interface SyncSettings {
@@ -34,6 +37,8 @@ export interface SyncSettings {
   readonly transformMap?: string;
   readonly rules?: IdentificationRules;
   readonly profile?: string;
+  /** Declares every job's subscription on this network (private addresses match within it). */
+  readonly network?: string;
 }
 
 export async function sync(options: SyncCommandOptions, io: Io): Promise<number> {
@@ -47,6 +52,7 @@ export async function sync(options: SyncCommandOptions, io: Io): Promise<number>
       source: options.source ?? DEFAULT_SOURCE,
       transformMap: options.transformMap,
       rules,
+      network: options.network,
     };
     register(store, jobs, settings);
     return (await runJobs(store, jobs, settings, io)) ? 0 : 1;
@@ -70,13 +76,14 @@ export function register(
     );
   loadTransformMap(settings.transformMap);
   const connectors = new Connectors(store.db);
-  for (const { config } of jobs) {
+  for (const { config, network } of jobs) {
     connectors.register({
       name: config.name,
       baseUrl: config.baseUrl,
       username: config.username,
       configPath: config.path,
       profile: settings.profile,
+      network: network ?? settings.network,
     });
   }
 }

@@ -31,6 +31,9 @@ interface HostRow {
 interface Match {
   readonly key: string;
   readonly rule: string;
+  /** The value the rule found equal, and the asset's host that has it. */
+  readonly value: string;
+  readonly matched: HostIdentity;
   readonly seq: number;
   readonly identifiedBy: string | null;
   readonly hosts: HostIdentity[];
@@ -41,6 +44,7 @@ export const emptyResolverStats = (): ResolverStats => ({
   hostsJoined: 0,
   assetsMerged: 0,
   hostsMoved: 0,
+  joinsByRule: {},
 });
 
 export interface ResolverStats {
@@ -49,6 +53,8 @@ export interface ResolverStats {
   hostsJoined: number;
   assetsMerged: number;
   hostsMoved: number;
+  /** Merge records written (a host joining an asset, or linking two), per deciding rule. */
+  joinsByRule: Record<string, number>;
 }
 
 /** Candidates per identifier are capped: an identifier shared that widely identifies nothing. */
@@ -90,13 +96,18 @@ export class AssetResolver implements AssetIdentity {
       moveHostFindings: db.prepare(
         `UPDATE findings SET asset_seq = ? WHERE asset_seq = ? AND host_seq = ?`,
       ),
+      recordMerge: db.prepare(
+        `INSERT INTO asset_merges (asset_key, kind, subscription, host_id, matched_subscription,
+           matched_host_id, rule, value, merged_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      moveMerges: db.prepare(`UPDATE asset_merges SET asset_key = ? WHERE asset_key = ?`),
     };
     this.unindex = hostUnindexer(db);
   }
 
   resolve(subscription: string, hostId: string, host: unknown): string {
-    const identity = IdentificationRules.identify(subscription, host);
-    const identifiers = JSON.stringify(Object.fromEntries([...identity.values].sort()));
+    const identity = IdentificationRules.identify(subscription, host, hostId);
+    const identifiers = IdentificationRules.stored(identity);
     const known = this.s.host.get(subscription, hostId) as HostRow | undefined;
     if (known && known.identifiers === identifiers && known.purged_at === null)
       return known.asset_key;
@@ -108,7 +119,7 @@ export class AssetResolver implements AssetIdentity {
     const target =
       matches.length === 0
         ? this.createAsset(subscription, hostId)
-        : this.merge(matches, known, absorbed);
+        : this.merge(identity, matches, known, absorbed);
     let hostSeq: number;
     if (known) {
       if (known.asset_key !== target && !absorbed.has(known.asset_key)) {
@@ -161,6 +172,8 @@ export class AssetResolver implements AssetIdentity {
       matches.push({
         key,
         rule: decision.rule,
+        value: decision.value as string,
+        matched: (decision.between as [HostIdentity, HostIdentity])[1],
         seq: asset.seq,
         identifiedBy: asset.identified_by,
         hosts,
@@ -175,7 +188,12 @@ export class AssetResolver implements AssetIdentity {
    * Joins the best match and every other match compatible with it; returns the survivor and
    * adds the assets merged into it to `absorbed`.
    */
-  private merge(matches: Match[], known: HostRow | undefined, absorbed: Set<string>): string {
+  private merge(
+    identity: HostIdentity,
+    matches: Match[],
+    known: HostRow | undefined,
+    absorbed: Set<string>,
+  ): string {
     const cluster = [matches[0]];
     const hosts = [...matches[0].hosts];
     for (const m of matches.slice(1)) {
@@ -192,8 +210,26 @@ export class AssetResolver implements AssetIdentity {
       m.key === known?.asset_key ? null : m.rule,
     ]);
     const identifiedBy = this.best(rules);
+    const at = new Date().toISOString();
+    for (const m of cluster) {
+      if (m.key === known?.asset_key) continue;
+      // The first match is the asset this host joins; the others it links to that asset.
+      this.s.recordMerge.run(
+        survivor.key,
+        m === cluster[0] ? 'joined' : 'linked',
+        identity.subscription,
+        identity.hostId,
+        m.matched.subscription,
+        m.matched.hostId,
+        m.rule,
+        m.value,
+        at,
+      );
+      this.stats.joinsByRule[m.rule] = (this.stats.joinsByRule[m.rule] ?? 0) + 1;
+    }
     for (const m of cluster) {
       if (m.key === survivor.key) continue;
+      this.s.moveMerges.run(survivor.key, m.key);
       this.s.moveHosts.run(survivor.key, m.key);
       this.s.moveFindings.run(survivor.seq, m.seq);
       this.s.deleteAsset.run(m.key);
@@ -252,7 +288,7 @@ export function hostUnindexer(db: Db): (hostSeq: number, identifiers: string) =>
     `DELETE FROM host_identifiers WHERE rule = ? AND value = ? AND host_seq = ?`,
   );
   return (hostSeq, identifiers) => {
-    for (const [rule, value] of Object.entries(JSON.parse(identifiers))) {
+    for (const [rule, value] of IdentificationRules.indexed(identifiers)) {
       remove.run(rule, value, hostSeq);
     }
   };
@@ -276,8 +312,5 @@ function insertIdentifiers(n: number): string {
 }
 
 function toIdentity(row: HostRow): HostIdentity {
-  return {
-    subscription: row.subscription,
-    values: new Map(Object.entries(JSON.parse(row.identifiers))),
-  };
+  return IdentificationRules.fromStored(row.subscription, row.host_id, row.identifiers);
 }

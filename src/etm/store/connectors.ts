@@ -14,6 +14,8 @@ export interface ConnectorInfo {
   readonly username?: string;
   readonly configPath?: string;
   readonly profile?: string;
+  /** The network its private addresses belong to, shared with other subscriptions. */
+  readonly network?: string;
 }
 
 export interface ConnectorRow {
@@ -34,6 +36,7 @@ export interface ConnectorRow {
   state_at: string | null;
   /** The etm process running the sync, while Processing. */
   pid: number | null;
+  network: string | null;
 }
 
 export interface RunRow {
@@ -47,7 +50,7 @@ export interface RunRow {
 }
 
 const COLUMNS = `name, base_url, username, config_path, profile, status, status_at, registered_at, scheduled_at,
-  next_run_at, processing_at, processed_at, failed_at, last_error, state_at, pid`;
+  next_run_at, processing_at, processed_at, failed_at, last_error, state_at, pid, network`;
 
 const STAMP: Record<ConnectorStatus, string> = {
   Registered: 'registered_at',
@@ -63,15 +66,19 @@ export class Connectors {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  /** Creates the connector (Registered) or refreshes its descriptive fields. */
+  /**
+   * Creates the connector (Registered) or refreshes its descriptive fields; a network, once
+   * declared, stays until another is declared.
+   */
   register(info: ConnectorInfo): void {
     const at = this.now().toISOString();
     this.db
       .prepare(
-        `INSERT INTO connectors (name, base_url, username, config_path, profile, status, status_at, registered_at)
-         VALUES (?, ?, ?, ?, ?, 'Registered', ?, ?)
+        `INSERT INTO connectors (name, base_url, username, config_path, profile, network, status, status_at, registered_at)
+         VALUES (?, ?, ?, ?, ?, ?, 'Registered', ?, ?)
          ON CONFLICT (name) DO UPDATE SET base_url = excluded.base_url, username = excluded.username,
-           config_path = excluded.config_path, profile = COALESCE(excluded.profile, profile)`,
+           config_path = excluded.config_path, profile = COALESCE(excluded.profile, profile),
+           network = COALESCE(excluded.network, network)`,
       )
       .run(
         info.name,
@@ -79,9 +86,18 @@ export class Connectors {
         info.username ?? null,
         info.configPath ?? null,
         info.profile ?? null,
+        info.network ?? null,
         at,
         at,
       );
+  }
+
+  /** Subscription label → declared network, for the connectors that declared one. */
+  networks(): Map<string, string> {
+    const rows = this.db
+      .prepare(`SELECT name, network FROM connectors WHERE network IS NOT NULL`)
+      .all() as { name: string; network: string }[];
+    return new Map(rows.map((r) => [r.name, r.network]));
   }
 
   /** Moves the connector to `status` now; a Processing connector records this process's id. */
