@@ -49,8 +49,17 @@ class TunnelAgent extends HttpsProxyAgent<string> {
     super(proxy, options);
   }
 
-  override connect(req: http.ClientRequest, options: AgentConnectOpts): Promise<net.Socket> {
-    return super.connect(req, { ...options, ...this.trust } as AgentConnectOpts);
+  override async connect(req: http.ClientRequest, options: AgentConnectOpts): Promise<net.Socket> {
+    try {
+      return await super.connect(req, { ...options, ...this.trust } as AgentConnectOpts);
+    } catch (err) {
+      // Said of the proxy, not of the API server (ECONNREFUSED would read "cannot reach Qualys").
+      const { code, message } = err as NodeJS.ErrnoException;
+      throw Object.assign(
+        new Error(`cannot reach the proxy ${this.proxy.origin} (${code ?? message})`),
+        { code: 'ERR_PROXY_CONNECT' },
+      );
+    }
   }
 }
 

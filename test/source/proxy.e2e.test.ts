@@ -216,6 +216,22 @@ describe('proxy_url and ca_certificate', () => {
     expect(proxy.tunnels).toEqual([{ target, authorization: expect.any(String) }]);
   });
 
+  it('a proxy that cannot be reached is named as such', async () => {
+    const closed = new ConnectProxy();
+    const url = await closed.start();
+    await closed.stop();
+    const check = await runMain(
+      'check',
+      { config: withProxy({ proxy_url: url, max_retries: 0 }) },
+      undefined,
+      CLEAN_ENV,
+    );
+    expect(statusOf(check)).toEqual({
+      status: 'FAILED',
+      message: `Cannot use the Qualys API at ${front.baseUrl}: connection failed: cannot reach the proxy ${url} (ECONNREFUSED)`,
+    });
+  });
+
   it('without ca_certificate the private CA is not trusted', async () => {
     const { ca_certificate: _ca, ...config } = withProxy();
     const check = await runMain('check', { config }, undefined, CLEAN_ENV);
