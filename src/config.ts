@@ -12,6 +12,7 @@ import { addSourceCommonProperties, AirbyteSpec } from 'faros-airbyte-cdk';
 import VError from 'verror';
 
 import spec from '../resources/spec.json';
+import { checkKeys } from './config-keys';
 
 export type FindingType = 'Confirmed' | 'Potential';
 export type DetectionStatus = 'New' | 'Active' | 'Re-Opened' | 'Fixed';
@@ -83,7 +84,10 @@ export function validateConfig(
   if (depthOf(raw) > MAX_DEPTH) {
     throw new ConfigError(`Invalid configuration: nested deeper than ${MAX_DEPTH} levels`);
   }
-  const config = knownPart(raw as Record<string, unknown>, warn);
+  const keys = checkKeys(raw as Record<string, unknown>, KNOWN_KEYS);
+  if (keys.error !== undefined) throw new ConfigError(keys.error);
+  if (keys.warning !== undefined) warn(keys.warning);
+  const config = keys.known;
   if (!validateSpec(config)) {
     const problems = (validateSpec.errors ?? []).map((error) => describeSchemaError(error, config));
     throw new ConfigError(`Invalid configuration: ${[...new Set(problems)].join('; ')}`);
@@ -162,88 +166,6 @@ function depthOf(value: unknown): number {
     for (const child of Object.values(item)) pending.push([child, depth + 1]);
   }
   return deepest;
-}
-
-/** Unknown keys listed in one message: a hostile config may have thousands. */
-const MAX_KEYS_NAMED = 10;
-
-/** A copy of the known keys of `raw`; unknown keys close to a known one are errors. */
-function knownPart(
-  raw: Record<string, unknown>,
-  warn: (message: string) => void,
-): Record<string, unknown> {
-  const known: Record<string, unknown> = {};
-  const misspelled: string[] = [];
-  const unknown: string[] = [];
-  for (const key of Object.keys(raw)) {
-    if (KNOWN_KEYS.includes(key)) {
-      known[key] = structuredClone(raw[key]);
-      continue;
-    }
-    const close = closeKeys(key);
-    if (close.length > 0) misspelled.push(`${shown(key)} (did you mean ${close.join(' or ')}?)`);
-    else unknown.push(shown(key));
-  }
-  if (misspelled.length > 0) {
-    throw new ConfigError(
-      `Invalid configuration: unknown ${misspelled.length > 1 ? 'keys' : 'key'} ` +
-        listed(misspelled),
-    );
-  }
-  if (unknown.length > 0) {
-    warn(
-      `Configuration ${unknown.length > 1 ? 'keys' : 'key'} ${listed(unknown)} ` +
-        `${unknown.length > 1 ? 'are' : 'is'} not in the spec: ignored`,
-    );
-  }
-  return known;
-}
-
-function shown(key: string): string {
-  return JSON.stringify(key.length > 40 ? `${key.slice(0, 40)}…` : key);
-}
-
-function listed(items: string[]): string {
-  const more = items.length - MAX_KEYS_NAMED;
-  return items.slice(0, MAX_KEYS_NAMED).join(', ') + (more > 0 ? ` and ${more} more` : '');
-}
-
-/**
- * Known keys a key is probably a misspelling of: a few edits away ("severites"), or sharing a
- * distinctive word, give or take a letter ("tags": tag_filter). Words found in several keys
- * ("include", "size") say nothing.
- */
-function closeKeys(key: string): string[] {
-  const name = key.toLowerCase().replace(/[\s-]+/g, '_');
-  const misspelt = KNOWN_KEYS.filter(
-    (known) => editDistance(name, known) <= (known.length <= 5 ? 1 : 2),
-  );
-  if (misspelt.length > 0) return misspelt;
-  const words = name.split('_').filter((word) => word.length >= 3);
-  return KNOWN_KEYS.filter((known) =>
-    known
-      .split('_')
-      .filter((word) => word.length >= 3 && !isCommonWord(word))
-      .some((word) => words.some((w) => editDistance(w, word) <= 1)),
-  );
-}
-
-function isCommonWord(word: string): boolean {
-  return KNOWN_KEYS.filter((known) => known.split('_').includes(word)).length >= 3;
-}
-
-/** Levenshtein distance. */
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, substitution);
-    }
-    previous = current;
-  }
-  return previous[b.length];
 }
 
 function fieldOf(error: ErrorObject): string {
