@@ -9,8 +9,8 @@ import { Writable } from 'node:stream';
 
 export const MASK = '**********';
 /**
- * Shorter values are not searched for: they would match everywhere (a password "abc" in every
- * record) and mask nothing that is worth guessing; the spec asks for the password only.
+ * Shorter values are not searched for: they would match everywhere (a password "abc" would mask
+ * every "abc" of every record) and are guessed at once anyway.
  */
 export const MIN_SECRET_LENGTH = 4;
 
@@ -30,11 +30,6 @@ export class Redactor {
     const added = [...new Set([secret, once, twice])].filter((form) => !this.forms.includes(form));
     this.forms = [...this.forms, ...added].sort((a, b) => b.length - a.length);
     this.needles = this.forms.map((form) => Buffer.from(form));
-  }
-
-  /** Registers every string inside `value` (of a config part whose meaning is unknown). */
-  addAll(value: unknown): void {
-    forEachString(value, (s) => this.add(s));
   }
 
   get empty(): boolean {
@@ -82,20 +77,6 @@ export class Redactor {
 
 /** Nesting beyond this is not walked (configs are refused deeper; messages are shallow). */
 const MAX_DEPTH = 64;
-
-function forEachString(value: unknown, visit: (s: string) => void, depth = 0): void {
-  if (depth > MAX_DEPTH) return;
-  if (typeof value === 'string' || typeof value === 'number') {
-    visit(String(value));
-  } else if (Array.isArray(value)) {
-    for (const item of value) forEachString(item, visit, depth + 1);
-  } else if (typeof value === 'object' && value !== null) {
-    for (const [key, item] of Object.entries(value)) {
-      visit(key);
-      forEachString(item, visit, depth + 1);
-    }
-  }
-}
 
 function mapStrings(value: unknown, map: (s: string) => string, depth = 0): unknown {
   if (typeof value === 'string') return map(value);
