@@ -5,6 +5,8 @@
  * no stack and a failing exit code.
  */
 import fs from 'node:fs';
+import http from 'node:http';
+import { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -201,5 +203,37 @@ describe('the password appears nowhere in stdout or stderr (issue 14 §1)', () =
     expect(hosts).toHaveLength(12);
     expect(new Set(hosts.map((host) => host.subscription))).toEqual(new Set(['team **********']));
     expectCleanRun(read);
+  });
+
+  it('echoed back by a hostile server: masked in the check message and the read trace', async () => {
+    // Answers every call with the password it was sent, in a SIMPLE_RETURN and a header.
+    const server = http.createServer((req, res) => {
+      const basic = String(req.headers.authorization ?? '').replace(/^Basic /, '');
+      const echoed = Buffer.from(basic, 'base64').toString('utf8');
+      res.writeHead(400, { 'Content-Type': 'text/xml', 'X-Echo': echoed });
+      res.end(
+        '<?xml version="1.0" encoding="UTF-8" ?><SIMPLE_RETURN><RESPONSE>' +
+          '<DATETIME>2025-01-01T00:00:00Z</DATETIME><CODE>1905</CODE>' +
+          `<TEXT>parameter has invalid value: ${echoed}</TEXT></RESPONSE></SIMPLE_RETURN>`,
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const config = configFor(sim, { base_url: base });
+      const echo =
+        `Cannot use the Qualys API at ${base}: HTTP 400 (code 1905): ` +
+        `parameter has invalid value: ${sim.username}:**********`;
+      const check = await runMain('check', { config });
+      expect(check.messages.find((m) => m.type === 'CONNECTION_STATUS')).toEqual(failedCheck(echo));
+      expectCleanRun(check);
+      const read = await runMain('read', { config, catalog: catalog(['hosts']) });
+      expect(read.code).toBe(1);
+      const traces = read.messages.filter((m) => m.type === 'TRACE');
+      expect(traces.map((m) => m.trace.error.message)).toEqual([echo]);
+      expectCleanRun(read);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
