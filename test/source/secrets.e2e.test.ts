@@ -127,6 +127,25 @@ describe('a config file that cannot be used is one Airbyte message (issue 14 §2
   });
 });
 
+describe('out-of-range values fail check, naming the field (issue 14 §4)', () => {
+  it.each([
+    [
+      'a start_date in the future',
+      { start_date: '2999-12-31' },
+      'start_date 2999-12-31T00:00:00Z is in the future: nothing would be read',
+    ],
+    [
+      'a timeout beyond what a timer holds',
+      { timeout: 3_000_000 },
+      'Invalid configuration: timeout must be <= 86400',
+    ],
+  ])('%s', async (_label, extra, message) => {
+    const before = Object.values(sim.stats().calls).reduce((a, b) => a + b, 0);
+    await expectRefused({ config: configFor(sim, extra) }, message);
+    expect(Object.values(sim.stats().calls).reduce((a, b) => a + b, 0)).toBe(before);
+  });
+});
+
 describe('the password appears nowhere in stdout or stderr (issue 14 §1)', () => {
   it('under a misspelled key: refused with "did you mean"', async () => {
     const { password: _password, ...config } = configFor(sim);
