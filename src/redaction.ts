@@ -61,7 +61,12 @@ export class Redactor {
    * that is not a whole JSON line (a partial write, stderr) is masked as text.
    */
   redactLines(text: string): string {
-    return text
+    // A secret with a line break (only in text that is not JSON) spans lines: masked first.
+    let input = text;
+    for (const form of this.forms) {
+      if (form.includes('\n') && input.includes(form)) input = input.split(form).join(MASK);
+    }
+    return input
       .split('\n')
       .map((line) => {
         if (!this.foundIn(line)) return line;

@@ -43,6 +43,10 @@ describe('Redactor', () => {
     expect(JSON.stringify(redacted)).toBe(`{"__proto__":{"${MASK}":["${MASK}"]}}`);
   });
 
+  it('masks a secret with a line break in text that is not JSON', () => {
+    expect(redactor('two\nlines').redactLines('a two\nlines b\n')).toBe(`a ${MASK} b\n`);
+  });
+
   it('masks text that is not JSON as text', () => {
     expect(redactor('s3cr3t-pa55').redactLines('partial {"a":"s3cr3t-pa55')).toBe(
       `partial {"a":"${MASK}`,
