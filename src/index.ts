@@ -15,9 +15,11 @@ import {
 import VError from 'verror';
 
 import { QualysConfig, validateConfig } from './config';
+import { withConfigReadFirst } from './config-file';
 import { reportFailure } from './failures';
 import { QualysClient } from './qualys/client';
 import { RecordOutputLogger } from './record-output';
+import { redactOutput } from './redaction';
 import { checkAccess } from './qualys/lists';
 import { HostDetections } from './streams/host_detections';
 import { Hosts } from './streams/hosts';
@@ -97,8 +99,11 @@ export class QualysSource extends AirbyteSourceBase<QualysConfig> {
 }
 
 export function mainCommand(): Command {
+  redactOutput(process.stdout);
+  redactOutput(process.stderr);
   const logger = new RecordOutputLogger();
   const source = new QualysSource(logger);
   process.once('beforeExit', () => source.checkReadEnded());
-  return new AirbyteSourceRunner(logger, source).mainCommand();
+  const runner = new AirbyteSourceRunner(logger, source);
+  return withConfigReadFirst(runner.mainCommand(), runner, source, logger);
 }

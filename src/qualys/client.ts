@@ -4,14 +4,13 @@
  * field lessons #7) whose XML is parsed as it arrives; callers receive events one at a time.
  * Streams never touch HTTP: they use the list operations in ./lists.
  */
-import http from 'node:http';
-import https from 'node:https';
 import { PassThrough, pipeline, Readable } from 'node:stream';
 
 import axios, { AxiosInstance, AxiosResponse } from 'axios';
 import { AirbyteLogger } from 'faros-airbyte-cdk';
 
 import { QualysConfig } from '../config';
+import { httpAgents } from './agents';
 import { Api, API_PATHS, CallBudget } from './budget';
 import { QualysError, simpleReturnError, simpleReturnOf } from './errors';
 import { DEFAULT_RETRY_TIMING, RetryTiming } from './retry';
@@ -63,7 +62,6 @@ export class QualysClient {
   }
 
   static httpInstance(config: QualysConfig): AxiosInstance {
-    const agentOptions = { keepAlive: true, maxSockets: config.max_concurrency * 3 };
     return axios.create({
       baseURL: config.base_url,
       auth: { username: config.username, password: config.password },
@@ -75,8 +73,9 @@ export class QualysClient {
       // Statuses are mapped here; redirects would send credentials elsewhere.
       validateStatus: () => true,
       maxRedirects: 0,
-      httpAgent: new http.Agent(agentOptions),
-      httpsAgent: new https.Agent(agentOptions),
+      // The proxy (config or environment) is the agents' (./agents): axios's own does no CONNECT.
+      proxy: false,
+      ...httpAgents(config),
     });
   }
 
@@ -250,6 +249,15 @@ function httpStatusError(
     return new QualysError(
       'fatal',
       `${what}: access denied (HTTP 403${detail}): the user needs API access and VM permissions`,
+      { status, configError: true },
+    );
+  }
+  if (status === 407) {
+    // From the proxy (./agents), answering the CONNECT: Qualys never sent it.
+    return new QualysError(
+      'fatal',
+      `${what}: the proxy refused the tunnel (HTTP 407): check proxy_username and ` +
+        `proxy_password (or the credentials in HTTPS_PROXY)`,
       { status, configError: true },
     );
   }

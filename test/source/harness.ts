@@ -70,23 +70,26 @@ function tempFile(dir: string, name: string, content: unknown): string {
 }
 
 /**
- * Runs `bin/main <command>` with the given JSON files; `stopWhen` (called per message) may ask
- * for SIGKILL, to test resumption.
+ * Runs `bin/main <command>` with the given JSON files (or `configFile`, a path given as is);
+ * `stopWhen` (called per message) may ask for SIGKILL, to test resumption; `env` is added to the
+ * environment.
  */
 export async function runMain(
   command: 'spec' | 'check' | 'discover' | 'read',
-  files: { config?: unknown; catalog?: unknown; state?: unknown } = {},
+  files: { config?: unknown; configFile?: string; catalog?: unknown; state?: unknown } = {},
   stopWhen?: (message: Message, all: Message[]) => boolean,
+  env: NodeJS.ProcessEnv = {},
 ): Promise<Run> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qualys-e2e-'));
   const args = [MAIN, command];
   if (files.config !== undefined) args.push('--config', tempFile(dir, 'config.json', files.config));
+  if (files.configFile !== undefined) args.push('--config', files.configFile);
   if (files.catalog !== undefined)
     args.push('--catalog', tempFile(dir, 'catalog.json', files.catalog));
   if (files.state !== undefined) args.push('--state', tempFile(dir, 'state.json', files.state));
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'info' },
+    env: { ...process.env, LOG_LEVEL: 'info', ...env },
   });
   const messages: Message[] = [];
   let stdout = '';
