@@ -11,8 +11,10 @@ import {
   EXPLOIT_SOURCES,
   KB_CATEGORIES,
   KbCategory,
+  KbTitle,
   MONTHS,
   PACKAGES,
+  Platform,
   SOLUTION_TEMPLATES,
   THREAT_INTEL,
   VulnType,
@@ -47,9 +49,15 @@ export interface KbEntry {
   index: number;
   qid: number;
   category: KbCategory;
+  /** The category's title this QID is an instance of (its service, product and platforms). */
+  title: KbTitle;
   vulnType: VulnType;
   severity: number;
+  /** Reported on a port: then detections carry one of `ports` that the host runs. */
   portBased: boolean;
+  ports: readonly number[];
+  /** The only platforms the QID is found on; undefined = any. */
+  platforms?: readonly Platform[];
   /** Disabled QIDs make their detections IS_DISABLED=1 (filtered unless include_disabled=1). */
   disabled: boolean;
   patchable: boolean;
@@ -189,6 +197,8 @@ export class KnowledgeBase {
           ] as const
         )[rng.weighted([80, 13, 7])];
     const severity = ig ? (rng.chance(0.8) ? 1 : 2) : 1 + rng.weighted([5, 15, 35, 30, 15]);
+    const title = kbTitle(category, hash32(this.seed, Stream.knowledgeBase, qid, 3));
+    const portBased = title.ports ? true : rng.chance(category.portBased);
     const publishedSec = this.startSec - rng.int(30, 3650) * 86400 - rng.int(0, 86399);
     const latest = this.startSec - 3 * 3600;
     const baseModifiedSec = publishedSec + Math.floor(rng.float() * (latest - publishedSec));
@@ -198,9 +208,12 @@ export class KnowledgeBase {
       index,
       qid,
       category,
+      title,
       vulnType,
       severity,
-      portBased: rng.chance(category.portBased),
+      portBased,
+      ports: portBased ? (title.ports ?? category.ports) : [],
+      platforms: title.platforms ?? category.platforms,
       disabled: rng.chance(0.02),
       patchable: !ig && rng.chance(0.85),
       pciFlag: !ig && severity >= 3,
@@ -274,7 +287,7 @@ export class KnowledgeBase {
     const rng = Rng.keyed(this.seed, Stream.knowledgeBase, entry.qid, 2);
     const year = new Date(entry.publishedSec * 1000).getUTCFullYear();
     const kb = `KB${rng.int(4000000, 5099999)}`;
-    const product = rng.pick(category.products);
+    const product = entry.title.product ?? rng.pick(category.products);
     const version = `${rng.int(1, 12)}.${rng.int(0, 9)}.${rng.int(0, 40)}`;
     const fill = (template: string): string =>
       template
@@ -316,7 +329,7 @@ export class KnowledgeBase {
     if (entry.patchable) additional.push('Patch Available');
     if (exploitSources.length > 0) additional.push('Exploit Available');
     return {
-      title: fill(rng.pick(category.titles)),
+      title: fill(entry.title.text),
       software: ig ? [] : [{ product, vendor: category.vendor }],
       vendorReferences:
         category.vendor === 'microsoft'
@@ -333,6 +346,11 @@ export class KnowledgeBase {
       supportedModules: auth ? 'VM, CA-Windows Agent, CA-Linux Agent' : 'VM',
     };
   }
+}
+
+function kbTitle(category: KbCategory, key: number): KbTitle {
+  const title = category.titles[key % category.titles.length];
+  return typeof title === 'string' ? { text: title } : title;
 }
 
 function round1(x: number): number {

@@ -14,9 +14,10 @@ export function resultsText(entry: KbEntry, resultsSeed: number): string {
   const v = (): string => `${rng.int(1, 9)}.${rng.int(0, 20)}.${rng.int(0, 99)}`;
   switch (entry.category.results) {
     case 'package': {
+      const release = entry.category.packageSuffix ?? '';
       let out = 'Package\tInstalled Version\tRequired Version';
       for (let k = rng.int(1, 3); k > 0; k--)
-        out += `\n${rng.pick(PACKAGES)}\t${v()}-${rng.int(1, 30)}.el8\t${v()}-${rng.int(31, 60)}.el8`;
+        out += `\n${rng.pick(PACKAGES)}\t${v()}-${rng.int(1, 30)}${release}\t${v()}-${rng.int(31, 60)}${release}`;
       return out;
     }
     case 'windows':
