@@ -46,6 +46,14 @@ export async function main(argv: string[]): Promise<void> {
     .option('--account-expired', 'answer every API call with SIMPLE_RETURN 2001')
     .option('--escaped-warning-url', 'write the truncation WARNING URL as escaped text, not CDATA')
     .option('--start-time <iso>', 'initial simulated clock (YYYY-MM-DDTHH:MM:SSZ)')
+    .option('--evaluation', "an evaluation subscription: Qualys' notice before and after the root")
+    .option(
+      '--keep-alive-every <n>',
+      'a keep-alive comment after every n-th HOST, DETECTION or VULN (0 = none)',
+      int,
+      0,
+    )
+    .option('--crlf-text', 'CR LF line ends in the multi-line KB texts of one QID in three')
     .showHelpAfterError();
   program.parse(argv);
   const o = program.opts();
@@ -68,6 +76,9 @@ export async function main(argv: string[]): Promise<void> {
       accountExpired: Boolean(o.accountExpired),
       warningUrl: o.escapedWarningUrl ? 'escaped' : 'cdata',
       startTime: o.startTime,
+      evaluation: Boolean(o.evaluation),
+      keepAliveEvery: o.keepAliveEvery,
+      crlfText: Boolean(o.crlfText),
       overlapWith:
         o.overlapSeed === undefined
           ? undefined

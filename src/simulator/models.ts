@@ -43,6 +43,8 @@ export type KbModel = {
     K in keyof KnowledgeBaseRecord as K extends 'subscription' | 'CVSS' | 'CVSS_V3' ? never : K
   ]: KnowledgeBaseRecord[K];
 } & {
+  BUGTRAQ_LIST?: { ID: string; URL: string }[];
+  COMPLIANCE_LIST?: { TYPE: string; SECTION: string; DESCRIPTION: string }[];
   CVSS?: {
     BASE: number;
     TEMPORAL: number;
@@ -179,6 +181,9 @@ export function kbModel(kb: KnowledgeBase, index: number): KbModel {
     CODE_MODIFIED_DATETIME: formatDateTime(entry.codeModifiedSec),
     PATCHABLE: entry.patchable,
   };
+  if (details.bugtraq.length > 0) {
+    model.BUGTRAQ_LIST = details.bugtraq.map((b) => ({ ID: b.id, URL: b.url }));
+  }
   if (details.software.length > 0) {
     model.SOFTWARE_LIST = details.software.map((s) => ({ PRODUCT: s.product, VENDOR: s.vendor }));
   }
@@ -190,6 +195,13 @@ export function kbModel(kb: KnowledgeBase, index: number): KbModel {
   model.DIAGNOSIS = details.diagnosis;
   model.CONSEQUENCE = details.consequence;
   model.SOLUTION = details.solution;
+  if (details.compliance.length > 0) {
+    model.COMPLIANCE_LIST = details.compliance.map((c) => ({
+      TYPE: c.type,
+      SECTION: c.section,
+      DESCRIPTION: c.description,
+    }));
+  }
   if (details.exploitSources.length > 0) {
     model.CORRELATION = {
       EXPLOITS: details.exploitSources.map((s) => ({

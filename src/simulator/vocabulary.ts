@@ -572,8 +572,10 @@ export const EXPLOIT_SOURCES: readonly { name: string; link: string }[] = [
   { name: 'nvd', link: 'https://nvd.nist.gov/vuln/detail/' },
 ];
 
+// Real KB texts are HTML with line breaks, and carry entity references inside their CDATA
+// (`&quot;`, `&lt;`: real-captures kb-qualysapi-2015-09.xml); both are literal text to an XML parser.
 export const DIAGNOSIS_TEMPLATES = [
-  '{title} affects the installed {product}.<P>QID Detection Logic (Authenticated):<BR>Checks the installed version of {product}.',
+  '{title} affects the installed {product}.\n<P>\nQID Detection Logic (Authenticated):<BR>\nChecks the installed version of {product}.',
   'A flaw in {product} lets a remote attacker send crafted requests.<P>Affected versions: &lt; {version}<BR>See the vendor advisory.',
   'The service accepts an XML payload such as <![CDATA[<!ENTITY xxe SYSTEM "file:///etc/passwd">]]> and resolves it.',
 ];
@@ -582,12 +584,41 @@ export const CONSEQUENCE_TEMPLATES = [
   'Successful exploitation could allow remote code execution.',
   'An attacker may obtain sensitive information & escalate privileges.',
   'Exploitation could cause a denial of service – the affected service stops responding.',
+  'Exploits such as &quot;{product} {version}&quot; are publicly available.\n<P>\nUnauthorized users can run commands on the host.\n\n',
 ];
 
 export const SOLUTION_TEMPLATES = [
   'Customers are advised to apply <A HREF="https://support.example.com/{kb}" TARGET="_blank">{kb}</A>.',
   'Upgrade {product} to version {version} or later.<P>Patch:<BR>Following are links for downloading patches to fix the vulnerabilities.',
   'Refer to the vendor advisory and apply the update. Workaround: disable the affected feature.',
+  'Remove the service if it is not strictly required on this host. \n\n',
+];
+
+/** COMPLIANCE_LIST entries (TYPE, SECTION, DESCRIPTION), as older QIDs carry them. */
+export const COMPLIANCE_ITEMS: readonly { type: string; section: string; description: string }[] = [
+  {
+    type: 'CobIT',
+    section: 'DS5.9',
+    description:
+      'Malicious Software Prevention, Detection and Correction\nEnsure that preventive, detective and corrective measures are in place across the organization.\n',
+  },
+  {
+    type: 'HIPAA',
+    section: '164.306 and 164.312',
+    description:
+      'Keeping this service patched addresses section(s) 164.306 and 164.312 requirements for system integrity.',
+  },
+  {
+    type: 'GLBA',
+    section: '314.4(b) and (c)',
+    description:
+      'Detecting and correcting this flaw helps meet the Safeguards Rule (314.4(b) & (c)).',
+  },
+  {
+    type: 'SOX',
+    section: 'DS5.10',
+    description: 'Network Security\nUse security techniques and related management procedures.',
+  },
 ];
 
 export const PORT_PROTOCOLS: Readonly<Record<number, 'tcp' | 'udp'>> = { 161: 'udp', 123: 'udp' };
