@@ -43,7 +43,7 @@ export interface DocumentContext {
   keepAliveEvery: number;
   /** CR LF line ends in multi-line KB texts (option crlfText). */
   crlfText: boolean;
-  /** Swap every N-th pair of adjacent hosts (fault unordered_hosts); 0 = ascending order. */
+  /** Every N-th host of a page comes after the next one (fault unordered_hosts); 0 = in ID order. */
   swapHostPairsEvery: number;
 }
 
@@ -174,7 +174,6 @@ async function streamHosts(
   let more = false;
   // The unordered_hosts fault holds a host back and writes it after the next one.
   let held: string | undefined;
-  let pairs = 0;
   const write = async (text: string): Promise<void> => {
     await out.write(text + (page.keepAlive ? keepAlive.next() : ''));
   };
@@ -207,7 +206,7 @@ async function streamHosts(
     } else if (
       page.swappable &&
       ctx.swapHostPairsEvery > 0 &&
-      ++pairs % ctx.swapHostPairsEvery === 0
+      emitted % ctx.swapHostPairsEvery === 0
     ) {
       held = text;
     } else {
