@@ -40,7 +40,10 @@ export async function main(argv: string[]): Promise<void> {
     .option('--latency-ms <n>', 'delay before each response head', int, 0)
     .option('--first-byte-ms <n>', 'delay between response head and first body byte', int, 0)
     .option('--bytes-per-sec <n>', 'body bandwidth cap (0 = none)', int, 0)
-    .option('--faults <file>', 'JSON fault plan (format: src/simulator/faults.ts)')
+    .option(
+      '--faults <file>',
+      'JSON fault plan (format: src/simulator/faults.ts; e.g. unordered_hosts for hosts out of ID order)',
+    )
     .option('--overlap-seed <n>', 'seed of a simulator whose hosts this one partly shares', int)
     .option('--overlap-fraction <f>', 'fraction of hosts shared with --overlap-seed', fraction, 0.3)
     .option('--account-expired', 'answer every API call with SIMPLE_RETURN 2001')
