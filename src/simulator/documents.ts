@@ -63,12 +63,12 @@ export function keepAliveComment(root: string): string {
 }
 
 /** Counts list elements and says when a keep-alive comment is due (every N-th; never for N = 0). */
-export class KeepAlive {
+class KeepAlive {
   private count = 0;
 
   constructor(
     private readonly every: number,
-    readonly comment: string,
+    private readonly comment: string,
   ) {}
 
   /** The comment to write after one more element, or ''. */
@@ -147,9 +147,8 @@ interface HostPage {
   render(state: HostState): string;
   /** Whether a poison host stalls this page (ID_SET listings are not affected). */
   poisonable: boolean;
-  /** Whether hosts are single elements that keep-alive comments and swaps may go between. */
-  keepAlive: boolean;
-  swappable: boolean;
+  /** Whether each host is one element (not a run of an ID_SET): keep-alives and swaps apply. */
+  hostElements: boolean;
   open: string;
   close(): string;
 }
@@ -175,7 +174,7 @@ async function streamHosts(
   // The unordered_hosts fault holds a host back and writes it after the next one.
   let held: string | undefined;
   const write = async (text: string): Promise<void> => {
-    await out.write(text + (page.keepAlive ? keepAlive.next() : ''));
+    await out.write(text + (page.hostElements ? keepAlive.next() : ''));
   };
   for (const index of candidateIndices(dataset.ids, filter)) {
     if (out.aborted) return;
@@ -204,7 +203,7 @@ async function streamHosts(
       await write(held);
       held = undefined;
     } else if (
-      page.swappable &&
+      page.hostElements &&
       ctx.swapHostPairsEvery > 0 &&
       emitted % ctx.swapHostPairsEvery === 0
     ) {
@@ -213,8 +212,8 @@ async function streamHosts(
       await write(text);
     }
   }
-  let tail = held ?? '';
-  tail += emitted > 0 ? page.close() : '';
+  if (held !== undefined) await write(held);
+  let tail = emitted > 0 ? page.close() : '';
   if (more) tail += warningXml(ctx, limit, maxId + 1);
   await out.write(tail);
 }
@@ -233,8 +232,7 @@ export async function writeHostListDocument(
       select: () => true,
       render: (state) => runs.add(state.id),
       poisonable: false,
-      keepAlive: false,
-      swappable: false,
+      hostElements: false,
       open: '    <ID_SET>\n',
       close: () => runs.finish() + '    </ID_SET>\n',
     };
@@ -255,8 +253,7 @@ export async function writeHostListDocument(
       render: (state) =>
         hostListHostXml(state, current ? dataset.truRisk(state, current) : 0, options),
       poisonable: true,
-      keepAlive: true,
-      swappable: true,
+      hostElements: true,
       open: '    <HOST_LIST>\n',
       close: () => '    </HOST_LIST>\n',
     };
@@ -300,8 +297,7 @@ export async function writeHldDocument(
           keepAlive,
         }),
       poisonable: true,
-      keepAlive: true,
-      swappable: true,
+      hostElements: true,
       open: '    <HOST_LIST>\n',
       close: () => '    </HOST_LIST>\n',
     },

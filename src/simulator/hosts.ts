@@ -1,5 +1,6 @@
 /**
- * Host generation: who a host is (identity: tracking method, IP, DNS names, cloud instance, agent)
+ * Host generation: who a host is (identity: tracking method, IP, DNS names, cloud instance, agent,
+ * OS platform and the services it runs)
  * and its host-level state (tags, scan and processing dates), derived from (seed, host index) and
  * replayed through the scan cycles that touched it. Detections live in detections.ts.
  *
