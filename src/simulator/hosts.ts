@@ -1,8 +1,8 @@
 /**
  * Host generation: who a host is (identity: tracking method, IP, DNS names, cloud instance, agent,
- * OS platform and the services it runs)
- * and its host-level state (tags, scan and processing dates), derived from (seed, host index) and
- * replayed through the scan cycles that touched it. Detections live in detections.ts.
+ * OS platform and the services it runs) and its host-level state (tags, scan and processing dates),
+ * derived from (seed, host index) and replayed through the scan cycles that touched it. Detections
+ * live in detections.ts.
  *
  * Identity is generated from the host's origin, an (seed, index) pair that normally equals the
  * host's own; a host shared with an overlapping subscription takes its partner's pair instead, so
