@@ -19,7 +19,11 @@ export function fits(entry: KbEntry, identity: HostIdentity): boolean {
   return !entry.portBased || servicePorts(entry, identity).length > 0;
 }
 
-/** Indices (into kb.entries, ascending) of the QIDs that fit the host. */
+/**
+ * Indices (into kb.entries, ascending) of the QIDs that fit the host. Information-gathered QIDs fit
+ * every host, so a pool would hold more of them than the knowledge base does; an even subset of them
+ * is kept so that they are the same share of a host's detections as of the knowledge base.
+ */
 export function qidPool(kb: KnowledgeBase, identity: HostIdentity): Int32Array {
   let pools = poolCache.get(kb);
   if (!pools) poolCache.set(kb, (pools = new Map()));
@@ -27,9 +31,27 @@ export function qidPool(kb: KnowledgeBase, identity: HostIdentity): Int32Array {
   let pool = pools.get(key);
   if (!pool) {
     pool = Int32Array.from(
-      kb.entries.filter((entry) => fits(entry, identity)).map((entry) => entry.index),
+      evenInformationShare(
+        kb,
+        kb.entries.filter((e) => fits(e, identity)),
+      ),
     );
     pools.set(key, pool);
   }
   return pool;
+}
+
+function isInformation(entry: KbEntry): boolean {
+  return entry.category.informationGathered;
+}
+
+function evenInformationShare(kb: KnowledgeBase, fitting: readonly KbEntry[]): number[] {
+  const share = kb.entries.filter(isInformation).length / kb.size;
+  const information = fitting.filter(isInformation);
+  const others = fitting.length - information.length;
+  const wanted = Math.min(information.length, Math.round((others * share) / (1 - share)));
+  const kept = new Set<KbEntry>();
+  for (let k = 0; k < wanted; k++)
+    kept.add(information[Math.floor((k * information.length) / wanted)]);
+  return fitting.filter((e) => !isInformation(e) || kept.has(e)).map((e) => e.index);
 }
