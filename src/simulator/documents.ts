@@ -58,7 +58,7 @@ function confidentialNotice(datetime: string): string {
   );
 }
 
-export function keepAliveComment(root: string): string {
+function keepAliveComment(root: string): string {
   return `<!-- keep-alive for ${root}  -->\n`;
 }
 
