@@ -269,7 +269,8 @@ describe('every served element follows its content model', () => {
   });
 
   test('409 SIMPLE_RETURN with ITEM_LIST', async () => {
-    await withSimulator({ ...SMALL, concurrencyLimit: 1, latencyMs: 300 }, async (busy) => {
+    // Long enough that the first call still runs when the second arrives, on a loaded machine too.
+    await withSimulator({ ...SMALL, concurrencyLimit: 1, latencyMs: 3000 }, async (busy) => {
       const running = call(busy, '/msp/about.php');
       await until(() => busy.stats().maxRunning.about === 1);
       const refused = await call(busy, '/msp/about.php');
