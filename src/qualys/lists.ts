@@ -291,7 +291,8 @@ export async function* rangeRecords(
         );
       }
       // Follow the server's id_min, but always move forward.
-      idMin = Math.max(page.nextIdMin, page.ascending ? page.lastId + 1 : idMin + 1);
+      if (page.nextIdMin > idMin) idMin = page.nextIdMin;
+      else idMin = page.ascending ? page.lastId + 1 : idMin + 1;
       attempts.failures = attempts.conflicts = 0;
     } catch (err) {
       const progressed = emitted.size > emittedBefore;
