@@ -253,11 +253,11 @@ function parsed(reader: ListReader, chunk: Buffer, what: string): ResponseEvent[
       throw new QualysError('fatal', `${what}: ${HTML_ANSWER}`, { status: 200, configError: true });
     }
     if (err instanceof XmlLimitError) {
-      throw new QualysError('fatal', `${what}: refusing the response: ${err.message}`, {}, err);
+      throw new QualysError('fatal', `${what}: refusing the response`, {}, err);
     }
     // Garbled by a proxy, perhaps once: retried like a truncated body.
     if (err instanceof XmlSyntaxError) {
-      throw new QualysError('transient', `${what}: malformed XML: ${err.message}`, {}, err);
+      throw new QualysError('transient', `${what}: malformed XML`, {}, err);
     }
     throw err;
   }

@@ -194,6 +194,9 @@ export class XmlTokenizer {
     }
     const gt = s.indexOf('>', k);
     if (gt < 0) return -1;
+    if (gt - lt > MAX_MARKUP_CHARS) {
+      throw new XmlLimitError(`a tag or declaration longer than ${MAX_MARKUP_CHARS} characters`);
+    }
     const selfClosing = s.charCodeAt(gt - 1) === SLASH;
     const end = selfClosing ? gt - 1 : gt;
     this.openNames.push(name);
