@@ -12,6 +12,7 @@ import { DetectionReader, MAX_HOST_BYTES } from '../../src/qualys/xml/detection-
 import { EncodedDetection, HostEncoder } from '../../src/qualys/xml/detection-encoder';
 import { ListReader, ResponseEvent, ResponseReader } from '../../src/qualys/xml/response-reader';
 import { compileRecordShape } from '../../src/qualys/xml/shape';
+import { RECORD_PROTOTYPE } from '../../src/qualys/xml/record-object';
 import { MAX_FIELD_CHARS } from '../../src/qualys/xml/text-cap';
 import { XmlSyntaxError } from '../../src/qualys/xml/tokenizer';
 import { SharedJsonEncoder } from '../../src/shared-json';
@@ -403,7 +404,9 @@ describe('DetectionReader and the general reader respect the same bounds', () =>
     expect(expectSameRecords(doc, 3)).toEqual({ encoded: 0, general: 2 });
     const [first, second] = recordsOf(doc, 3);
     for (const record of [first, detectionsOf(first)[0]]) {
-      expect(Object.getPrototypeOf(record)).toBe(null);
+      expect(Object.getPrototypeOf(record)).toBe(RECORD_PROTOTYPE);
+      expect(Object.getPrototypeOf(RECORD_PROTOTYPE)).toBe(null);
+      expect(Object.isFrozen(RECORD_PROTOTYPE)).toBe(true);
       for (const name of names) {
         expect(Object.getOwnPropertyDescriptor(record, name)?.value).toEqual([
           { polluted: '1' },

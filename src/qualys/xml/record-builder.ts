@@ -5,11 +5,12 @@
  * (text, or nested objects) so that new Qualys fields are not lost. An empty number or flag
  * element is omitted; an empty text element is an empty string.
  *
- * Whatever the server sends: objects have no prototype (an element named __proto__ or
- * constructor is a field like any other, and reaches no prototype), text longer than its cap
+ * Whatever the server sends: objects reach no prototype (record-object: an element named
+ * __proto__ or constructor is a field like any other), text longer than its cap
  * keeps a prefix and a marker (text-cap), and a record holding more than MAX_RECORD_WEIGHT is an
  * error rather than a memory blow-up.
  */
+import { newObject } from './record-object';
 import { capText, MAX_FIELD_CHARS } from './text-cap';
 import { parseAttributes, XmlLimitError } from './tokenizer';
 import { Field, LeafType, ObjectShape, Shape } from './shape';
@@ -58,11 +59,6 @@ function emptyFrame(): Frame {
     property: '',
     append: false,
   };
-}
-
-/** Records are built on objects without a prototype: element names cannot reach one. */
-export function newObject(): Record<string, unknown> {
-  return Object.create(null) as Record<string, unknown>;
 }
 
 export class RecordBuilder {

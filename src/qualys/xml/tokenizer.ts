@@ -15,6 +15,8 @@
  */
 import VError from 'verror';
 
+import { newObject } from './record-object';
+
 export interface XmlHandler {
   /** `attributes` is the raw text after the tag name (parse it with parseAttributes when needed). */
   open(name: string, attributes: string | undefined): void;
@@ -334,8 +336,8 @@ export function decodeEntities(text: string): string {
 
 /** Parses `name="value"` pairs (single or double quotes); a hand loop, as it runs per QDS_FACTOR. */
 export function parseAttributes(raw: string | undefined): Record<string, string> {
-  // Without a prototype: an attribute named __proto__ is a field like any other.
-  const attributes = Object.create(null) as Record<string, string>;
+  // An attribute named __proto__ is a field like any other (record-object).
+  const attributes = newObject() as Record<string, string>;
   if (!raw) return attributes;
   let i = 0;
   for (;;) {
