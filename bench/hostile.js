@@ -100,7 +100,8 @@ function gzipBomb(prefix, megabytes, suffix) {
 const HUGE_FIELD_CHARS = 50 * 1000 * 1000;
 
 /**
- * The cases: each replaces what one endpoint answers (`hostList`, `detection`), returning
+ * The cases: each replaces what one endpoint answers (`hostList`, `detection`, `knowledgeBase`),
+ * returning
  * {status, headers, body} or undefined for the honest answer.
  */
 const CASES = {
@@ -126,6 +127,27 @@ const CASES = {
           .join(''),
         Number(params.get('id_min')) + 1,
       ),
+    }),
+  },
+  'one-new-per-page': {
+    // Truncated pages of one host each: every page makes progress, a call per host.
+    detection: (params) => {
+      const idMin = Number(params.get('id_min'));
+      const next = ids.find((id) => id > idMin);
+      return { body: detectionPage(host(idMin), next) };
+    },
+  },
+  'many-ranges': {
+    // Ten million IDs: a million ranges of 10.
+    hostList: () => ({ body: idListing('<ID_RANGE>1-10000000</ID_RANGE>') }),
+  },
+  'kb-flood': {
+    // Every knowledge-base answer also carries 50,000 QIDs nobody asked for.
+    knowledgeBase: (params) => ({
+      body: knowledgeBase([
+        ...expandIds(params.get('ids') ?? ''),
+        ...Array.from({ length: 50_000 }, (_, i) => 500000 + i),
+      ]),
     }),
   },
   'deep-nesting': {
@@ -260,7 +282,9 @@ function startHostileServer(caseName) {
         answer = hostileCase.detection?.(params) ?? { body: honestPage(params) };
       } else if (req.url === '/api/4.0/fo/knowledge_base/vuln/') {
         requests.knowledge_base++;
-        answer = { body: knowledgeBase(expandIds(params.get('ids') ?? '')) };
+        answer = hostileCase.knowledgeBase?.(params) ?? {
+          body: knowledgeBase(expandIds(params.get('ids') ?? '')),
+        };
       } else {
         res.writeHead(404).end();
         return;

@@ -45,6 +45,16 @@ const UNKNOWN_RATE_WAIT_SEC = 60;
  * digits): a listing that claims more is refused rather than cut into ranges.
  */
 export const MAX_LISTED_IDS = 50_000_000;
+/** Ranges one listing may be cut into (each is a task of about 100 bytes): 250M IDs at 500. */
+export const MAX_RANGES = 500_000;
+/**
+ * Pages a listed range may take: twice what its IDs need at the page size, and two more (hosts
+ * added since the listing, a host repeated across pages). A server whose pages bring one new
+ * record each would otherwise make a call per record.
+ */
+function plannedPages(count: number, pageSize: number): number {
+  return 2 * Math.ceil(count / pageSize) + 2;
+}
 /** Server times later than the local clock by more than this are not believed (clock skew aside). */
 const MAX_SERVER_CLOCK_AHEAD_MS = 24 * 3600 * 1000;
 /** Qualys writes DATETIME as 2025-03-14T09:20:05Z; the offset and fraction are tolerated. */
@@ -115,6 +125,15 @@ export async function listIdRanges(
     let total = 0;
     let current: IdRange | undefined;
     const add = (first: number, last: number) => {
+      const room = current === undefined ? 0 : size - current.count;
+      if (ranges.length + Math.ceil(Math.max(0, last - first + 1 - room) / size) > MAX_RANGES) {
+        throw new QualysError(
+          'fatal',
+          `${what}: the IDs listed (up to ${first}-${last}) make more than ${MAX_RANGES} ` +
+            `ranges of ${size}: raise the page size`,
+          { configError: true },
+        );
+      }
       // An ID_RANGE lists every ID from..to; cut it where a range fills up.
       for (let from = first; from <= last;) {
         if (current === undefined || current.count === size) {
@@ -253,9 +272,15 @@ export interface RangeRequest {
 export async function* rangeRecords(
   client: QualysClient,
   request: RangeRequest,
-  range: { from: number; to: number },
+  range: { from: number; to: number; count?: number },
 ): AsyncGenerator<Record<string, unknown>> {
   const { api, items, idField, pageSize, what } = request;
+  // Ranges from a listing know their IDs (split ranges do not: the progress rule bounds those).
+  const maxPages =
+    range.count !== undefined && pageSize !== undefined
+      ? plannedPages(range.count, pageSize)
+      : Infinity;
+  let pages = 0;
   const emitted = new Set<number>();
   const outside = { count: 0 };
   let idMin = range.from;
@@ -288,6 +313,13 @@ export async function* rangeRecords(
           'fatal',
           `${pageWhat}: the server sent a truncated page with no new record ` +
             `(next id_min ${page.nextIdMin}); asking again would loop`,
+        );
+      }
+      if (++pages >= maxPages) {
+        throw new QualysError(
+          'fatal',
+          `${pageWhat}: ${pages} truncated pages for ${range.count} listed IDs at ` +
+            `${pageSize} per page, and the server asks for more; stopping`,
         );
       }
       // Follow the server's id_min, but always move forward.
@@ -339,26 +371,39 @@ export function nextPageIdMin(url: string | undefined): number | undefined {
   return Number.isSafeInteger(id) ? id : undefined;
 }
 
-/** Fetches the KB entries of `qids` (details=All), retrying the whole batch on failure. */
+/**
+ * Fetches the KB entries of `qids` (details=All), retrying the whole batch on failure. Only the
+ * QIDs asked for are kept, once each: a server cannot fill memory with entries nobody asked for.
+ */
 export async function knowledgeBaseBatch(
   client: QualysClient,
   qids: number[],
   kbShape: ObjectShape,
 ): Promise<Record<string, unknown>[]> {
   const ids = compressIds(qids);
+  const asked = new Set(qids);
+  const what = `Failed to fetch ${qids.length} QIDs from the knowledge base`;
   return withRetries(client, 'knowledge_base', async () => {
-    const vulns: Record<string, unknown>[] = [];
+    const vulns = new Map<number, Record<string, unknown>>();
     const params = { action: 'list', details: 'All', ids };
-    for await (const event of client.call(
-      'knowledge_base',
-      params,
-      `Failed to fetch ${qids.length} QIDs from the knowledge base`,
-      { VULN: kbShape },
-    )) {
-      if (event.kind === 'record') vulns.push(event.record);
+    const others = { count: 0 };
+    for await (const event of client.call('knowledge_base', params, what, { VULN: kbShape })) {
+      if (event.kind !== 'record') continue;
+      const qid = event.record.QID as number;
+      if (!asked.has(qid)) unasked(client, qid, what, others);
+      else if (!vulns.has(qid)) vulns.set(qid, event.record);
     }
-    return vulns;
+    return [...vulns.values()];
   });
+}
+
+function unasked(client: QualysClient, qid: unknown, what: string, others: { count: number }) {
+  if (++others.count <= OUT_OF_RANGE_WARNINGS) {
+    client.logger.warn(
+      `${what}: Qualys sent QID ${String(qid)}, which was not asked for: not kept ` +
+        `(${others.count} such entries in this batch so far)`,
+    );
+  }
 }
 
 /** Sorted IDs as Qualys' compact list: "1,3-5,9". */

@@ -84,6 +84,44 @@ describe('bin/main read against a hostile server', () => {
     expect(requests.detection).toBe(4);
   });
 
+  it('stops a range that takes more than twice the pages its listed IDs need', async () => {
+    const { run, requests } = await readCase('one-new-per-page');
+    expect(run.code).toBe(1);
+    // 10 IDs per range at 10 per page: at most 2 × 1 + 2 = 4 calls per range.
+    expect(errorTrace(run)).toMatch(
+      /Failed to list host detections for ids 1[0-2][0-9]-1[1-3]0: 4 truncated pages for 10 listed IDs at 10 per page, and the server asks for more; stopping/,
+    );
+    expect(requests.detection).toBe(12);
+    expect(hostIds(run)).toEqual([...range(101, 104), ...range(111, 114), ...range(121, 124)]);
+  });
+
+  it('refuses a listing that would make more ranges than MAX_RANGES', async () => {
+    const { run, requests } = await readCase('many-ranges');
+    expect(run.code).toBe(1);
+    expect(errorTrace(run)).toMatch(
+      'Failed to list host IDs: the IDs listed (up to 1-10000000) make more than 500000 ranges ' +
+        'of 10: raise the page size',
+    );
+    expect(requests.detection).toBe(0);
+  });
+
+  it('keeps only the QIDs asked for from a knowledge base that sends more', async () => {
+    const { run } = await readCase('kb-flood');
+    expect(run.code).toBe(0);
+    expect(hostIds(run)).toEqual(ids);
+    const unasked = warnings(run).filter((w) => /which was not asked for/.test(w));
+    expect(unasked[0]).toBe(
+      'Failed to fetch 3 QIDs from the knowledge base: Qualys sent QID 500000, which was not ' +
+        'asked for: not kept (1 such entries in this batch so far)',
+    );
+    expect(unasked).toHaveLength(3);
+    for (const host of recordsOf<HostDetectionRecord>(run, 'host_detections')) {
+      expect(host.VULNERABILITIES[0].QID_INFO).toMatchObject({
+        qid: { qid: host.VULNERABILITIES[0].QID },
+      });
+    }
+  });
+
   it('refuses 10,000-deep nesting with a clear error, no stack overflow', async () => {
     const { run } = await readCase('deep-nesting');
     expect(run.code).toBe(1);
