@@ -242,6 +242,12 @@ const CASES = {
       body: '<!DOCTYPE html>\n<html><head><title>Sign in</title><meta charset="utf-8"></head><body><form></form></body></html>\n',
     }),
   },
+  'html-as-html': {
+    detection: () => ({
+      headers: { 'content-type': 'text/html; charset=utf-8' },
+      body: '<!DOCTYPE html>\n<html><body>Please sign in</body></html>\n',
+    }),
+  },
   'hosts-outside-range': {
     // Each page also carries a host of another range, and one without an ID.
     detection: (params) => {

@@ -223,8 +223,8 @@ describe('bin/main read against a hostile server', () => {
     },
   );
 
-  it('recognises an HTML login page served as text/xml', async () => {
-    const { run, requests } = await readCase('html-as-xml');
+  it.each(['html-as-xml', 'html-as-html'])('recognises an HTML login page (%s)', async (name) => {
+    const { run, requests } = await readCase(name);
     expect(run.code).toBe(1);
     expect(errorTrace(run)).toMatch(
       /Failed to list host detections for ids 1[0-2]1-1[1-3]0: the server answered HTML, not Qualys XML: is base_url the API server or a proxy login page\?/,

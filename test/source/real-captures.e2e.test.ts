@@ -59,6 +59,8 @@ function idSet(root: string, ids: number[]): string {
 }
 
 interface Replay {
+  /** Capture served for the host ID listing; made from `detections` otherwise. */
+  hostList?: string;
   /** Capture served for detection pages. */
   detections?: string;
   /** Captures served for KB reads (ids=…), the first that holds a requested QID; or empty. */
@@ -80,7 +82,9 @@ async function replayServer(replay: Replay) {
       const params = new URLSearchParams(body);
       if (replay.all) return serve(res, replay.all);
       const listing = params.get('details') === 'None';
-      if (req.url === '/api/4.0/fo/asset/host/') {
+      if (req.url === '/api/4.0/fo/asset/host/' && replay.hostList) {
+        serve(res, replay.hostList);
+      } else if (req.url === '/api/4.0/fo/asset/host/') {
         const ids = replay.detections ? hostsOf(replay.detections).map((h) => Number(h.ID)) : [];
         res.writeHead(200, { 'content-type': 'text/xml' }).end(idSet('HOST_LIST_OUTPUT', ids));
       } else if (req.url === '/api/4.0/fo/asset/host/vm/detection/' && replay.detections) {
@@ -241,6 +245,27 @@ describe('real Qualys captures replayed to bin/main read', () => {
     expect(recordsOf(run, 'host_detections')).toEqual([]);
   });
 
+  it.each([
+    // The listing and the detection answer of one real request pair (qg3, 2020-09-27).
+    ['hostlist-idset-j1-qg3-2020-09.xml', 1],
+    ['hostlist-empty-j1-qg3-2020-09.xml', 0],
+    ['hostlist-empty-j1-qg3-2022-10.xml', 0],
+  ])('lists host IDs from %s and reads what the detection answer holds', async (hostList, n) => {
+    const server = await replayServer({ hostList, detections: 'hld-j1-qg3-2020-09-empty.xml' });
+    try {
+      const run = await runMain('read', {
+        config: server.config(),
+        catalog: catalog(['host_detections']),
+      });
+      expect(run.code).toBe(0);
+      const estimate = run.messages.find((m) => m.type === 'TRACE' && m.trace.type === 'ESTIMATE');
+      expect(estimate?.trace.estimate.row_estimate).toBe(n);
+      expect(recordsOf(run, 'host_detections')).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('reads KB entries with CR LF inside CDATA as LF (XML 1.0 §2.11)', async () => {
     const capture = 'kb-qualysapi-2015-09.xml';
     const run = await replayRead({ kb: [capture] }, 'knowledge_base');
@@ -259,6 +284,7 @@ describe('real Qualys captures replayed to bin/main read', () => {
   it.each([
     ['kb-j1-qg3-2022-10.xml', 42],
     ['kb-j1-qg3-2020-10-316760.xml', 1],
+    ['kb-j1-qg3-2020-10-150086.xml', 2],
     ['kb-demisto-2024-02.xml', 2],
   ])('reads every QID of %s', async (capture, count) => {
     const run = await replayRead({ kb: [capture] }, 'knowledge_base');
