@@ -396,6 +396,17 @@ describe('DetectionReader and the general reader respect the same bounds', () =>
     expect(expectSameRecords(many, 65536)).toEqual({ encoded: 1, general: 2 });
   });
 
+  it.each([
+    ['deep nesting', `${'<X>'.repeat(40)}${'</X>'.repeat(40)}`, /elements nested deeper than 32/],
+    ['an endless tag', `<SERVICE a="${'a'.repeat(70_000)}">x</SERVICE>`, /longer than 65536/],
+    ['an element flood', '<Y>1</Y>'.repeat(800_000), /a <HOST> larger than 48 Mi/],
+  ])('refuse %s with the same error', (_what, detection, message) => {
+    const doc = hld(host(1, '') + host(2, detection) + host(3, ''));
+    for (const reader of [new ResponseReader({ HOST }), new DetectionReader(HOST)]) {
+      expect(() => read(reader, doc, 65536)).toThrow(message);
+    }
+  });
+
   it('keep __proto__, constructor and toString elements as fields, reaching no prototype', () => {
     const names = ['__proto__', 'constructor', 'toString', 'hasOwnProperty'];
     const hostile = names.map((n) => `<${n}><polluted>1</polluted></${n}><${n}>x</${n}>`).join('');
