@@ -11,6 +11,7 @@ import { detectionParams, sinceParams } from '../qualys/params';
 import { HostEncoder } from '../qualys/xml/detection-encoder';
 import { DetectionReader } from '../qualys/xml/detection-reader';
 import { InvalidValueHandler } from '../qualys/xml/record-builder';
+import { ResponseReader } from '../qualys/xml/response-reader';
 import { compileRecordShape } from '../qualys/xml/shape';
 import { HostDetectionRecord, KnowledgeBaseRecord } from '../records';
 import detectionSchema from '../../resources/schemas/host_detections.json';
@@ -68,10 +69,11 @@ export class HostDetections extends RangedStream<HostDetectionRecord> {
         const request = {
           api: 'detection' as const,
           params: { ...detectionParams(config), ...sinceParams('hosts', since) },
-          // The fast path (detection-reader) unless RESULTS are to be capped, which needs them
-          // as text.
+          // The fast path (detection-reader) unless RESULTS are to be capped (field lessons
+          // #15), which the general reader does as they stream in.
           items: config.include_results
-            ? { HOST: HOST_SHAPE }
+            ? (onInvalidValue: InvalidValueHandler) =>
+                new ResponseReader({ HOST: HOST_SHAPE }, onInvalidValue, resultsCap(config))
             : (onInvalidValue: InvalidValueHandler) =>
                 new DetectionReader(HOST_SHAPE, onInvalidValue, encoder),
           idField: 'ID',
@@ -95,18 +97,11 @@ async function* hostsOf(
     const host = record as unknown as HostDetectionRecord;
     host.subscription = config.subscription;
     host.VULNERABILITIES ??= [];
-    if (config.include_results) capResults(host, config.results_max_length);
     yield host;
   }
 }
 
-/** RESULTS can be huge (field lessons #15): keep `max` characters and say how much was cut. */
-function capResults(host: HostDetectionRecord, max: number): void {
-  for (const detection of host.VULNERABILITIES) {
-    const results = detection.RESULTS;
-    if (results !== undefined && results.length > max) {
-      const marker = `\n[… ${results.length - max} more characters truncated]`;
-      detection.RESULTS = results.slice(0, Math.max(0, max - marker.length)) + marker;
-    }
-  }
+/** RESULTS keep results_max_length characters, ending with a marker saying how much was cut. */
+function resultsCap(config: QualysConfig): ReadonlyMap<string, number> {
+  return new Map([['RESULTS', config.results_max_length]]);
 }
