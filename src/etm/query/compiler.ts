@@ -17,8 +17,11 @@ import { Op, QueryNode } from './parser';
 
 export interface CompiledQuery {
   readonly model: EtmModel;
+  /** The whole statement, in store order. */
   readonly sql: string;
   readonly params: unknown[];
+  /** The condition alone, over FINDINGS_FROM (findings) or `assets a` (assets), for the read model. */
+  readonly where: string;
 }
 
 const MODEL_OF = { asset: ASSET, finding: FINDING } as const;
@@ -58,7 +61,23 @@ export function compileQuery(node: QueryNode, limit?: number): CompiledQuery {
     model === ASSET
       ? `SELECT a.record FROM assets a WHERE a.record IS NOT NULL AND (${where}) ORDER BY a.seq${tail}`
       : `SELECT ${FINDING_COLUMNS} FROM ${FINDINGS_FROM} WHERE f.current = 1 AND (${where}) ORDER BY f.asset_seq, f.detection_key${tail}`;
-  return { model, sql, params };
+  return { model, sql, params, where };
+}
+
+/**
+ * The SQL expression of a model attribute, as conditions read it: over `assets a` for assets,
+ * over FINDINGS_FROM for findings. Unknown fields are refused as in a condition.
+ */
+export function fieldExpression(model: EtmModel, field: string): string {
+  if (!MODELS[model].attributes.has(field)) {
+    throw new VError(
+      'unknown %s field %s (fields: %s)',
+      model,
+      field,
+      [...MODELS[model].attributes.keys()].join(', '),
+    );
+  }
+  return model === ASSET ? assetField(field) : findingField(field);
 }
 
 function firstScope(node: QueryNode): 'asset' | 'finding' {
