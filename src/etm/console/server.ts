@@ -144,6 +144,7 @@ function routes(app: FastifyInstance, reader: ReadModel): void {
   app.get('/vendor/chart.umd.js', async (_req, reply) =>
     reply.type(TYPES['.js']).send(fs.createReadStream(CHART_JS)),
   );
+  app.get('/favicon.ico', async (_req, reply) => reply.code(204).send());
   app.get('/api/overview', async () => reader.overview());
   app.get('/api/connectors', async () => ({
     now: new Date().toISOString(),
