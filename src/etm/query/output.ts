@@ -1,7 +1,7 @@
 /**
  * Listed records as text: CSV (RFC 4180, every row of a result, streamed) and cells shared by the
- * CLI table and the console. Lists become `a,b` (objects `id:name`), a missing value is empty in
- * CSV and `-` in a table.
+ * CLI table and the console. Lists become `a,b` (objects `id:name`), a missing value or an empty
+ * list is empty in CSV and `-` in a table.
  */
 import { Writable } from 'stream';
 
@@ -10,7 +10,8 @@ import { cell } from '../table';
 import { ListedRecord, listedValue } from './read-model';
 
 export function csvCell(v: unknown): string {
-  const text = v === null || v === undefined ? '' : cell(v);
+  const empty = v === null || v === undefined || (Array.isArray(v) && v.length === 0);
+  const text = empty ? '' : cell(v);
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
