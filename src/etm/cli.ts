@@ -112,6 +112,8 @@ export function program(io: Io = processIo()): Command {
     )
     .option('--db <file>', 'demo store, replaced if it is one; kept afterwards', 'etm-demo.db')
     .option('--hosts <n>', 'hosts per subscription', '300')
+    .option('--no-serve', 'end after the walk-through instead of serving the console on the store')
+    .option('--port <n>', "the console's port (any free one if taken)", '8080')
     .action(async (opts) => exit(await demo(opts, io)));
   return cmd;
 }
