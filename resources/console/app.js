@@ -77,7 +77,9 @@ function text(v) {
   if (v === null || v === undefined || v === '') return '—';
   if (Array.isArray(v)) {
     if (v.length === 0) return '—';
-    return v.map((x) => (x && typeof x === 'object' ? Object.values(x).join(' ') : String(x))).join(', ');
+    return v
+      .map((x) => (x && typeof x === 'object' ? Object.values(x).join(' ') : String(x)))
+      .join(', ');
   }
   if (typeof v === 'object') return JSON.stringify(v);
   if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toFixed(1);
@@ -95,7 +97,10 @@ const assetLabel = (r) => r.assetName || r.fqdn || r.ipAddress || r.netBiosName 
 function cellOf(column, value, row, model) {
   switch (column) {
     case 'assetName':
-      return assetLink(row.assetKey, text(value === null ? row.cells.ipAddress ?? row.assetKey : value));
+      return assetLink(
+        row.assetKey,
+        text(value === null ? (row.cells.ipAddress ?? row.assetKey) : value),
+      );
     case 'assetKey':
       return assetLink(row.assetKey, text(value));
     case 'findingName':
@@ -151,7 +156,12 @@ async function listInto(container, state, go, noun) {
   container.replaceChildren(h('div', { className: 'muted' }, 'Loading…'));
   let page;
   try {
-    const params = { q: state.q, sort: state.sort || '', offset: state.offset || 0, limit: PAGE_SIZE };
+    const params = {
+      q: state.q,
+      sort: state.sort || '',
+      offset: state.offset || 0,
+      limit: PAGE_SIZE,
+    };
     if (state.columns) params.columns = state.columns;
     page = await api('/api/list', params);
   } catch (err) {
@@ -215,12 +225,24 @@ async function listInto(container, state, go, noun) {
       },
       'Next ›',
     ),
-    h('span', { id: 'count', className: 'count' }, `${count(from)}–${count(to)} of ${count(page.total)} ${noun}`),
-    h('a', { id: 'export', className: 'button plain', href: exportHref, download: '' }, 'Export CSV (all)'),
+    h(
+      'span',
+      { id: 'count', className: 'count' },
+      `${count(from)}–${count(to)} of ${count(page.total)} ${noun}`,
+    ),
+    h(
+      'a',
+      { id: 'export', className: 'button plain', href: exportHref, download: '' },
+      'Export CSV (all)',
+    ),
   );
   container.replaceChildren(
     pager,
-    h('div', { className: 'tablewrap' }, h('table', { className: 'list' }, h('thead', {}, h('tr', {}, head)), h('tbody', {}, body))),
+    h(
+      'div',
+      { className: 'tablewrap' },
+      h('table', { className: 'list' }, h('thead', {}, h('tr', {}, head)), h('tbody', {}, body)),
+    ),
   );
 }
 
@@ -234,7 +256,12 @@ function listPage(name, params) {
   const go = (s) => {
     location.hash = `#/${name}?${new URLSearchParams({ q: s.q, sort: s.sort || '', offset: s.offset || 0 })}`;
   };
-  const input = h('input', { id: 'query', value: state.q, spellcheck: 'false', 'aria-label': 'query' });
+  const input = h('input', {
+    id: 'query',
+    value: state.q,
+    spellcheck: 'false',
+    'aria-label': 'query',
+  });
   const form = h(
     'form',
     {
@@ -284,7 +311,12 @@ function destroyCharts() {
 
 function chart(canvas, config) {
   // No animation: the page is read as it loads (and screenshots are stable).
-  config.options = { animation: false, responsive: true, maintainAspectRatio: false, ...config.options };
+  config.options = {
+    animation: false,
+    responsive: true,
+    maintainAspectRatio: false,
+    ...config.options,
+  };
   charts.push(new window.Chart(canvas, config));
 }
 
@@ -292,19 +324,48 @@ async function overview() {
   const o = await api('/api/overview');
   const open = ['NEW', 'ACTIVE', 'REOPENED'].reduce((a, s) => a + (o.findingsByStatus[s] || 0), 0);
   const tile = (n, label, href) =>
-    h('a', { className: 'tile', href }, h('div', { className: 'n' }, count(n)), h('div', { className: 'l' }, label));
+    h(
+      'a',
+      { className: 'tile', href },
+      h('div', { className: 'n' }, count(n)),
+      h('div', { className: 'l' }, label),
+    );
   const tiles = h(
     'div',
     { className: 'tiles' },
     tile(o.assets, 'assets', '#/inventory'),
-    tile(o.assetsByBand.SEVERE || 0, 'SEVERE assets (TruRisk ≥ 850)', `#/inventory?${new URLSearchParams({ q: 'inventory: (truRiskBand: SEVERE)', sort: 'truRiskScore:desc' })}`),
+    tile(
+      o.assetsByBand.SEVERE || 0,
+      'SEVERE assets (TruRisk ≥ 850)',
+      `#/inventory?${new URLSearchParams({ q: 'inventory: (truRiskBand: SEVERE)', sort: 'truRiskScore:desc' })}`,
+    ),
     tile(o.findings, 'findings', '#/findings'),
-    tile(open, 'open findings (NEW, ACTIVE, REOPENED)', `#/findings?${new URLSearchParams({ q: 'finding.findingStatus: NEW or finding.findingStatus: ACTIVE or finding.findingStatus: REOPENED', sort: 'detectionScore:desc' })}`),
+    tile(
+      open,
+      'open findings (NEW, ACTIVE, REOPENED)',
+      `#/findings?${new URLSearchParams({ q: 'finding.findingStatus: NEW or finding.findingStatus: ACTIVE or finding.findingStatus: REOPENED', sort: 'detectionScore:desc' })}`,
+    ),
   );
   const riskiest = h(
     'table',
     { id: 'riskiest', className: 'list' },
-    h('thead', {}, h('tr', {}, ['asset', 'IP address', 'operating system', 'subscriptions', 'criticality', 'TruRisk', 'band'].map((c) => h('th', {}, c)))),
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        [
+          'asset',
+          'IP address',
+          'operating system',
+          'subscriptions',
+          'criticality',
+          'TruRisk',
+          'band',
+        ].map((c) => h('th', {}, c)),
+      ),
+    ),
     h(
       'tbody',
       {},
@@ -328,15 +389,39 @@ async function overview() {
   const runsCanvas = h('canvas', { id: 'chart-runs' });
   show(
     h('h1', {}, 'Overview'),
-    h('div', { className: 'sub' }, 'Every VMDR asset and finding in the store, deduplicated across subscriptions.'),
+    h(
+      'div',
+      { className: 'sub' },
+      'Every VMDR asset and finding in the store, deduplicated across subscriptions.',
+    ),
     tiles,
-    h('div', { className: 'panel' }, h('h2', { style: null }, 'Riskiest assets — open one to see why it scores what it does'), riskiest),
+    h(
+      'div',
+      { className: 'panel' },
+      h('h2', { style: null }, 'Riskiest assets — open one to see why it scores what it does'),
+      riskiest,
+    ),
     h(
       'div',
       { className: 'grid' },
-      h('div', { className: 'panel' }, h('h2', {}, 'Assets by TruRisk band'), h('div', { className: 'chart' }, bandCanvas)),
-      h('div', { className: 'panel' }, h('h2', {}, 'Findings by severity and status'), h('div', { className: 'chart' }, severityCanvas)),
-      h('div', { className: 'panel' }, h('h2', {}, 'Detections new, fixed and reopened per run'), h('div', { className: 'chart' }, runsCanvas)),
+      h(
+        'div',
+        { className: 'panel' },
+        h('h2', {}, 'Assets by TruRisk band'),
+        h('div', { className: 'chart' }, bandCanvas),
+      ),
+      h(
+        'div',
+        { className: 'panel' },
+        h('h2', {}, 'Findings by severity and status'),
+        h('div', { className: 'chart' }, severityCanvas),
+      ),
+      h(
+        'div',
+        { className: 'panel' },
+        h('h2', {}, 'Detections new, fixed and reopened per run'),
+        h('div', { className: 'chart' }, runsCanvas),
+      ),
     ),
   );
   if (!window.Chart) return;
@@ -344,7 +429,13 @@ async function overview() {
     type: 'bar',
     data: {
       labels: BANDS,
-      datasets: [{ label: 'assets', data: BANDS.map((b) => o.assetsByBand[b] || 0), backgroundColor: BANDS.map((b) => COLORS[b]) }],
+      datasets: [
+        {
+          label: 'assets',
+          data: BANDS.map((b) => o.assetsByBand[b] || 0),
+          backgroundColor: BANDS.map((b) => COLORS[b]),
+        },
+      ],
     },
     options: { plugins: { legend: { display: false } } },
   });
@@ -365,18 +456,28 @@ async function overview() {
   chart(runsCanvas, {
     type: 'bar',
     data: {
-      labels: o.runs.map((r) => `#${r.id} ${r.connector} ${(r.finishedAt || '').slice(5, 16).replace('T', ' ')}`),
+      labels: o.runs.map(
+        (r) => `#${r.id} ${r.connector} ${(r.finishedAt || '').slice(5, 16).replace('T', ' ')}`,
+      ),
       datasets: [
         { label: 'new', data: o.runs.map((r) => r.new), backgroundColor: COLORS.NEW },
         { label: 'fixed', data: o.runs.map((r) => r.fixed), backgroundColor: COLORS.FIXED },
-        { label: 'reopened', data: o.runs.map((r) => r.reopened), backgroundColor: COLORS.REOPENED },
+        {
+          label: 'reopened',
+          data: o.runs.map((r) => r.reopened),
+          backgroundColor: COLORS.REOPENED,
+        },
       ],
     },
   });
 }
 
 function facts(pairs) {
-  return h('dl', { className: 'facts' }, pairs.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v instanceof Node ? v : text(v))]));
+  return h(
+    'dl',
+    { className: 'facts' },
+    pairs.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v instanceof Node ? v : text(v))]),
+  );
 }
 
 /** Why the asset scores what it does, in one sentence, then term by term. */
@@ -406,19 +507,54 @@ function truRiskPanel(t) {
   return h(
     'div',
     { id: 'trurisk', className: 'panel' },
-    h('h2', {}, 'Why TruRisk ', h('span', { id: 'trurisk-score' }, String(t.score)), ' (Qualys TruRisk 1.0)'),
+    h(
+      'h2',
+      {},
+      'Why TruRisk ',
+      h('span', { id: 'trurisk-score' }, String(t.score)),
+      ' (Qualys TruRisk 1.0)',
+    ),
     h('div', { className: 'why' }, why),
-    h('div', {}, 'Asset criticality (ACS) ', h('b', { id: 'trurisk-acs' }, String(t.criticality)), `: ${criticality}.`),
-    h('div', { className: 'muted' }, 'Open findings: NEW, ACTIVE or REOPENED, not ignored, not information gathered, QDS above 0.'),
+    h(
+      'div',
+      {},
+      'Asset criticality (ACS) ',
+      h('b', { id: 'trurisk-acs' }, String(t.criticality)),
+      `: ${criticality}.`,
+    ),
+    h(
+      'div',
+      { className: 'muted' },
+      'Open findings: NEW, ACTIVE or REOPENED, not ignored, not information gathered, QDS above 0.',
+    ),
     h(
       'table',
       { id: 'trurisk-bands', className: 'list' },
-      h('thead', {}, h('tr', {}, ['band', 'QDS', 'weight', 'open findings', 'average QDS', `weight × average × count^${t.countExponent}`].map((c) => h('th', {}, c)))),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          [
+            'band',
+            'QDS',
+            'weight',
+            'open findings',
+            'average QDS',
+            `weight × average × count^${t.countExponent}`,
+          ].map((c) => h('th', {}, c)),
+        ),
+      ),
       h('tbody', {}, rows),
     ),
     h('p', {}, 'TruRisk = min(', String(t.maxScore), ', round(ACS × Σ band terms)):'),
     h('div', { id: 'trurisk-formula', className: 'formula' }, t.formula),
-    h('p', { id: 'vendor-score' }, `Qualys' own TruRisk for this asset (TRURISK_SCORE): ${text(t.vendorScore)}`),
+    h(
+      'p',
+      { id: 'vendor-score' },
+      `Qualys' own TruRisk for this asset (TRURISK_SCORE): ${text(t.vendorScore)}`,
+    ),
   );
 }
 
@@ -430,7 +566,24 @@ async function assetPage(key) {
   const hosts = h(
     'table',
     { id: 'hosts', className: 'list' },
-    h('thead', {}, h('tr', {}, ['subscription', 'host ID', 'name', 'IP address', 'criticality', 'last scanned', 'purged', 'merged on'].map((c) => h('th', {}, c)))),
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        [
+          'subscription',
+          'host ID',
+          'name',
+          'IP address',
+          'criticality',
+          'last scanned',
+          'purged',
+          'merged on',
+        ].map((c) => h('th', {}, c)),
+      ),
+    ),
     h(
       'tbody',
       {},
@@ -445,7 +598,11 @@ async function assetPage(key) {
           h('td', { className: 'num' }, text(x.assetCriticalityScore)),
           h('td', {}, when(x.lastScanned)),
           h('td', {}, when(x.purgedAt)),
-          h('td', {}, rule && x.identifiers[rule] !== undefined ? `${rule} = ${x.identifiers[rule]}` : '—'),
+          h(
+            'td',
+            {},
+            rule && x.identifiers[rule] !== undefined ? `${rule} = ${x.identifiers[rule]}` : '—',
+          ),
         ),
       ),
     ),
@@ -469,12 +626,18 @@ async function assetPage(key) {
         ['FQDN', r.fqdn],
         ['NetBIOS', r.netBiosName],
         ['operating system', r.operatingSystemName],
-        ['cloud', [r.cloudProvider, r.cloudService, r.cloudInstanceId].filter(Boolean).join(' ') || null],
+        [
+          'cloud',
+          [r.cloudProvider, r.cloudService, r.cloudInstanceId].filter(Boolean).join(' ') || null,
+        ],
         ['subscriptions', r.subscriptions],
         ['tags', r.tags],
         ['last scanned', when(r.lastScannedOn)],
         ['findings', `${count(a.findings)} (${t.openFindings} open)`],
-        ['purged', r.purgedAt ? `${when(r.purgedAt)}: Qualys no longer lists any of its hosts` : null],
+        [
+          'purged',
+          r.purgedAt ? `${when(r.purgedAt)}: Qualys no longer lists any of its hosts` : null,
+        ],
       ]),
     ),
     truRiskPanel(t),
@@ -482,7 +645,13 @@ async function assetPage(key) {
       'div',
       { className: 'panel' },
       h('h2', {}, `Qualys hosts merged into this asset (${a.hosts.length})`),
-      h('div', { className: 'sub' }, rule ? `Recognised as one machine by the ${rule} identification rule.` : 'One host, nothing merged.'),
+      h(
+        'div',
+        { className: 'sub' },
+        rule
+          ? `Recognised as one machine by the ${rule} identification rule.`
+          : 'One host, nothing merged.',
+      ),
       hosts,
     ),
     h('h2', {}, 'Findings'),
@@ -492,7 +661,8 @@ async function assetPage(key) {
     q: `finding.assetKey: \`${r.assetKey}\``,
     sort: 'detectionScore:desc',
     offset: 0,
-    columns: 'sourceVulnerabilityId,findingName,findingSeverity,detectionScore,findingStatus,findingPort,findingProtocol,cveId,subscription',
+    columns:
+      'sourceVulnerabilityId,findingName,findingSeverity,detectionScore,findingStatus,findingPort,findingProtocol,cveId,subscription',
   };
   const go = (s) => listInto(findings, s, go, 'findings');
   await go(state);
@@ -501,11 +671,32 @@ async function assetPage(key) {
 async function findingPage(key) {
   const f = await api('/api/finding', { key });
   const r = f.record;
-  const objects = (list) => (Array.isArray(list) && list.length ? list.map((x) => `${x.id} ${x.name}`).join('\n') : '—');
+  const objects = (list) =>
+    Array.isArray(list) && list.length ? list.map((x) => `${x.id} ${x.name}`).join('\n') : '—';
   const reports = h(
     'table',
     { id: 'reports', className: 'list' },
-    h('thead', {}, h('tr', {}, ['subscription', 'host ID', 'current', 'status', 'first found', 'last found', 'last fixed', 'last reopened', 'times found', 'times reopened', 'host purged'].map((c) => h('th', {}, c)))),
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        [
+          'subscription',
+          'host ID',
+          'current',
+          'status',
+          'first found',
+          'last found',
+          'last fixed',
+          'last reopened',
+          'times found',
+          'times reopened',
+          'host purged',
+        ].map((c) => h('th', {}, c)),
+      ),
+    ),
     h(
       'tbody',
       {},
@@ -528,10 +719,22 @@ async function findingPage(key) {
       ),
     ),
   );
-  const section = (title, value) => h('div', { className: 'panel' }, h('h2', {}, title), h('pre', { className: 'text' }, plain(value)));
+  const section = (title, value) =>
+    h(
+      'div',
+      { className: 'panel' },
+      h('h2', {}, title),
+      h('pre', { className: 'text' }, plain(value)),
+    );
   show(
     h('h1', {}, text(r.findingName)),
-    h('div', { className: 'sub' }, 'on ', assetLink(r.assetKey, text(assetLabel(f.asset))), ` · QID ${text(r.sourceVulnerabilityId)} · ${r.findingKey}`),
+    h(
+      'div',
+      { className: 'sub' },
+      'on ',
+      assetLink(r.assetKey, text(assetLabel(f.asset))),
+      ` · QID ${text(r.sourceVulnerabilityId)} · ${r.findingKey}`,
+    ),
     h(
       'div',
       { className: 'grid' },
@@ -561,7 +764,14 @@ async function findingPage(key) {
           ['access vector', r.vector],
           ['exploits', r.exploitedByList],
           ['threat intelligence', r.threatIntel],
-          ['patch available', r.isPatchAvailable === null || r.isPatchAvailable === undefined ? null : r.isPatchAvailable ? 'yes' : 'no'],
+          [
+            'patch available',
+            r.isPatchAvailable === null || r.isPatchAvailable === undefined
+              ? null
+              : r.isPatchAvailable
+                ? 'yes'
+                : 'no',
+          ],
           ['published', when(r.vulnerabilityPublishedOn)],
           ['MITRE ATT&CK tactics', h('pre', { className: 'text' }, objects(r.mitreTactics))],
           ['MITRE ATT&CK techniques', h('pre', { className: 'text' }, objects(r.mitreTechniques))],
@@ -576,7 +786,11 @@ async function findingPage(key) {
       'div',
       { className: 'panel' },
       h('h2', {}, 'Status history: every host report of this finding'),
-      h('div', { className: 'sub' }, "The store keeps each host's latest report; the dates and counts are Qualys' history of the detection."),
+      h(
+        'div',
+        { className: 'sub' },
+        "The store keeps each host's latest report; the dates and counts are Qualys' history of the detection.",
+      ),
       reports,
     ),
   );
@@ -602,7 +816,8 @@ function changes(summary) {
 async function connectorsPage() {
   const { now, connectors } = await api('/api/connectors');
   const cards = connectors.map((c) => {
-    const overdue = c.status === 'Scheduled' && c.nextRunAt && Date.parse(now) - Date.parse(c.nextRunAt) > 60000;
+    const overdue =
+      c.status === 'Scheduled' && c.nextRunAt && Date.parse(now) - Date.parse(c.nextRunAt) > 60000;
     const state =
       c.status === 'Processing'
         ? c.interrupted
@@ -612,7 +827,24 @@ async function connectorsPage() {
     const runs = h(
       'table',
       { className: 'list runs' },
-      h('thead', {}, h('tr', {}, ['run', 'started', 'finished', 'status', 'records', 'checkpoints', 'changes', 'error'].map((x) => h('th', {}, x)))),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          [
+            'run',
+            'started',
+            'finished',
+            'status',
+            'records',
+            'checkpoints',
+            'changes',
+            'error',
+          ].map((x) => h('th', {}, x)),
+        ),
+      ),
       h(
         'tbody',
         {},
@@ -635,7 +867,14 @@ async function connectorsPage() {
     return h(
       'div',
       { className: 'panel connector', 'data-connector': c.name },
-      h('h2', {}, c.name, ' ', badge(`st-${c.status}`, c.interrupted ? 'Processing (interrupted)' : c.status), h('span', { className: 'muted' }, ` since ${when(c.statusAt)}`)),
+      h(
+        'h2',
+        {},
+        c.name,
+        ' ',
+        badge(`st-${c.status}`, c.interrupted ? 'Processing (interrupted)' : c.status),
+        h('span', { className: 'muted' }, ` since ${when(c.statusAt)}`),
+      ),
       facts([
         ['Qualys API', c.baseUrl],
         ['user', c.username],
@@ -643,7 +882,12 @@ async function connectorsPage() {
         ['profile', c.profile],
         ['registered', when(c.registeredAt)],
         ['last processed', when(c.processedAt)],
-        ['next run', c.nextRunAt ? `${when(c.nextRunAt)}${overdue ? ' — overdue: no scheduler (etm run) has started it' : ''}` : 'none scheduled'],
+        [
+          'next run',
+          c.nextRunAt
+            ? `${when(c.nextRunAt)}${overdue ? ' — overdue: no scheduler (etm run) has started it' : ''}`
+            : 'none scheduled',
+        ],
         ['sync', state],
       ]),
       c.lastError ? h('div', { className: 'error' }, c.lastError) : null,
@@ -667,7 +911,10 @@ async function render(refresh) {
   const [page, ...rest] = path.split('/');
   const params = new URLSearchParams(query || '');
   document.querySelectorAll('header nav a').forEach((a) => {
-    const active = a.dataset.page === page || (page === 'asset' && a.dataset.page === 'inventory') || (page === 'finding' && a.dataset.page === 'findings');
+    const active =
+      a.dataset.page === page ||
+      (page === 'asset' && a.dataset.page === 'inventory') ||
+      (page === 'finding' && a.dataset.page === 'findings');
     a.classList.toggle('active', active);
   });
   if (!refresh) show(h('div', { className: 'muted' }, 'Loading…'));
