@@ -13,7 +13,8 @@ import fs from 'fs';
 import path from 'path';
 import { Browser, chromium, Page } from 'playwright-core';
 
-import { finished, runEtm, startEtm } from './e2e';
+import { startSimulator } from '../../src/simulator';
+import { connectors, finished, runEtm, sourceConfig, startEtm, waitFor } from './e2e';
 import {
   csvText,
   expectedTruRisk,
@@ -22,7 +23,7 @@ import {
   SyncedStore,
   syncedStore,
 } from './console-store';
-import { ROOT } from './helpers';
+import { ROOT, tempDir } from './helpers';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = path.join(ROOT, 'test-output/console');
@@ -383,6 +384,61 @@ test('connectors: states, last runs with their counts; no password anywhere', as
     for (const p of s.passwords) expect(body).not.toContain(p);
   }
 });
+
+test('connectors: Failed with the whole error, Processing with its progress while a sync runs', async () => {
+  const dir = tempDir('etm-console-states-');
+  const db = path.join(dir, 'etm.db');
+  const expired = await startSimulator({ hosts: 5, seed: 3, accountExpired: true });
+  const slow = await startSimulator({
+    hosts: 20,
+    detectionsPerHost: 5,
+    qids: 50,
+    seed: 4,
+    latencyMs: 1500,
+  });
+  let sync: ChildProcess | undefined;
+  let ui: { child: ChildProcess; url: string } | undefined;
+  try {
+    const failed = await runEtm([
+      'sync',
+      '--config',
+      sourceConfig(dir, 'expired', expired),
+      '--db',
+      db,
+    ]);
+    expect(failed.status).toBe(1);
+    sync = startEtm(['sync', '--config', sourceConfig(dir, 'slow', slow), '--db', db]);
+    const synced = finished(sync);
+    await waitFor(() => connectors(db).some((c) => c.name === 'slow' && c.status === 'Processing'));
+    ui = await serve(['--db', db]);
+    const p = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    await p.goto(`${ui.url}#/connectors`);
+    await p.waitForSelector('[data-connector="slow"]');
+    const lastError = connectors(db).find((c) => c.name === 'expired')?.last_error as string;
+    expect(lastError).toMatch(/expired/i);
+    expect(await p.textContent('[data-connector="expired"] .badge')).toBe('Failed');
+    expect(await p.textContent('[data-connector="expired"] .error')).toBe(lastError);
+    expect(await p.textContent('[data-connector="slow"] .badge')).toBe('Processing');
+    const facts = await p.$$eval('[data-connector="slow"] dt', (dts) =>
+      Object.fromEntries(dts.map((dt) => [dt.textContent, dt.nextElementSibling?.textContent])),
+    );
+    expect(facts.sync).toMatch(/^running for \d+ s; last checkpoint /);
+    await p.screenshot({ path: path.join(SHOTS, 'connectors-states.png'), fullPage: true });
+    // The page refreshes itself: the sync's end shows without a reload.
+    expect((await synced).status).toBe(0);
+    await p.waitForFunction(
+      () => document.querySelector('[data-connector="slow"] .badge')?.textContent === 'Processed',
+      undefined,
+      { timeout: 10000 },
+    );
+    await p.close();
+  } finally {
+    if (sync && sync.exitCode === null) sync.kill('SIGTERM');
+    if (ui) await stop(ui.child);
+    await Promise.all([expired.close(), slow.close()]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}, 90000);
 
 test('a token is needed when given, and to listen beyond loopback', async () => {
   const beyond = await etm('serve', '--host', '0.0.0.0', '--port', '0');
