@@ -134,6 +134,7 @@ const LABELS = {
   findingStatus: 'status',
   findingPort: 'port',
   findingProtocol: 'protocol',
+  cveId: 'CVEs',
 };
 const NOWRAP = new Set(['assetKey', 'assetName', 'ipAddress', 'truRiskBand', 'findingStatus']);
 

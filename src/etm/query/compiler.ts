@@ -127,12 +127,20 @@ function condition(c: Extract<QueryNode, { kind: 'cond' }>, params: unknown[]): 
       [...MODELS[model].attributes.keys()].join(', '),
     );
   }
-  const expr = model === ASSET ? assetField(c.field) : findingField(c.field);
   const label = `${c.scope}.${c.field}`;
+  const expr = model === ASSET ? assetField(c.field) : findingField(c.field);
   if (!c.quoted && c.value.toLowerCase() === 'null') {
     if (c.op === ':' || c.op === '=') return `${expr} IS NULL`;
     if (c.op === '!=') return `${expr} IS NOT NULL`;
     throw new VError('query: %s %s null: only :, = and != compare with null', label, c.op);
+  }
+  if (c.field === 'assetKey' && (c.op === ':' || c.op === '=') && !c.value.includes('*')) {
+    // Asset keys are lowercase (vmdr-<hex>), so this is the case-insensitive match, and the
+    // findings' index on their asset serves it (an asset's findings, from a million).
+    params.push(c.value);
+    return model === ASSET
+      ? `a.asset_key = lower(?)`
+      : `f.asset_seq = coalesce((SELECT seq FROM assets WHERE asset_key = lower(?)), -1)`;
   }
   // Two-valued, so that `not` also selects records where the field is missing.
   return `coalesce(${compare(expr, spec.type, c.op, c.value, label, params)}, 0)`;

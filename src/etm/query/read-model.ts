@@ -85,6 +85,7 @@ const ASSET_ON_FINDING = `json_extract(fa.record, '$.assetName') AS asset_name,
   json_extract(fa.record, '$.ipAddress') AS asset_ip`;
 
 interface ListedFindingRow extends FindingRow {
+  id: number;
   asset_name: unknown;
   asset_ip: unknown;
 }
@@ -114,23 +115,54 @@ function parseSort(model: EtmModel, text: string | undefined): Sort | undefined 
   return { expr: fieldExpression(model, field), desc };
 }
 
-/** The statement listing a compiled query's records, sorted, from `offset`, at most `limit`. */
-function listSql(compiled: CompiledQuery, sort: Sort | undefined, paged: boolean): string {
+/**
+ * The joins of FINDINGS_FROM that these expressions use: a count or a sort that reads only the
+ * findings table skips a lookup per finding in three other tables (4× faster on 1M findings).
+ * Every finding has its asset and host, so leaving out their inner joins drops no row.
+ */
+function findingsFrom(...sql: string[]): string {
+  const uses = (alias: string): boolean => sql.some((x) => new RegExp(`\\b${alias}\\.`).test(x));
+  return [
+    'findings f',
+    uses('fa') ? 'JOIN assets fa ON fa.seq = f.asset_seq' : '',
+    uses('h') ? 'JOIN asset_hosts h ON h.seq = f.host_seq' : '',
+    uses('v') ? 'LEFT JOIN vulnerabilities v ON v.vulnerability_key = f.vulnerability_key' : '',
+  ]
+    .filter((j) => j !== '')
+    .join(' ');
+}
+
+/**
+ * The ids of a compiled query's records in list order, from `offset`, at most `limit`. Only ids
+ * go through the sort, so that a deep page does not hold every earlier row's JSON in the sorter.
+ */
+function idsSql(compiled: CompiledQuery, sort: Sort | undefined, paged: boolean): string {
   const asset = compiled.model === ASSET;
   const tie = asset ? 'a.seq' : 'f.asset_seq, f.detection_key';
   const order = sort ? `${sort.expr} ${sort.desc ? 'DESC' : 'ASC'} NULLS LAST, ${tie}` : tie;
   const page = paged ? ' LIMIT ? OFFSET ?' : '';
   return asset
-    ? `SELECT a.record FROM assets a WHERE a.record IS NOT NULL AND (${compiled.where}) ORDER BY ${order}${page}`
-    : `SELECT ${FINDING_COLUMNS}, ${ASSET_ON_FINDING} FROM ${FINDINGS_FROM}
+    ? `SELECT a.seq FROM assets a WHERE a.record IS NOT NULL AND (${compiled.where}) ORDER BY ${order}${page}`
+    : `SELECT f.id FROM ${findingsFrom(compiled.where, order)}
         WHERE f.current = 1 AND (${compiled.where}) ORDER BY ${order}${page}`;
+}
+
+/** The records of these ids (one placeholder each), in any order. */
+function rowsSql(model: EtmModel, ids: number): string {
+  const list = Array.from({ length: ids }, () => '?').join(', ');
+  return model === ASSET
+    ? `SELECT a.seq AS id, a.record FROM assets a WHERE a.seq IN (${list})`
+    : `SELECT f.id, ${FINDING_COLUMNS}, ${ASSET_ON_FINDING} FROM ${FINDINGS_FROM} WHERE f.id IN (${list})`;
 }
 
 function countSql(compiled: CompiledQuery): string {
   return compiled.model === ASSET
     ? `SELECT COUNT(*) FROM assets a WHERE a.record IS NOT NULL AND (${compiled.where})`
-    : `SELECT COUNT(*) FROM ${FINDINGS_FROM} WHERE f.current = 1 AND (${compiled.where})`;
+    : `SELECT COUNT(*) FROM ${findingsFrom(compiled.where)} WHERE f.current = 1 AND (${compiled.where})`;
 }
+
+/** Records fetched per statement once their ids are known. */
+const FETCH = 200;
 
 export interface HostView {
   readonly subscription: string;
@@ -262,14 +294,37 @@ export function listModel(request: ListRequest): EtmModel {
 }
 
 export class ReadModel {
+  /** Totals and the overview, until another connection commits (PRAGMA data_version). */
+  private readonly cache = new Map<string, unknown>();
+  private cachedVersion: unknown;
+
   constructor(private readonly db: Db) {}
+
+  /**
+   * A value computed once per state of the store: paging through a result counts it once, and
+   * the counts change only when a sync commits.
+   */
+  private cached<T>(key: string, compute: () => T): T {
+    const version = this.db.pragma('data_version', { simple: true });
+    if (version !== this.cachedVersion || this.cache.size > 200) {
+      this.cache.clear();
+      this.cachedVersion = version;
+    }
+    if (!this.cache.has(key)) this.cache.set(key, compute());
+    return this.cache.get(key) as T;
+  }
 
   count(request: ListRequest): number {
     const { compiled } = prepare(request);
-    return this.db
-      .prepare(countSql(compiled))
-      .pluck()
-      .get(...compiled.params) as number;
+    const sql = countSql(compiled);
+    return this.cached(
+      `count ${sql} ${JSON.stringify(compiled.params)}`,
+      () =>
+        this.db
+          .prepare(sql)
+          .pluck()
+          .get(...compiled.params) as number,
+    );
   }
 
   /** One page, with the query's total. */
@@ -280,29 +335,41 @@ export class ReadModel {
     return { model: compiled.model, total: this.count(request), offset, rows };
   }
 
-  /** The records streamed in order (a whole result goes out one record at a time). */
+  /** The records streamed in order (a whole result goes out a few hundred at a time). */
   *records(request: ListRequest): Generator<ListedRecord> {
     const { compiled, sort } = prepare(request);
     const paged = request.limit !== undefined || (request.offset ?? 0) > 0;
     const args = paged
       ? [...compiled.params, request.limit ?? -1, Math.max(0, request.offset ?? 0)]
       : compiled.params;
-    const rows = this.db.prepare(listSql(compiled, sort, paged)).iterate(...args);
-    if (compiled.model === ASSET) {
-      for (const row of rows) {
-        yield { model: ASSET, record: JSON.parse((row as { record: string }).record) };
-      }
-      return;
-    }
     const assembler = new FindingAssembler(this.db);
-    for (const row of rows) {
-      const r = row as ListedFindingRow;
-      yield {
+    let ids: number[] = [];
+    for (const id of this.db
+      .prepare(idsSql(compiled, sort, paged))
+      .pluck()
+      .iterate(...args)) {
+      ids.push(id as number);
+      if (ids.length === FETCH) {
+        yield* this.fetch(compiled.model, ids, assembler);
+        ids = [];
+      }
+    }
+    if (ids.length > 0) yield* this.fetch(compiled.model, ids, assembler);
+  }
+
+  /** The records of `ids`, in that order. */
+  private fetch(model: EtmModel, ids: number[], assembler: FindingAssembler): ListedRecord[] {
+    const rows = this.db.prepare(rowsSql(model, ids.length)).all(...ids) as ListedFindingRow[];
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((id) => {
+      const r = byId.get(id) as ListedFindingRow;
+      if (model === ASSET) return { model: ASSET, record: JSON.parse(r.record) };
+      return {
         model: FINDING,
         record: assembler.record(r).record,
         asset: { assetName: r.asset_name ?? null, ipAddress: r.asset_ip ?? null },
       };
-    }
+    });
   }
 
   /** Asset keys whose key, name, FQDN or IP address is `term` (case-insensitive), riskiest first. */
@@ -469,6 +536,10 @@ export class ReadModel {
   }
 
   overview(riskiest = 10): Overview {
+    return this.cached(`overview ${riskiest}`, () => this.computeOverview(riskiest));
+  }
+
+  private computeOverview(riskiest: number): Overview {
     const bands = this.db
       .prepare(
         `SELECT tru_risk_band AS band, COUNT(*) AS n FROM assets WHERE record IS NOT NULL GROUP BY tru_risk_band`,
