@@ -136,6 +136,50 @@ test('json keeps the records, sorted; asset sort ascending puts missing values l
   expect(present).toEqual([...present].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
 });
 
+/** Ascending or descending on any value, missing values last, ties in store order. */
+function sortedBy<T extends Record<string, unknown>>(
+  list: T[],
+  value: (r: T) => unknown,
+  desc: boolean,
+): T[] {
+  const cmp = (x: unknown, y: unknown): number =>
+    x === y ? 0 : (x as string) < (y as string) ? -1 : 1;
+  return list
+    .map((r, i) => ({ r, i, v: value(r) }))
+    .sort((a, b) => {
+      const missing =
+        Number(a.v === null || a.v === undefined) - Number(b.v === null || b.v === undefined);
+      if (missing !== 0 || a.v === null || a.v === undefined) return missing || a.i - b.i;
+      return (desc ? cmp(b.v, a.v) : cmp(a.v, b.v)) || a.i - b.i;
+    })
+    .map((e) => e.r);
+}
+
+test('findings sort on QID, detection and asset attributes alike', async () => {
+  const asset = byKey();
+  const cases: [string, (f: Record<string, unknown>) => unknown][] = [
+    ['findingName', (f) => f.findingName],
+    ['cvss3Base:desc', (f) => f.cvss3Base],
+    ['findingFirstFoundOn:desc', (f) => f.findingFirstFoundOn],
+    ['ipAddress', (f) => asset.get(f.assetKey as string)?.ipAddress],
+    ['findingStatus:desc', (f) => f.findingStatus],
+  ];
+  for (const [sort, value] of cases) {
+    const r = await etm(
+      'query',
+      '--format',
+      'json',
+      '--sort',
+      sort,
+      'finding.vendorProductName: VMDR',
+    );
+    expect([sort, jsonRecords(r.stdout).map((f) => f.findingKey)]).toEqual([
+      sort,
+      sortedBy(findings, value, sort.endsWith(':desc')).map((f) => f.findingKey),
+    ]);
+  }
+});
+
 test('bad --sort, --columns and --format say what is wrong', async () => {
   const sort = await etm('query', '--sort', 'severity:desc', 'finding.vendorProductName: VMDR');
   expect(sort.status).toBe(1);

@@ -146,6 +146,11 @@ function condition(c: Extract<QueryNode, { kind: 'cond' }>, params: unknown[]): 
   return `coalesce(${compare(expr, spec.type, c.op, c.value, label, params)}, 0)`;
 }
 
+/** A finding attribute the store keeps in a column or computes from columns; else undefined. */
+export function findingColumn(field: string): string | undefined {
+  return FINDING_COMPUTED[field] ?? (FINDING_COLUMN[field] ? findingField(field) : undefined);
+}
+
 function assetField(field: string): string {
   return ASSET_COLUMN[field] ?? `json_extract(a.record, '$.${field}')`;
 }

@@ -13,7 +13,7 @@ import { Connectors, ConnectorRow, RunRow } from '../store/connectors';
 import { Db } from '../store/database';
 import { FINDING_COLUMNS, FINDINGS_FROM, FindingAssembler, FindingRow } from '../store/reader';
 import { OPEN_FINDINGS_SQL, TruRiskAccumulator, truRiskBand } from '../trurisk';
-import { CompiledQuery, compileQuery, fieldExpression } from './compiler';
+import { CompiledQuery, compileQuery, fieldExpression, findingColumn } from './compiler';
 import { parseQuery } from './parser';
 
 /** Asset attributes shown beside each finding, so a finding names its machine. */
@@ -90,21 +90,25 @@ interface ListedFindingRow extends FindingRow {
   asset_ip: unknown;
 }
 
-interface Sort {
-  readonly expr: string;
+interface SortRequest {
+  readonly field: string;
   readonly desc: boolean;
 }
 
-function parseSort(model: EtmModel, text: string | undefined): Sort | undefined {
+/** An ORDER BY expression, with the materialised per-QID or per-asset values it reads. */
+interface Sort {
+  readonly expr: string;
+  readonly desc: boolean;
+  readonly with?: string;
+  readonly join?: string;
+}
+
+function parseSort(model: EtmModel, text: string | undefined): SortRequest | undefined {
   if (text === undefined || text === '') return undefined;
   const m = /^([A-Za-z_][A-Za-z0-9_]*)(?::(asc|desc))?$/i.exec(text.trim());
   if (!m) throw new VError('sort: expected FIELD or FIELD:desc, not %j', text);
   const [, field, dir] = m;
-  const desc = dir?.toLowerCase() === 'desc';
-  if (model === FINDING && (FINDING_ASSET_FIELDS as ReadonlyArray<string>).includes(field)) {
-    return { expr: `json_extract(fa.record, '$.${field}')`, desc };
-  }
-  if (!MODELS[model].attributes.has(field)) {
+  if (!listColumns(model).includes(field)) {
     throw new VError(
       'sort: unknown %s field %j (fields: %s)',
       model,
@@ -112,7 +116,43 @@ function parseSort(model: EtmModel, text: string | undefined): Sort | undefined 
       listColumns(model).join(', '),
     );
   }
-  return { expr: fieldExpression(model, field), desc };
+  return { field, desc: dir?.toLowerCase() === 'desc' };
+}
+
+/**
+ * How findings sort on an attribute. Conditions read a per-QID or asset attribute out of its JSON
+ * for each finding; a sort over a million findings would parse a million documents, so the
+ * values are extracted once per QID (or asset) into a materialised table joined by key, and a
+ * detection attribute is read at its position in each layout.
+ */
+function findingSort(db: Db, request: SortRequest): Sort {
+  const { field, desc } = request;
+  if ((FINDING_ASSET_FIELDS as ReadonlyArray<string>).includes(field)) {
+    return {
+      expr: 'sa.value',
+      desc,
+      with: `sa AS MATERIALIZED (SELECT seq, json_extract(record, '$.${field}') AS value FROM assets)`,
+      join: 'LEFT JOIN sa ON sa.seq = f.asset_seq',
+    };
+  }
+  const column = findingColumn(field);
+  if (column !== undefined) return { expr: column, desc };
+  const layouts = db
+    .prepare(`SELECT layout, path FROM layout_fields WHERE name = ? ORDER BY layout`)
+    .all(field) as { layout: number; path: string }[];
+  const stored = layouts
+    .map(
+      (l) =>
+        `WHEN ${Number(l.layout)} THEN json_extract(f.record, '${l.path.replace(/'/g, "''")}')`,
+    )
+    .join(' ');
+  return {
+    // The detection's value wins over the QID's, as in its record (store/reader.ts).
+    expr: layouts.length > 0 ? `coalesce(CASE f.layout ${stored} END, sv.value)` : 'sv.value',
+    desc,
+    with: `sv AS MATERIALIZED (SELECT vulnerability_key AS k, json_extract(record, '$.${field}') AS value FROM vulnerabilities)`,
+    join: 'LEFT JOIN sv ON sv.k = f.vulnerability_key',
+  };
 }
 
 /**
@@ -141,10 +181,12 @@ function idsSql(compiled: CompiledQuery, sort: Sort | undefined, paged: boolean)
   const tie = asset ? 'a.seq' : 'f.asset_seq, f.detection_key';
   const order = sort ? `${sort.expr} ${sort.desc ? 'DESC' : 'ASC'} NULLS LAST, ${tie}` : tie;
   const page = paged ? ' LIMIT ? OFFSET ?' : '';
-  return asset
-    ? `SELECT a.seq FROM assets a WHERE a.record IS NOT NULL AND (${compiled.where}) ORDER BY ${order}${page}`
-    : `SELECT f.id FROM ${findingsFrom(compiled.where, order)}
-        WHERE f.current = 1 AND (${compiled.where}) ORDER BY ${order}${page}`;
+  const from = asset ? 'assets a' : findingsFrom(compiled.where, order);
+  const where = asset
+    ? `a.record IS NOT NULL AND (${compiled.where})`
+    : `f.current = 1 AND (${compiled.where})`;
+  return `${sort?.with ? `WITH ${sort.with} ` : ''}SELECT ${asset ? 'a.seq' : 'f.id'} FROM ${from}
+    ${sort?.join ?? ''} WHERE ${where} ORDER BY ${order}${page}`;
 }
 
 /** The records of these ids (one placeholder each), in any order. */
@@ -283,7 +325,10 @@ const BANDS = [...params.detectionBands].sort((a, b) => b.minScore - a.minScore)
 const RUNS_SHOWN = 10;
 
 /** Compiles a query and a sort; throws the query language's errors. */
-function prepare(request: ListRequest): { compiled: CompiledQuery; sort: Sort | undefined } {
+function prepare(request: ListRequest): {
+  compiled: CompiledQuery;
+  sort: SortRequest | undefined;
+} {
   const compiled = compileQuery(parseQuery(request.query));
   return { compiled, sort: parseSort(compiled.model, request.sort) };
 }
@@ -337,7 +382,8 @@ export class ReadModel {
 
   /** The records streamed in order (a whole result goes out a few hundred at a time). */
   *records(request: ListRequest): Generator<ListedRecord> {
-    const { compiled, sort } = prepare(request);
+    const { compiled, sort: sortRequest } = prepare(request);
+    const sort = sortRequest && this.sort(compiled.model, sortRequest);
     const paged = request.limit !== undefined || (request.offset ?? 0) > 0;
     const args = paged
       ? [...compiled.params, request.limit ?? -1, Math.max(0, request.offset ?? 0)]
@@ -355,6 +401,12 @@ export class ReadModel {
       }
     }
     if (ids.length > 0) yield* this.fetch(compiled.model, ids, assembler);
+  }
+
+  private sort(model: EtmModel, request: SortRequest): Sort {
+    return model === ASSET
+      ? { expr: fieldExpression(ASSET, request.field), desc: request.desc }
+      : findingSort(this.db, request);
   }
 
   /** The records of `ids`, in that order. */
