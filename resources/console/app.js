@@ -823,7 +823,7 @@ async function connectorsPage() {
       c.status === 'Processing'
         ? c.interrupted
           ? 'the etm process that ran it is gone: interrupted; the next sync resumes from the last checkpoint'
-          : `running for ${age(c.processingAt, now).replace(' ago', '')}; last checkpoint ${c.stateSavedAt ? age(c.stateSavedAt, now) : 'not yet'}`
+          : `running for ${age(c.processingAt, now).replace(' ago', '')}; last checkpoint ${c.stateSavedAt && c.stateSavedAt >= c.processingAt ? age(c.stateSavedAt, now) : 'not yet'}; ${count(c.hostsStored)} hosts stored`
         : null;
     const runs = h(
       'table',
@@ -883,6 +883,7 @@ async function connectorsPage() {
         ['profile', c.profile],
         ['registered', when(c.registeredAt)],
         ['last processed', when(c.processedAt)],
+        ['hosts in store', count(c.hostsStored)],
         [
           'next run',
           c.nextRunAt

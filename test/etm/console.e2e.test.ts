@@ -374,6 +374,19 @@ test('connectors: states, last runs with their counts; no password anywhere', as
     ['americas', 'Processed', 2],
     ['emea', 'Processed', 2],
   ]);
+  const stored = await page.$$eval('.connector', (els) =>
+    els.map((el) => {
+      const dt = [...el.querySelectorAll('dt')].find((d) => d.textContent === 'hosts in store');
+      return dt?.nextElementSibling?.textContent;
+    }),
+  );
+  // Live hosts: an asset lists its live hosts, a purged asset only purged ones.
+  const live = (sub: string) =>
+    assets
+      .filter((a) => !a.purgedAt)
+      .flatMap((a) => a.qualysHosts as { subscription: string }[])
+      .filter((h) => h.subscription === sub).length;
+  expect(stored).toEqual([String(live('americas')), String(live('emea'))]);
   await shot('connectors');
   const bodies = await Promise.all(
     ['/api/connectors', '/api/overview', '/api/list?q=inventory%3A%20(source%3A%20VMDR)', '/'].map(
@@ -422,7 +435,9 @@ test('connectors: Failed with the whole error, Processing with its progress whil
     const facts = await p.$$eval('[data-connector="slow"] dt', (dts) =>
       Object.fromEntries(dts.map((dt) => [dt.textContent, dt.nextElementSibling?.textContent])),
     );
-    expect(facts.sync).toMatch(/^running for \d+ s; last checkpoint /);
+    expect(facts.sync).toMatch(
+      /^running for \d+ s; last checkpoint (not yet|\d+ s ago); \d+ hosts stored$/,
+    );
     await p.screenshot({ path: path.join(SHOTS, 'connectors-states.png'), fullPage: true });
     // The page refreshes itself: the sync's end shows without a reload.
     expect((await synced).status).toBe(0);

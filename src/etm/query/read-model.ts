@@ -297,6 +297,8 @@ export interface ConnectorView {
   readonly stateSavedAt: string | null;
   /** Processing: whether the etm process running it is alive. */
   readonly processAlive: boolean | null;
+  /** Its live hosts committed to the store: grows checkpoint by checkpoint during a sync. */
+  readonly hostsStored: number;
   readonly runs: RunView[];
 }
 
@@ -660,6 +662,9 @@ export class ReadModel {
     const runs = this.db.prepare(
       `SELECT * FROM runs WHERE connector = ? ORDER BY id DESC LIMIT ${RUNS_SHOWN}`,
     );
+    const hosts = this.db
+      .prepare(`SELECT COUNT(*) FROM asset_hosts WHERE subscription = ? AND purged_at IS NULL`)
+      .pluck();
     return connectors.list().map((c) => {
       const alive = c.status === 'Processing' ? processAlive(c) : null;
       return {
@@ -680,6 +685,7 @@ export class ReadModel {
         lastError: c.last_error,
         stateSavedAt: c.state_at,
         processAlive: alive,
+        hostsStored: hosts.get(c.name) as number,
         runs: (runs.all(c.name) as RunRow[]).map(runView),
       };
     });
