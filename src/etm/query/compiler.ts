@@ -146,9 +146,14 @@ function condition(c: Extract<QueryNode, { kind: 'cond' }>, params: unknown[]): 
   return `coalesce(${compare(expr, spec.type, c.op, c.value, label, params)}, 0)`;
 }
 
-/** A finding attribute the store keeps in a column or computes from columns; else undefined. */
-export function findingColumn(field: string): string | undefined {
-  return FINDING_COMPUTED[field] ?? (FINDING_COLUMN[field] ? findingField(field) : undefined);
+/**
+ * Where the store keeps a finding attribute: `computed` from the finding's keys, or a `column`
+ * of findings (the QID's value when the column is empty); undefined: in the record's JSON.
+ */
+export function findingColumn(field: string): { computed?: string; column?: string } | undefined {
+  if (FINDING_COMPUTED[field]) return { computed: FINDING_COMPUTED[field] };
+  if (FINDING_COLUMN[field]) return { column: FINDING_COLUMN[field] };
+  return undefined;
 }
 
 function assetField(field: string): string {

@@ -135,12 +135,17 @@ function findingSort(db: Db, request: SortRequest): Sort {
       join: 'LEFT JOIN sa ON sa.seq = f.asset_seq',
     };
   }
-  const column = findingColumn(field);
-  if (column !== undefined) return { expr: column, desc };
+  const stored = findingColumn(field);
+  if (stored?.computed) return { expr: stored.computed, desc };
+  const qid = {
+    with: `sv AS MATERIALIZED (SELECT vulnerability_key AS k, json_extract(record, '$.${field}') AS value FROM vulnerabilities)`,
+    join: 'LEFT JOIN sv ON sv.k = f.vulnerability_key',
+  };
+  if (stored?.column) return { expr: `coalesce(${stored.column}, sv.value)`, desc, ...qid };
   const layouts = db
     .prepare(`SELECT layout, path FROM layout_fields WHERE name = ? ORDER BY layout`)
     .all(field) as { layout: number; path: string }[];
-  const stored = layouts
+  const positions = layouts
     .map(
       (l) =>
         `WHEN ${Number(l.layout)} THEN json_extract(f.record, '${l.path.replace(/'/g, "''")}')`,
@@ -148,10 +153,9 @@ function findingSort(db: Db, request: SortRequest): Sort {
     .join(' ');
   return {
     // The detection's value wins over the QID's, as in its record (store/reader.ts).
-    expr: layouts.length > 0 ? `coalesce(CASE f.layout ${stored} END, sv.value)` : 'sv.value',
+    expr: layouts.length > 0 ? `coalesce(CASE f.layout ${positions} END, sv.value)` : 'sv.value',
     desc,
-    with: `sv AS MATERIALIZED (SELECT vulnerability_key AS k, json_extract(record, '$.${field}') AS value FROM vulnerabilities)`,
-    join: 'LEFT JOIN sv ON sv.k = f.vulnerability_key',
+    ...qid,
   };
 }
 
