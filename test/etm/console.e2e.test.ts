@@ -10,6 +10,7 @@
  */
 import { ChildProcess } from 'child_process';
 import fs from 'fs';
+import http from 'http';
 import path from 'path';
 import { Browser, chromium, Page } from 'playwright-core';
 
@@ -454,6 +455,22 @@ test('connectors: Failed with the whole error, Processing with its progress whil
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }, 90000);
+
+test('without a token, only requests addressed to loopback are answered (DNS rebinding)', async () => {
+  const { port } = new URL(url);
+  const status = (host: string) =>
+    new Promise<number>((resolve, reject) =>
+      http
+        .get({ host: '127.0.0.1', port, path: '/api/overview', headers: { host } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        })
+        .on('error', reject),
+    );
+  expect(await status(`127.0.0.1:${port}`)).toBe(200);
+  expect(await status(`localhost:${port}`)).toBe(200);
+  expect(await status(`attacker.example:${port}`)).toBe(403);
+});
 
 test('a token is needed when given, and to listen beyond loopback', async () => {
   const beyond = await etm('serve', '--host', '0.0.0.0', '--port', '0');

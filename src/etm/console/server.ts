@@ -72,6 +72,12 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
     reply.header('Content-Security-Policy', "default-src 'self'; img-src 'self' data:");
     reply.header('X-Content-Type-Options', 'nosniff');
     reply.header('Referrer-Policy', 'no-referrer');
+    // Without a token the console trusts loopback callers only; a page from another site that
+    // resolves its own name to 127.0.0.1 (DNS rebinding) arrives with its own Host and is refused.
+    if (!token && !isLoopback(hostName(req.headers.host ?? ''))) {
+      await reply.code(403).send({ error: 'this console answers only to 127.0.0.1 and localhost' });
+      return;
+    }
     if (token && !authorised(req, reply, token)) {
       await reply
         .code(401)
@@ -102,6 +108,12 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
       store.close();
     },
   };
+}
+
+/** `127.0.0.1:8080` → `127.0.0.1`, `[::1]:8080` → `::1`. */
+function hostName(header: string): string {
+  const bracketed = /^\[([^\]]+)\]/.exec(header);
+  return bracketed ? bracketed[1] : header.replace(/:\d+$/, '');
 }
 
 /** The token from the query (then kept as a cookie), the cookie, or a bearer header. */
