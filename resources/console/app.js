@@ -649,9 +649,9 @@ async function assetPage(key) {
       h(
         'div',
         { className: 'sub' },
-        rule
-          ? `Recognised as one machine by the ${rule} identification rule.`
-          : 'One host, nothing merged.',
+        a.hosts.length > 1
+          ? `Recognised as one machine by the ${rule} identification rule: the values below are equal.`
+          : `One Qualys host; another host with the same ${rule || 'identifier'} would merge into it.`,
       ),
       hosts,
     ),

@@ -71,7 +71,7 @@ async function hosts(view: AssetView, io: Io, say: Say): Promise<void> {
   const rule = view.identifiedBy;
   await say(
     `Qualys hosts merged into it (${view.hosts.length})` +
-      (rule ? `, recognised as one asset by the ${rule} rule` : ''),
+      (view.hosts.length > 1 && rule ? `, recognised as one asset by the ${rule} rule` : ''),
   );
   await writeTable(
     io.stdout,
