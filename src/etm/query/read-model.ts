@@ -5,6 +5,7 @@
  * total; one asset with its hosts, its findings and its TruRisk explained; one finding with every
  * host's report of it; the overview's counts; the connectors with their runs.
  */
+import { Statement } from 'better-sqlite3';
 import { VError } from 'verror';
 
 import params from '../../../resources/etm/trurisk.json';
@@ -348,6 +349,7 @@ export class ReadModel {
   /** Totals and the overview, until another connection commits (PRAGMA data_version). */
   private readonly cache = new Map<string, unknown>();
   private cachedVersion: unknown;
+  private readonly statements = new Map<string, Statement>();
 
   constructor(private readonly db: Db) {}
 
@@ -409,6 +411,17 @@ export class ReadModel {
     if (ids.length > 0) yield* this.fetch(compiled.model, ids, assembler);
   }
 
+  /** Prepared once: a large result fetches thousands of pages with the same statement. */
+  private statement(sql: string): Statement {
+    let s = this.statements.get(sql);
+    if (!s) {
+      if (this.statements.size > 50) this.statements.clear();
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+
   private sort(model: EtmModel, request: SortRequest): Sort {
     return model === ASSET
       ? { expr: fieldExpression(ASSET, request.field), desc: request.desc }
@@ -417,7 +430,7 @@ export class ReadModel {
 
   /** The records of `ids`, in that order. */
   private fetch(model: EtmModel, ids: number[], assembler: FindingAssembler): ListedRecord[] {
-    const rows = this.db.prepare(rowsSql(model, ids.length)).all(...ids) as ListedFindingRow[];
+    const rows = this.statement(rowsSql(model, ids.length)).all(...ids) as ListedFindingRow[];
     const byId = new Map(rows.map((r) => [r.id, r]));
     return ids.map((id) => {
       const r = byId.get(id) as ListedFindingRow;
