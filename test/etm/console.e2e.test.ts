@@ -218,6 +218,11 @@ test('inventory: TruRisk order, sort by a column, paging, search, the errors etm
   await changed(before);
   expect(await countText()).toBe(`1–${expected.length} of ${expected.length} assets`);
   expect(await rowKeys()).toEqual(expected.map((a) => a.assetKey));
+  // Its CSV is etm query's, byte for byte.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
+  expect(download.suggestedFilename()).toBe('etm-assets.csv');
+  const cliCsv = await etm('query', '--format', 'csv', '--sort', 'assetName:desc', query);
+  expect(fs.readFileSync(await download.path(), 'utf8')).toBe(cliCsv.stdout);
 
   const bad = 'inventory: (severity >= 4)';
   const cli = await etm('query', bad);
