@@ -86,9 +86,8 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
   });
   app.setErrorHandler(async (err: Error & { statusCode?: number }, _req, reply) => {
     // Query, sort and column errors are the user's to fix: say what is wrong, as etm query does.
-    await reply.code(err.statusCode && err.statusCode < 500 ? err.statusCode : 400).send({
-      error: err.message,
-    });
+    const status = err instanceof VError ? 400 : (err.statusCode ?? 500);
+    await reply.code(status).send({ error: err.message });
   });
   routes(app, reader);
   try {
