@@ -276,6 +276,23 @@ test('findings: asset name and IP beside each; the CSV download is etm query --f
   );
   const first = asset.get(json[0].assetKey as string) as Record<string, unknown>;
   expect(firstRow[2]).toBe(first.ipAddress);
+  // Pages near the top come from a LIMIT, deep ones from the sorted ids: both are the result's.
+  const every = 'finding.vendorProductName: VMDR';
+  const sorted = jsonRecords(
+    (await etm('query', '--format', 'json', '--sort', 'cvss3Base:desc', every)).stdout,
+  );
+  expect(sorted.length).toBeGreaterThan(1100);
+  for (const offset of [50, 1000, 1050, 50, sorted.length - 10]) {
+    const r = await page.request.get(
+      `${url}api/list?${new URLSearchParams({ q: every, sort: 'cvss3Base:desc', offset: String(offset), limit: '50' })}`,
+    );
+    const body = (await r.json()) as { total: number; rows: { key: string }[] };
+    expect([offset, body.total, body.rows.map((x) => x.key)]).toEqual([
+      offset,
+      sorted.length,
+      sorted.slice(offset, offset + 50).map((f) => f.findingKey),
+    ]);
+  }
   await shot('findings');
 });
 

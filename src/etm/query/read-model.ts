@@ -210,6 +210,10 @@ function countSql(compiled: CompiledQuery): string {
 
 /** Records fetched per statement once their ids are known. */
 const FETCH = 200;
+/** Sorted results whose ids are kept for paging (8 bytes per record). */
+const ID_LISTS = 4;
+/** From this offset on, a page comes from the sorted ids rather than a LIMIT … OFFSET. */
+const DEEP_PAGE = 1000;
 
 export interface HostView {
   readonly subscription: string;
@@ -350,6 +354,7 @@ export class ReadModel {
   private readonly cache = new Map<string, unknown>();
   private cachedVersion: unknown;
   private readonly statements = new Map<string, Statement>();
+  private readonly idLists = new Map<string, Float64Array>();
 
   constructor(private readonly db: Db) {}
 
@@ -358,13 +363,19 @@ export class ReadModel {
    * the counts change only when a sync commits.
    */
   private cached<T>(key: string, compute: () => T): T {
-    const version = this.db.pragma('data_version', { simple: true });
-    if (version !== this.cachedVersion || this.cache.size > 200) {
-      this.cache.clear();
-      this.cachedVersion = version;
-    }
+    this.forgetIfChanged();
+    if (this.cache.size > 200) this.cache.clear();
     if (!this.cache.has(key)) this.cache.set(key, compute());
     return this.cache.get(key) as T;
+  }
+
+  /** Drops what was computed before another connection committed. */
+  private forgetIfChanged(): void {
+    const version = this.db.pragma('data_version', { simple: true });
+    if (version === this.cachedVersion) return;
+    this.cache.clear();
+    this.idLists.clear();
+    this.cachedVersion = version;
   }
 
   count(request: ListRequest): number {
@@ -392,11 +403,16 @@ export class ReadModel {
   *records(request: ListRequest): Generator<ListedRecord> {
     const { compiled, sort: sortRequest } = prepare(request);
     const sort = sortRequest && this.sort(compiled.model, sortRequest);
-    const paged = request.limit !== undefined || (request.offset ?? 0) > 0;
-    const args = paged
-      ? [...compiled.params, request.limit ?? -1, Math.max(0, request.offset ?? 0)]
-      : compiled.params;
+    const offset = Math.max(0, request.offset ?? 0);
     const assembler = new FindingAssembler(this.db);
+    const ordered = request.limit !== undefined && this.orderedIds(compiled, sort, offset);
+    if (ordered) {
+      const page = ordered.subarray(offset, offset + (request.limit as number));
+      if (page.length > 0) yield* this.fetch(compiled.model, Array.from(page), assembler);
+      return;
+    }
+    const paged = request.limit !== undefined || offset > 0;
+    const args = paged ? [...compiled.params, request.limit ?? -1, offset] : compiled.params;
     let ids: number[] = [];
     for (const id of this.db
       .prepare(idsSql(compiled, sort, paged))
@@ -409,6 +425,35 @@ export class ReadModel {
       }
     }
     if (ids.length > 0) yield* this.fetch(compiled.model, ids, assembler);
+  }
+
+  /**
+   * Every id of a result in list order, for a deep page: sorted once per state of the store (the
+   * last few results are kept), so that a sort over a million findings costs once, not on every
+   * page. Undefined for a page near the top, which a LIMIT reads faster, unless already sorted.
+   */
+  private orderedIds(
+    compiled: CompiledQuery,
+    sort: Sort | undefined,
+    offset: number,
+  ): Float64Array | undefined {
+    const sql = idsSql(compiled, sort, false);
+    const key = `${sql} ${JSON.stringify(compiled.params)}`;
+    this.forgetIfChanged();
+    let ids = this.idLists.get(key);
+    if (!ids && offset < DEEP_PAGE) return undefined;
+    if (!ids) {
+      ids = Float64Array.from(
+        this.db
+          .prepare(sql)
+          .pluck()
+          .all(...compiled.params) as number[],
+      );
+      if (this.idLists.size >= ID_LISTS)
+        this.idLists.delete(this.idLists.keys().next().value as string);
+      this.idLists.set(key, ids);
+    }
+    return ids;
   }
 
   /** Prepared once: a large result fetches thousands of pages with the same statement. */
