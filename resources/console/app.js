@@ -470,6 +470,17 @@ async function overview() {
         },
       ],
     },
+    // A first sync's thousands of new detections would flatten an incremental run's dozens.
+    options: {
+      scales: {
+        y: {
+          type: 'logarithmic',
+          min: 0.5,
+          title: { display: true, text: 'detections (log scale)' },
+          ticks: { callback: (v) => (Number.isInteger(Math.log10(v)) ? count(v) : '') },
+        },
+      },
+    },
   });
 }
 
