@@ -1,15 +1,17 @@
 /**
- * `bin/etm`: convert | sync | run | status | query | demo. Each command lives in commands/; this file
+ * `bin/etm`: convert | sync | run | status | query | asset | serve | demo. Each command lives in commands/; this file
  * only declares options and maps a command's result to the exit code.
  */
 import { Command } from 'commander';
 
+import { asset } from './commands/asset';
 import { convert } from './commands/convert';
 import { demo } from './commands/demo';
 import { remove, reset } from './commands/lifecycle';
 import { merges } from './commands/merges';
 import { query } from './commands/query';
 import { run } from './commands/run';
+import { serve } from './commands/serve';
 import { status } from './commands/status';
 import { sync } from './commands/sync';
 import { Io, processIo } from './io';
@@ -104,9 +106,33 @@ export function program(io: Io = processIo()): Command {
     )
     .argument('<query...>', 'the query (quote it, or pass it as several words)')
     .option('--db <file>', 'ETM store', DB)
-    .option('--format <format>', 'table or json', 'table')
+    .option('--format <format>', 'table, json or csv', 'table')
+    .option('--sort <field[:desc]>', 'sort on any field, e.g. truRiskScore:desc')
+    .option('--columns <a,b>', 'table and csv columns (findings may show assetName, ipAddress)')
     .option('--limit <n>', 'at most this many records')
     .action(async (words: string[], opts) => exit(await query(words.join(' '), opts, io)));
+  cmd
+    .command('asset')
+    .description('one asset: its hosts, how they merged, its TruRisk explained, its findings')
+    .argument('<asset>', "the asset's key, name, FQDN or IP address")
+    .option('--db <file>', 'ETM store', DB)
+    .option('--findings <n>', 'findings to show, highest QDS first', '10')
+    .action(async (term: string, opts) => exit(await asset(term, opts, io)));
+  cmd
+    .command('serve')
+    .description('the ETM console: a read-only web UI over the store')
+    .option('--db <file>', 'ETM store', DB)
+    .option('--port <n>', 'port (0: any free port)', '8080')
+    .option(
+      '--host <address>',
+      'address to listen on; other than loopback needs --token',
+      '127.0.0.1',
+    )
+    .option(
+      '--token <token>',
+      'required from browsers when listening beyond loopback (or ETM_CONSOLE_TOKEN)',
+    )
+    .action(async (opts) => exit(await serve(opts, io)));
   cmd
     .command('demo')
     .description(
@@ -114,6 +140,8 @@ export function program(io: Io = processIo()): Command {
     )
     .option('--db <file>', 'demo store, replaced if it is one; kept afterwards', 'etm-demo.db')
     .option('--hosts <n>', 'hosts per subscription', '300')
+    .option('--no-serve', 'end after the walk-through instead of serving the console on the store')
+    .option('--port <n>', "the console's port (any free one if taken)", '8080')
     .action(async (opts) => exit(await demo(opts, io)));
   return cmd;
 }

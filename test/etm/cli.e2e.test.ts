@@ -259,9 +259,10 @@ describe('etm sync, status, query', () => {
     ]);
     expect(table.status).toBe(0);
     expect(table.stdout.split('\n')[0]).toMatch(
-      /^assetKey +sourceVulnerabilityId +findingName +findingSeverity/,
+      /^assetKey +assetName +ipAddress +sourceVulnerabilityId +findingName +findingSeverity/,
     );
-    expect(table.stderr).toBe('4 findings\n');
+    expect(table.stdout.trimEnd().split('\n').pop()).toBe('(4 of 4 findings)');
+    expect(table.stderr).toBe('');
     const severe = etm(['query', '--db', db, '--format', 'json', 'asset.truRiskBand: SEVERE']);
     expect(severe.stdout).toBe('');
     const limited = etm([

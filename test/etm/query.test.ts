@@ -102,6 +102,34 @@ describe('query results', () => {
     expect(records).toHaveLength(8);
   });
 
+  test('assetKey: the asset, whatever the case, by its index; not, != and wildcards as usual', () => {
+    const all = run('finding.vendorProductName: VMDR').records;
+    const key = all[0].assetKey as string;
+    const own = all.filter((f) => f.assetKey === key);
+    expect(own.length).toBeGreaterThan(0);
+    expect(run(`finding.assetKey: ${key.toUpperCase()}`).records).toEqual(own);
+    expect(run(`finding.assetKey = \`${key}\``).records).toEqual(own);
+    expect(run(`not finding.assetKey: ${key}`).records).toEqual(
+      all.filter((f) => f.assetKey !== key),
+    );
+    expect(run(`finding.assetKey != ${key}`).records).toEqual(
+      all.filter((f) => f.assetKey !== key),
+    );
+    expect(run(`finding.assetKey: ${key.slice(0, 8)}*`).records.length).toBeGreaterThanOrEqual(
+      own.length,
+    );
+    expect(run('finding.assetKey: vmdr-0000000000000000').records).toEqual([]);
+    expect(
+      run(`inventory: (assetKey: ${key.toUpperCase()})`).records.map((a) => a.assetKey),
+    ).toEqual([key]);
+    const plan = t.store.db
+      .prepare(`EXPLAIN QUERY PLAN ${compileQuery(parseQuery(`finding.assetKey: ${key}`)).sql}`)
+      .all(key) as { detail: string }[];
+    expect(plan.map((p) => p.detail).join('\n')).toMatch(
+      /SEARCH f USING INDEX findings_identity \(asset_seq=\?\)/,
+    );
+  });
+
   test('field conditions combine with and', () => {
     const { records } = run('finding.vendorProductName: VMDR and finding.findingSeverity >= 4');
     expect(records.map((r) => [r.sourceVulnerabilityId, r.findingSeverity])).toEqual([

@@ -1,7 +1,7 @@
 /**
  * `etm status [--db F] [--format table|json]`: every connector with its state (Registered,
  * Scheduled, Processing, Processed, Failed) and when it got there, its next scheduled run, and
- * its last run.
+ * its last run (json: one object per connector, the run's summary an object).
  */
 import { VError } from 'verror';
 
@@ -52,7 +52,8 @@ export async function status(options: StatusOptions, io: Io): Promise<number> {
           interrupted,
           scheduler_running: connector.status === 'Scheduled' ? !orphaned(connector) : null,
           state_saved_at: stateSavedAt,
-          last_run: run ?? null,
+          // The run's summary as an object, not JSON inside a string.
+          last_run: run ? { ...run, summary: run.summary ? JSON.parse(run.summary) : null } : null,
         };
         await writeLine(io.stdout, JSON.stringify(line));
       }
