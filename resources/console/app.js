@@ -829,7 +829,9 @@ async function connectorsPage() {
   const { now, connectors } = await api('/api/connectors');
   const cards = connectors.map((c) => {
     const overdue =
-      c.status === 'Scheduled' && c.nextRunAt && Date.parse(now) - Date.parse(c.nextRunAt) > 60000;
+      c.status === 'Scheduled' &&
+      (c.processAlive === false ||
+        (c.nextRunAt && Date.parse(now) - Date.parse(c.nextRunAt) > 60000));
     const state =
       c.status === 'Processing'
         ? c.interrupted
@@ -898,7 +900,7 @@ async function connectorsPage() {
         [
           'next run',
           c.nextRunAt
-            ? `${when(c.nextRunAt)}${overdue ? ' — overdue: no scheduler (etm run) has started it' : ''}`
+            ? `${when(c.nextRunAt)}${overdue ? ' — no scheduler (etm run) is running to start it' : ''}`
             : 'none scheduled',
         ],
         ['sync', state],

@@ -10,7 +10,7 @@ import { VError } from 'verror';
 
 import params from '../../../resources/etm/trurisk.json';
 import { ASSET, EtmModel, FINDING, MODELS } from '../models';
-import { Connectors, ConnectorRow, RunRow } from '../store/connectors';
+import { Connectors, ConnectorRow, isAlive, RunRow } from '../store/connectors';
 import { Db } from '../store/database';
 import { FINDING_COLUMNS, FINDINGS_FROM, FindingAssembler, FindingRow } from '../store/reader';
 import { OPEN_FINDINGS_SQL, TruRiskAccumulator, truRiskBand } from '../trurisk';
@@ -304,7 +304,7 @@ export interface ConnectorView {
   readonly lastError: string | null;
   /** The last committed checkpoint. */
   readonly stateSavedAt: string | null;
-  /** Processing: whether the etm process running it is alive. */
+  /** Processing or Scheduled: whether the etm process syncing or scheduling it is alive. */
   readonly processAlive: boolean | null;
   /** Its live hosts committed to the store: grows checkpoint by checkpoint during a sync. */
   readonly hostsStored: number;
@@ -728,11 +728,11 @@ export class ReadModel {
       .prepare(`SELECT COUNT(*) FROM asset_hosts WHERE subscription = ? AND purged_at IS NULL`)
       .pluck();
     return connectors.list().map((c) => {
-      const alive = c.status === 'Processing' ? processAlive(c) : null;
+      const alive = c.status === 'Processing' || c.status === 'Scheduled' ? processAlive(c) : null;
       return {
         name: c.name,
         status: c.status,
-        interrupted: alive === false,
+        interrupted: c.status === 'Processing' && alive === false,
         statusAt: c.status_at,
         baseUrl: c.base_url,
         username: c.username,
@@ -768,11 +768,5 @@ export function runView(r: RunRow): RunView {
 
 /** Whether the etm process that marked a connector Processing still runs. */
 function processAlive(c: ConnectorRow): boolean | null {
-  if (c.pid === null) return null;
-  try {
-    process.kill(c.pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
+  return c.pid === null ? null : isAlive(c.pid);
 }
