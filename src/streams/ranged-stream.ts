@@ -3,7 +3,13 @@
  * range, and keep Qualys' element names. A stream subclass says only what is particular to it:
  * its schema, key, cursor and how to list and read its ranges.
  */
-import { AirbyteLogger, AirbyteStreamBase, SyncMode } from 'faros-airbyte-cdk';
+import {
+  AirbyteLogger,
+  AirbyteStream,
+  AirbyteStreamBase,
+  HEARTBEAT_FIELD,
+  SyncMode,
+} from 'faros-airbyte-cdk';
 import { Dictionary } from 'ts-essentials';
 
 import { reportFailure } from '../failures';
@@ -37,6 +43,18 @@ export abstract class RangedStream<T extends object> extends AirbyteStreamBase {
 
   override get sourceDefinedCursor(): boolean {
     return true;
+  }
+
+  /**
+   * The CDK's stream, without its `__faros_heartbeat` column (no such records are written), and
+   * resumable: a full refresh keeps its finished ranges in the state, so an attempt that fails
+   * may go on from them (the platform keeps the state between attempts only when told so).
+   */
+  override asAirbyteStream(): AirbyteStream {
+    const stream = super.asAirbyteStream();
+    const properties = stream.json_schema.properties as Record<string, unknown> | undefined;
+    if (properties) delete properties[HEARTBEAT_FIELD];
+    return { ...stream, is_resumable: true } as AirbyteStream;
   }
 
   override async *streamSlices(

@@ -1,0 +1,215 @@
+/**
+ * The `read` of a configured catalog, in plain Airbyte messages whatever the environment (the
+ * Faros CDK's read adds Faros-only states, heartbeat records and gzipped state when WORKER_JOB_ID
+ * is set; see docs "What a real Airbyte 1.x sync expects"). The configured streams are read one
+ * after another; for each it writes TRACE STREAM_STATUS STARTED, RUNNING (at its first record;
+ * with a RATE_LIMITED reason while Qualys makes the sync wait), then COMPLETE or INCOMPLETE, and
+ * a STREAM STATE with sourceStats.recordCount after its checkpoints. Only configured streams
+ * ever get a STATE.
+ *
+ * Liveness: the platform counts only RECORD and STATE messages as activity, and Qualys can take
+ * minutes to a first byte, so when a whole keep-alive interval passes without either, the
+ * stream's latest checkpoint is written again (it is still true: nothing after it is lost).
+ *
+ * Checkpoints: the CDK stream contract is kept (streamSlices, then readRecords per slice, whose
+ * end is a checkpoint; the stream state object is the one streamSlices received). A small state
+ * is written at every checkpoint; a large one (hosts' `live` list at many hosts) at most at
+ * STATE_BYTES_PER_SECOND, so that state never dwarfs the records.
+ */
+import {
+  AirbyteConfiguredCatalog,
+  AirbyteLogger,
+  AirbyteMessage,
+  AirbyteRecord,
+  AirbyteStreamBase,
+  SyncMode,
+} from 'faros-airbyte-cdk';
+import { Dictionary } from 'ts-essentials';
+
+import { RangedStreamState } from './ranged-sync';
+import { stateMessage } from './stream-state';
+
+/** A state up to this size is written at every checkpoint. */
+const SMALL_STATE_BYTES = 16 * 1024;
+/** Larger states: written when this rate allows (a 600 kB state every 2.4 s). */
+const STATE_BYTES_PER_SECOND = 256 * 1024;
+
+type StreamStatus = 'STARTED' | 'RUNNING' | 'COMPLETE' | 'INCOMPLETE';
+
+export interface CatalogReadOptions {
+  /** Write the latest state again after this long without a RECORD or STATE (0: never). */
+  keepAliveMs: number;
+  now?: () => number;
+}
+
+/** The stream being read: what its next STATE says, and how many records it will count. */
+interface Current {
+  name: string;
+  /** The latest checkpoint, serialised when taken (the state object changes after it). */
+  checkpoint: string;
+  /** The latest checkpoint is not written yet. */
+  unwritten: boolean;
+  /** Records written since the stream's last STATE. */
+  recordsSinceState: number;
+  lastStateAt: number;
+  running: boolean;
+  /** When a rate-limit wait ends (ms since epoch), while the stream is told to be waiting. */
+  rateLimitedUntil?: number;
+}
+
+export class CatalogRead {
+  private current: Current | undefined;
+  /** RECORD and STATE messages written: the keep-alive timer looks for a change. */
+  private activity = 0;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly logger: AirbyteLogger,
+    private readonly options: CatalogReadOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Reads every configured stream; false when any ended INCOMPLETE (its error was reported). */
+  async run(
+    streams: AirbyteStreamBase[],
+    catalog: AirbyteConfiguredCatalog,
+    states: Record<string, RangedStreamState>,
+  ): Promise<boolean> {
+    const byName = new Map(streams.map((s) => [s.name, s]));
+    const keepAlive = this.startKeepAlive();
+    let complete = true;
+    try {
+      for (const configured of catalog.streams) {
+        const stream = byName.get(configured.stream.name);
+        if (!stream) continue; // onBeforeRead refused the catalog already
+        const incremental =
+          configured.sync_mode === SyncMode.INCREMENTAL && stream.supportsIncremental;
+        const mode = incremental ? SyncMode.INCREMENTAL : SyncMode.FULL_REFRESH;
+        if (!(await this.readStream(stream, mode, states[stream.name] ?? {}))) complete = false;
+      }
+    } finally {
+      if (keepAlive) clearInterval(keepAlive);
+    }
+    return complete;
+  }
+
+  /** The stream being read is waiting for Qualys' rate limit until `until` (ms since epoch). */
+  async rateLimited(until: number): Promise<void> {
+    const current = this.current;
+    // One refusal raises the wait twice (its headers, then its body): say it once.
+    if (!current || (current.rateLimitedUntil ?? 0) + 1000 > until) return;
+    current.rateLimitedUntil = until;
+    await this.status(current.name, 'RUNNING', until);
+  }
+
+  private async readStream(
+    stream: AirbyteStreamBase,
+    mode: SyncMode,
+    input: RangedStreamState,
+  ): Promise<boolean> {
+    const state = structuredClone(input) as Dictionary<unknown>;
+    const name = stream.name;
+    this.current = {
+      name,
+      checkpoint: JSON.stringify(state),
+      unwritten: false,
+      recordsSinceState: 0,
+      lastStateAt: 0,
+      running: false,
+    };
+    this.logger.info(`Reading ${name} (${mode}) from state ${this.current.checkpoint}`);
+    await this.status(name, 'STARTED');
+    try {
+      const cursor = stream.cursorField as string[];
+      for await (const slice of stream.streamSlices(mode, cursor, state)) {
+        for await (const data of stream.readRecords(mode, cursor, slice, state)) {
+          await this.record(name, data);
+        }
+        await this.checkpoint(stream.getUpdatedState(state, {}) as RangedStreamState, false);
+      }
+      await this.checkpoint(state as RangedStreamState, true);
+      await this.status(name, 'COMPLETE');
+      return true;
+    } catch (err) {
+      // The stream reported its error as a TRACE; what it finished is in its checkpoints.
+      this.logger.error(`${name} stopped: ${(err as Error).message}`);
+      await this.writeState();
+      await this.status(name, 'INCOMPLETE');
+      return false;
+    } finally {
+      this.current = undefined;
+    }
+  }
+
+  private record(stream: string, data: Dictionary<unknown>): Promise<void> {
+    const current = this.current as Current;
+    if (!current.running || current.rateLimitedUntil !== undefined) {
+      current.running = true;
+      current.rateLimitedUntil = undefined;
+      void this.status(stream, 'RUNNING');
+    }
+    current.recordsSinceState++;
+    this.activity++;
+    return this.logger.write(AirbyteRecord.make(stream, data));
+  }
+
+  /** Takes a checkpoint; writes it now if it is small, due, or the stream's last (`final`). */
+  private checkpoint(state: RangedStreamState, final: boolean): Promise<void> {
+    const current = this.current as Current;
+    const checkpoint = JSON.stringify(state);
+    if (checkpoint !== current.checkpoint) current.unwritten = true;
+    current.checkpoint = checkpoint;
+    const news = current.unwritten || current.recordsSinceState > 0;
+    // A stream's read ends with its state, said at least once.
+    if (final) return news || current.lastStateAt === 0 ? this.writeState() : Promise.resolve();
+    if (!news) return Promise.resolve();
+    const bytes = checkpoint.length;
+    const due = current.lastStateAt + (bytes / STATE_BYTES_PER_SECOND) * 1000 <= this.now();
+    return bytes <= SMALL_STATE_BYTES || due ? this.writeState() : Promise.resolve();
+  }
+
+  /** Writes the current stream's latest checkpoint, with the records counted since its last. */
+  private writeState(): Promise<void> {
+    const current = this.current;
+    if (!current) return Promise.resolve();
+    const message = stateMessage(
+      current.name,
+      JSON.parse(current.checkpoint) as RangedStreamState,
+      current.recordsSinceState,
+    );
+    current.recordsSinceState = 0;
+    current.unwritten = false;
+    current.lastStateAt = this.now();
+    this.activity++;
+    return this.logger.write(message as unknown as AirbyteMessage);
+  }
+
+  private startKeepAlive(): NodeJS.Timeout | undefined {
+    const interval = this.options.keepAliveMs;
+    if (interval <= 0) return undefined;
+    let seen = this.activity;
+    const timer = setInterval(() => {
+      if (this.activity === seen) void this.writeState();
+      seen = this.activity;
+    }, interval);
+    // The streams' own work keeps the process alive; this timer alone must not.
+    timer.unref();
+    return timer;
+  }
+
+  private status(stream: string, status: StreamStatus, quotaReset?: number): Promise<void> {
+    const reasons =
+      quotaReset === undefined
+        ? undefined
+        : [{ type: 'RATE_LIMITED', rate_limited: { quota_reset: quotaReset } }];
+    return this.logger.write({
+      type: 'TRACE',
+      trace: {
+        type: 'STREAM_STATUS',
+        emitted_at: this.now(),
+        stream_status: { stream_descriptor: { name: stream }, status, ...(reasons && { reasons }) },
+      },
+    } as unknown as AirbyteMessage);
+  }
+}
