@@ -2,6 +2,8 @@
  * `host_detections`: the Host List Detection API, one record per host with its detections as
  * VULNERABILITIES, each joined with QID_INFO and MITRE ATT&CK (see qid-join). Host IDs come from
  * the Host List (details=None), as Qualys advises for parallel detection pulls (API doc §5).
+ * Like hosts, an incremental sync emits a deletion for each host no longer listed (see
+ * host-deletions), with no detections: the destination drops the host's row.
  */
 import { Dictionary } from 'ts-essentials';
 
@@ -15,6 +17,7 @@ import { compileRecordShape } from '../qualys/xml/shape';
 import { HostDetectionRecord, KnowledgeBaseRecord } from '../records';
 import detectionSchema from '../../resources/schemas/host_detections.json';
 import kbSchema from '../../resources/schemas/knowledge_base.json';
+import { hostDeletions } from './host-deletions';
 import { QidInfoJoin } from './qid-join';
 import { RangedStream } from './ranged-stream';
 import { RangeSource } from './ranged-sync';
@@ -82,6 +85,13 @@ export class HostDetections extends RangedStream<HostDetectionRecord> {
         return join.joined(hostsOf(rangeRecords(client, request, range), config));
       },
       detailCount: (host) => host.VULNERABILITIES.length,
+      removed: async (previous) => {
+        const { records, live } = await hostDeletions(client, previous, this.cursorField[0]);
+        return {
+          records: records.map((r) => ({ ...r, VULNERABILITIES: [] }) as HostDetectionRecord),
+          live,
+        };
+      },
     };
   }
 }

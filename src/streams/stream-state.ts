@@ -126,11 +126,13 @@ function streamStateProblem(state: unknown): string | undefined {
   if (pending.mode !== 'incremental' && pending.mode !== 'full_refresh')
     return 'pending.mode is not incremental or full_refresh';
   for (const key of ['since', 'startedAt'] as const) {
-    if (pending[key] !== undefined && !isDate(pending[key])) return `pending.${key} is not a date-time`;
+    if (pending[key] !== undefined && !isDate(pending[key]))
+      return `pending.${key} is not a date-time`;
   }
   const done = pending.done;
   const isRange = (r: unknown) =>
     Array.isArray(r) && r.length === 2 && isId(r[0]) && isId(r[1]) && r[0] <= r[1];
-  if (!Array.isArray(done) || !done.every(isRange)) return 'pending.done is not a list of [from, to]';
+  if (!Array.isArray(done) || !done.every(isRange))
+    return 'pending.done is not a list of [from, to]';
   return undefined;
 }
