@@ -68,14 +68,18 @@ function tempFile(dir: string, name: string, content: unknown): string {
   return file;
 }
 
+/** The environment the Airbyte platform gives a source on every sync. */
+export const PLATFORM_ENV = { WORKER_JOB_ID: '1', WORKER_ATTEMPT_ID: '0' };
+
 /**
  * Runs `bin/main <command>` with the given JSON files; `stopWhen` (called per message) may ask
- * for SIGKILL, to test resumption.
+ * for SIGKILL, to test resumption; `env` adds to the environment (PLATFORM_ENV).
  */
 export async function runMain(
   command: 'spec' | 'check' | 'discover' | 'read',
   files: { config?: unknown; catalog?: unknown; state?: unknown } = {},
   stopWhen?: (message: Message, all: Message[]) => boolean,
+  env: Record<string, string> = {},
 ): Promise<Run> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qualys-e2e-'));
   const args = [MAIN, command];
@@ -85,7 +89,7 @@ export async function runMain(
   if (files.state !== undefined) args.push('--state', tempFile(dir, 'state.json', files.state));
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'info' },
+    env: { ...process.env, LOG_LEVEL: 'info', ...env },
   });
   const messages: Message[] = [];
   let stdout = '';
