@@ -27,7 +27,7 @@ import {
 import { Dictionary } from 'ts-essentials';
 
 import { RangedStreamState } from './ranged-sync';
-import { stateMessage } from './stream-state';
+import { describeState, stateMessage } from './stream-state';
 
 /** A state up to this size is written at every checkpoint. */
 const SMALL_STATE_BYTES = 16 * 1024;
@@ -118,7 +118,7 @@ export class CatalogRead {
       lastStateAt: 0,
       running: false,
     };
-    this.logger.info(`Reading ${name} (${mode}) from state ${this.current.checkpoint}`);
+    this.logger.info(`Reading ${name} (${mode}) from ${describeState(input)}`);
     await this.status(name, 'STARTED');
     try {
       const cursor = stream.cursorField as string[];
@@ -134,7 +134,8 @@ export class CatalogRead {
     } catch (err) {
       // The stream reported its error as a TRACE; what it finished is in its checkpoints.
       this.logger.error(`${name} stopped: ${(err as Error).message}`);
-      await this.writeState();
+      const current = this.current;
+      if (current.unwritten || current.recordsSinceState > 0) await this.writeState();
       await this.status(name, 'INCOMPLETE');
       return false;
     } finally {

@@ -136,3 +136,16 @@ function streamStateProblem(state: unknown): string | undefined {
     return 'pending.done is not a list of [from, to]';
   return undefined;
 }
+
+/** A stream state in a log line: what it says, without the `live` list (up to megabytes). */
+export function describeState(state: RangedStreamState): string {
+  const parts = [state.cursor ? `cursor ${state.cursor}` : 'no cursor'];
+  if (state.pending) {
+    parts.push(
+      `an interrupted ${state.pending.mode} sync with ${state.pending.done.length} ranges done`,
+    );
+  }
+  if (state.skipped?.length) parts.push(`${state.skipped.length} skipped IDs to retry`);
+  if (state.live !== undefined) parts.push(`${state.live.length} characters of live host IDs`);
+  return parts.join(', ');
+}
