@@ -57,6 +57,7 @@ export function decodeInputState(input: unknown, streams: readonly string[]): In
   const messages = Array.isArray(input) ? input : input === undefined ? [] : [input];
   for (const message of messages) {
     if (!isObject(message)) throw invalid('the state is not a JSON object or an array of them');
+    if (Object.keys(message).length === 0) continue; // `{}`: no state yet
     const type = message.type;
     if (type === 'STREAM' && isObject(message.stream)) {
       format = 'STREAM';
