@@ -25,6 +25,7 @@ import { decodeInputState } from './streams/stream-state';
 import { HostDetections } from './streams/host_detections';
 import { Hosts } from './streams/hosts';
 import { KnowledgeBase } from './streams/knowledge_base';
+import { RangedStream } from './streams/ranged-stream';
 import spec from '../resources/spec.json';
 
 export class QualysSource extends AirbyteSourceBase<QualysConfig> {
@@ -55,6 +56,10 @@ export class QualysSource extends AirbyteSourceBase<QualysConfig> {
   }
 
   streams(config: AirbyteConfig): AirbyteStreamBase[] {
+    return this.rangedStreams(config);
+  }
+
+  private rangedStreams(config: AirbyteConfig): RangedStream<object>[] {
     const client = QualysClient.instance(validateConfig(config), this.logger);
     return [
       new Hosts(client, this.logger),
@@ -99,7 +104,7 @@ export class QualysSource extends AirbyteSourceBase<QualysConfig> {
       const budget = QualysClient.instance(config, this.logger).budget;
       const stop = budget.onRateLimit((_api, until) => void read.rateLimited(until));
       try {
-        await read.run(this.streams(config), catalog, states.streams);
+        await read.run(this.rangedStreams(config), catalog, states.streams);
       } finally {
         stop();
       }

@@ -11,17 +11,16 @@
  * minutes to a first byte, so when a whole keep-alive interval passes without either, the
  * stream's latest checkpoint is written again (it is still true: nothing after it is lost).
  *
- * Checkpoints: the CDK stream contract is kept (streamSlices, then readRecords per slice, whose
- * end is a checkpoint; the stream state object is the one streamSlices received). A small state
- * is written at every checkpoint; a large one (hosts' `live` list at many hosts) at most at
- * STATE_BYTES_PER_SECOND, so that state never dwarfs the records.
+ * Checkpoints: a stream's read() yields its records and, after each completed range, a
+ * Checkpoint of its state (see RangeCursor). A small state is written at every checkpoint; a
+ * large one (hosts' `live` list at many hosts) at most at STATE_BYTES_PER_SECOND, so that state
+ * never dwarfs the records; the last one always.
  */
 import {
   AirbyteConfiguredCatalog,
   AirbyteLogger,
   AirbyteMessage,
   AirbyteRecord,
-  AirbyteStreamBase,
   SyncMode,
 } from 'faros-airbyte-cdk';
 import { Dictionary } from 'ts-essentials';
@@ -35,6 +34,18 @@ const SMALL_STATE_BYTES = 16 * 1024;
 const STATE_BYTES_PER_SECOND = 256 * 1024;
 
 type StreamStatus = 'STARTED' | 'RUNNING' | 'COMPLETE' | 'INCOMPLETE';
+
+/** A stream's state after every record before it in its read. */
+export class Checkpoint {
+  constructor(readonly state: RangedStreamState) {}
+}
+
+/** What CatalogRead needs of a stream (RangedStream). */
+export interface CheckpointedStream {
+  readonly name: string;
+  readonly supportsIncremental: boolean;
+  read(mode: SyncMode, input: RangedStreamState): AsyncIterable<object | Checkpoint>;
+}
 
 export interface CatalogReadOptions {
   /** Write the latest state again after this long without a RECORD or STATE (0: never). */
@@ -72,7 +83,7 @@ export class CatalogRead {
 
   /** Reads every configured stream; false when any ended INCOMPLETE (its error was reported). */
   async run(
-    streams: AirbyteStreamBase[],
+    streams: CheckpointedStream[],
     catalog: AirbyteConfiguredCatalog,
     states: Record<string, RangedStreamState>,
   ): Promise<boolean> {
@@ -104,15 +115,14 @@ export class CatalogRead {
   }
 
   private async readStream(
-    stream: AirbyteStreamBase,
+    stream: CheckpointedStream,
     mode: SyncMode,
     input: RangedStreamState,
   ): Promise<boolean> {
-    const state = structuredClone(input) as Dictionary<unknown>;
     const name = stream.name;
     this.current = {
       name,
-      checkpoint: JSON.stringify(state),
+      checkpoint: JSON.stringify(input),
       unwritten: false,
       recordsSinceState: 0,
       lastStateAt: 0,
@@ -121,14 +131,11 @@ export class CatalogRead {
     this.logger.info(`Reading ${name} (${mode}) from ${describeState(input)}`);
     await this.status(name, 'STARTED');
     try {
-      const cursor = stream.cursorField as string[];
-      for await (const slice of stream.streamSlices(mode, cursor, state)) {
-        for await (const data of stream.readRecords(mode, cursor, slice, state)) {
-          await this.record(name, data);
-        }
-        await this.checkpoint(stream.getUpdatedState(state, {}) as RangedStreamState, false);
+      for await (const item of stream.read(mode, input)) {
+        if (item instanceof Checkpoint) await this.checkpoint(item.state);
+        else await this.record(name, item as Dictionary<unknown>);
       }
-      await this.checkpoint(state as RangedStreamState, true);
+      await this.finalCheckpoint();
       await this.status(name, 'COMPLETE');
       return true;
     } catch (err) {
@@ -155,19 +162,23 @@ export class CatalogRead {
     return this.logger.write(AirbyteRecord.make(stream, data));
   }
 
-  /** Takes a checkpoint; writes it now if it is small, due, or the stream's last (`final`). */
-  private checkpoint(state: RangedStreamState, final: boolean): Promise<void> {
+  /** Takes a checkpoint; writes it now if it is small or due. */
+  private checkpoint(state: RangedStreamState): Promise<void> {
     const current = this.current as Current;
     const checkpoint = JSON.stringify(state);
     if (checkpoint !== current.checkpoint) current.unwritten = true;
     current.checkpoint = checkpoint;
-    const news = current.unwritten || current.recordsSinceState > 0;
-    // A stream's read ends with its state, said at least once.
-    if (final) return news || current.lastStateAt === 0 ? this.writeState() : Promise.resolve();
-    if (!news) return Promise.resolve();
+    if (!current.unwritten && current.recordsSinceState === 0) return Promise.resolve();
     const bytes = checkpoint.length;
     const due = current.lastStateAt + (bytes / STATE_BYTES_PER_SECOND) * 1000 <= this.now();
     return bytes <= SMALL_STATE_BYTES || due ? this.writeState() : Promise.resolve();
+  }
+
+  /** A stream's read ends with its latest state, written at least once. */
+  private finalCheckpoint(): Promise<void> {
+    const current = this.current as Current;
+    const news = current.unwritten || current.recordsSinceState > 0;
+    return news || current.lastStateAt === 0 ? this.writeState() : Promise.resolve();
   }
 
   /** Writes the current stream's latest checkpoint, with the records counted since its last. */

@@ -2,12 +2,11 @@ import {
   AirbyteConfiguredCatalog,
   AirbyteLogger,
   AirbyteMessage,
-  AirbyteStreamBase,
   SyncMode,
 } from 'faros-airbyte-cdk';
-import { Dictionary } from 'ts-essentials';
 
-import { CatalogRead } from '../../src/streams/catalog-read';
+import { CatalogRead, Checkpoint, CheckpointedStream } from '../../src/streams/catalog-read';
+import { RangedStreamState } from '../../src/streams/ranged-sync';
 import { Message } from './harness';
 
 class Capture extends AirbyteLogger {
@@ -18,11 +17,11 @@ class Capture extends AirbyteLogger {
   }
 }
 
-/** A stream of `slices` slices of `perSlice` records; each slice's end adds it to `state.done`. */
-class Fake extends AirbyteStreamBase {
+/** A stream of `slices` ranges of `perSlice` records; each range's end adds it to `state.done`. */
+class Fake implements CheckpointedStream {
+  readonly supportsIncremental = true;
   constructor(
-    logger: AirbyteLogger,
-    private readonly streamName: string,
+    readonly name: string,
     private readonly plan: {
       slices: number;
       perSlice: number;
@@ -30,45 +29,17 @@ class Fake extends AirbyteStreamBase {
       beforeSlice?: (slice: number) => Promise<void> | void;
       failAt?: number;
     },
-  ) {
-    super(logger);
-  }
-  override get name(): string {
-    return this.streamName;
-  }
-  getJsonSchema(): Dictionary<unknown> {
-    return {};
-  }
-  get primaryKey(): string {
-    return 'ID';
-  }
-  override get cursorField(): string[] {
-    return ['T'];
-  }
-  override async *streamSlices(
-    _mode: SyncMode,
-    _cursor?: string[],
-    state?: Dictionary<unknown>,
-  ): AsyncGenerator<Dictionary<unknown>> {
-    const s = state as { done?: number[]; pad?: string };
-    if (this.plan.padding) s.pad = 'x'.repeat(this.plan.padding);
-    s.done ??= [];
+  ) {}
+  async *read(_mode: SyncMode, input: RangedStreamState): AsyncGenerator<object | Checkpoint> {
+    const done: number[] = [...((input as { done?: number[] }).done ?? [])];
+    const pad = this.plan.padding ? 'x'.repeat(this.plan.padding) : undefined;
     for (let slice = 1; slice <= this.plan.slices; slice++) {
       await this.plan.beforeSlice?.(slice);
       if (slice === this.plan.failAt) throw new Error(`slice ${slice} failed`);
-      yield { slice };
+      for (let i = 0; i < this.plan.perSlice; i++) yield { ID: slice * 100 + i };
+      done.push(slice);
+      yield new Checkpoint({ done: [...done], ...(pad && { pad }) } as RangedStreamState);
     }
-  }
-  override async *readRecords(
-    _mode: SyncMode,
-    _cursor?: string[],
-    slice?: Dictionary<unknown>,
-    state?: Dictionary<unknown>,
-  ): AsyncGenerator<Dictionary<unknown>> {
-    const n = slice?.slice as number;
-    for (let i = 0; i < this.plan.perSlice; i++) yield { ID: n * 100 + i };
-    // As RangedStream: the slice is done in the state when its records end.
-    (state as { done: number[] }).done.push(n);
   }
 }
 
@@ -101,7 +72,7 @@ describe('CatalogRead', () => {
   it('writes a small state at every checkpoint, counting the records since the last', async () => {
     const log = new Capture();
     const read = new CatalogRead(log, { keepAliveMs: 0 });
-    const ok = await read.run([new Fake(log, 'a', { slices: 3, perSlice: 2 })], catalogOf('a'), {});
+    const ok = await read.run([new Fake('a', { slices: 3, perSlice: 2 })], catalogOf('a'), {});
     expect(ok).toBe(true);
     expect(states(log)).toEqual([
       [[1], 2],
@@ -120,7 +91,7 @@ describe('CatalogRead', () => {
     let now = 1_000_000;
     const read = new CatalogRead(log, { keepAliveMs: 0, now: () => now });
     // About 100 kB of state: one STATE per 0.39 s; the clock moves 0.1 s per slice.
-    const stream = new Fake(log, 'a', {
+    const stream = new Fake('a', {
       slices: 10,
       perSlice: 1,
       padding: 100_000,
@@ -138,7 +109,7 @@ describe('CatalogRead', () => {
   it('writes the latest state again while a stream waits longer than the keep-alive', async () => {
     const log = new Capture();
     const read = new CatalogRead(log, { keepAliveMs: 40 });
-    const stream = new Fake(log, 'a', {
+    const stream = new Fake('a', {
       slices: 2,
       perSlice: 1,
       beforeSlice: (slice) => new Promise((r) => setTimeout(r, slice === 2 ? 200 : 0)),
@@ -157,8 +128,8 @@ describe('CatalogRead', () => {
     const read = new CatalogRead(log, { keepAliveMs: 0 });
     const ok = await read.run(
       [
-        new Fake(log, 'a', { slices: 3, perSlice: 1, failAt: 3 }),
-        new Fake(log, 'b', { slices: 1, perSlice: 1 }),
+        new Fake('a', { slices: 3, perSlice: 1, failAt: 3 }),
+        new Fake('b', { slices: 1, perSlice: 1 }),
       ],
       catalogOf('a', 'b'),
       {},
@@ -182,7 +153,7 @@ describe('CatalogRead', () => {
   it('says RATE_LIMITED once per wait, then RUNNING again at the next record', async () => {
     const log = new Capture();
     const read = new CatalogRead(log, { keepAliveMs: 0 });
-    const stream = new Fake(log, 'a', {
+    const stream = new Fake('a', {
       slices: 2,
       perSlice: 1,
       beforeSlice: async (slice) => {

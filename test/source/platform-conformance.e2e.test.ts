@@ -9,7 +9,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { addSourceCommonProperties, AirbyteSpec, State } from 'faros-airbyte-cdk';
+import {
+  addSourceCommonProperties,
+  AirbyteLogger,
+  AirbyteSpec,
+  AirbyteStreamBase,
+  State,
+} from 'faros-airbyte-cdk';
+import { Dictionary } from 'ts-essentials';
 
 import pkg from '../../package.json';
 import spec from '../../resources/spec.json';
@@ -447,7 +454,40 @@ describe('bin/main read while Qualys makes it wait', () => {
   });
 });
 
+class BareStream extends AirbyteStreamBase {
+  getJsonSchema(): Dictionary<unknown> {
+    return { type: 'object', properties: { ID: { type: 'integer' } } };
+  }
+  get primaryKey(): string[][] {
+    return [['subscription'], ['ID']];
+  }
+  override get cursorField(): string[] {
+    return ['T'];
+  }
+  override get skipDataField(): boolean {
+    return true;
+  }
+  // eslint-disable-next-line require-yield
+  async *readRecords(): AsyncGenerator<Dictionary<unknown>> {
+    return;
+  }
+}
+
 describe('the Faros CDK behaviour this source relies on (pinned)', () => {
+  it('describes a stream so, with a heartbeat column RangedStream removes', () => {
+    expect(new BareStream(new AirbyteLogger()).asAirbyteStream()).toEqual({
+      name: 'bare_stream',
+      json_schema: {
+        type: 'object',
+        properties: { ID: { type: 'integer' }, __faros_heartbeat: { type: ['boolean', 'null'] } },
+      },
+      supported_sync_modes: ['full_refresh', 'incremental'],
+      source_defined_cursor: true,
+      default_cursor_field: ['T'],
+      source_defined_primary_key: [['subscription'], ['ID']],
+    });
+  });
+
   it('adds exactly these common fields to the spec, and gzips its legacy state so', () => {
     const full = addSourceCommonProperties(new AirbyteSpec(spec as never));
     const added = Object.keys(full.spec.connectionSpecification.properties).filter(
