@@ -22,6 +22,8 @@ export class RangeCursor {
   readonly since: string | undefined;
   /** The window is an interrupted sync's, whose finished ranges are not read again. */
   readonly resuming: boolean;
+  /** Every host ID the last sync listed (id-runs text), to tell which have gone since. */
+  readonly previousLive: string | undefined;
   private readonly done: [number, number][];
   private cursor: string | undefined;
   private startedAt: string | undefined;
@@ -39,6 +41,7 @@ export class RangeCursor {
     this.resuming = pending !== undefined && pending.mode === mode;
     this.cursor = input.cursor;
     this.live = input.live;
+    this.previousLive = input.live;
     this.skipped = new Set(input.skipped ?? []);
     if (this.resuming && pending) {
       this.since = pending.since;

@@ -1,7 +1,9 @@
 /**
- * What the three streams share: they read ID ranges through RangedSync, checkpoint after each
- * range, and keep Qualys' element names. A stream subclass says only what is particular to it:
- * its schema, key, cursor and how to list and read its ranges.
+ * What the three streams share: read() lists and reads ID ranges through RangedSync, whose
+ * closed ranges go to the stream's RangeCursor, and yields the records with a Checkpoint of the
+ * cursor's state after each range, for CatalogRead to write; records keep Qualys' element names.
+ * A stream subclass says only what is particular to it: its schema, key, cursor and how to list
+ * and read its ranges. The CDK describes the stream (discover).
  */
 import {
   AirbyteLogger,
@@ -65,7 +67,7 @@ export abstract class RangedStream<T extends object> extends AirbyteStreamBase {
   async *read(mode: SyncMode, input: RangedStreamState): AsyncGenerator<T | Checkpoint> {
     const { record, detail } = this.units;
     const cursor = new RangeCursor(input, mode, this.client.config.start_date);
-    const sync = new RangedSync(this.name, this.rangeSource(), cursor, input.live, {
+    const sync = new RangedSync(this.name, this.rangeSource(), cursor, {
       syncMode: mode,
       // Ranges read at once; the call budget decides how many calls actually run.
       workers: this.readersPerCall * this.client.config.max_concurrency,

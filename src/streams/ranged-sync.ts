@@ -27,7 +27,7 @@ export interface RangedStreamState {
     since?: string;
     /** RESPONSE/DATETIME of its ID listing: the cursor once it completes. */
     startedAt?: string;
-    /** Finished ID ranges, sorted and disjoint. */
+    /** Finished ID ranges, sorted, touching ones merged. */
     done: [number, number][];
   };
   /** IDs skipped by an earlier sync because every request for them stalled. */
@@ -94,7 +94,6 @@ export class RangedSync<T> {
     private readonly name: string,
     private readonly source: RangeSource<T>,
     private readonly cursor: RangeCursor,
-    private readonly previousLive: string | undefined,
     private readonly options: {
       syncMode: SyncMode;
       workers: number;
@@ -153,7 +152,7 @@ export class RangedSync<T> {
   /** What disappeared since the last sync, as deletion records, and what is listed now. */
   private async listRemoved(): Promise<void> {
     if (!this.source.removed) return;
-    const { records, live } = await this.source.removed(this.previousLive);
+    const { records, live } = await this.source.removed(this.cursor.previousLive);
     this.cursor.listedAll(live);
     // A full refresh replaces the destination's data: deletions only matter to incremental syncs.
     if (this.options.syncMode !== SyncMode.INCREMENTAL || records.length === 0) return;
