@@ -199,7 +199,7 @@ export class CatalogRead {
 
   private startKeepAlive(): NodeJS.Timeout | undefined {
     const interval = this.options.keepAliveMs;
-    if (interval <= 0) return undefined;
+    if (!(interval > 0)) return undefined; // 0, or not a number: no keep-alive
     let seen = this.activity;
     const timer = setInterval(() => {
       if (this.activity === seen) void this.writeState();

@@ -314,6 +314,32 @@ describe('bin/main read as the platform runs it', () => {
   });
 });
 
+describe('bin/main read of a catalog it cannot serve', () => {
+  it('refuses streams it does not have as a config_error, before calling Qualys', async () => {
+    const run = await runMain(
+      'read',
+      {
+        config: { base_url: 'https://qualysapi.qualys.com', username: 'u', password: 'p' },
+        catalog: catalog(['hosts', 'vulns']),
+      },
+      undefined,
+      PLATFORM_ENV,
+    );
+    expect(run.code).toBe(1);
+    expect(
+      run.messages
+        .filter((m) => m.type === 'TRACE')
+        .map((m) => [m.trace.error.failure_type, m.trace.error.message]),
+    ).toEqual([
+      [
+        'config_error',
+        'The catalog asks for streams this source does not have: vulns; ' +
+          'it has hosts, host_detections, knowledge_base',
+      ],
+    ]);
+  });
+});
+
 describe('bin/main read while Qualys makes it wait', () => {
   it('keeps the sync alive by writing the stream state again, never a heartbeat record', async () => {
     const sim = await simulator({ hosts: 20, detectionsPerHost: 2, qids: 20, firstByteMs: 1500 });
