@@ -1,9 +1,10 @@
 /**
  * The source's Airbyte output: the CDK's logger (without its Faros-only STATE of log lines), with
- * a fast path for RECORD messages, which are nearly all of the bytes. Records are encoded into one large output buffer (no Buffer per record,
- * whose allocation churn dominated reads), shared QID_INFO values are encoded once per QID
- * (see shared-json), and the buffer is written when full, before any other message (to keep
- * the order), after FLUSH_AFTER_MS, and at the end. Backpressure from stdout is honoured.
+ * a fast path for RECORD messages, which are nearly all of the bytes. Records are encoded into
+ * one large output buffer (no Buffer per record, whose allocation churn dominated reads), shared
+ * QID_INFO values are encoded once per QID (see shared-json), and the buffer is written when
+ * full, before any other message (to keep the order), after FLUSH_AFTER_MS, and at the end.
+ * Backpressure from stdout is honoured.
  */
 import {
   AirbyteLogger,

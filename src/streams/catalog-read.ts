@@ -56,8 +56,10 @@ export interface CatalogReadOptions {
 /** The stream being read: what its next STATE says, and how many records it will count. */
 interface Current {
   name: string;
-  /** The latest checkpoint, serialised when taken (the state object changes after it). */
-  checkpoint: string;
+  /** The latest checkpoint (a Checkpoint's state is never changed after it is yielded). */
+  checkpoint: RangedStreamState;
+  /** Its JSON, to tell a new state from the same again, and its size. */
+  checkpointJson: string;
   /** The latest checkpoint is not written yet. */
   unwritten: boolean;
   /** Records written since the stream's last STATE. */
@@ -93,7 +95,7 @@ export class CatalogRead {
     try {
       for (const configured of catalog.streams) {
         const stream = byName.get(configured.stream.name);
-        if (!stream) continue; // onBeforeRead refused the catalog already
+        if (!stream) continue; // readCatalog refused the catalog already
         const incremental =
           configured.sync_mode === SyncMode.INCREMENTAL && stream.supportsIncremental;
         const mode = incremental ? SyncMode.INCREMENTAL : SyncMode.FULL_REFRESH;
@@ -122,7 +124,8 @@ export class CatalogRead {
     const name = stream.name;
     this.current = {
       name,
-      checkpoint: JSON.stringify(input),
+      checkpoint: input,
+      checkpointJson: JSON.stringify(input),
       unwritten: false,
       recordsSinceState: 0,
       lastStateAt: 0,
@@ -165,11 +168,12 @@ export class CatalogRead {
   /** Takes a checkpoint; writes it now if it is small or due. */
   private checkpoint(state: RangedStreamState): Promise<void> {
     const current = this.current as Current;
-    const checkpoint = JSON.stringify(state);
-    if (checkpoint !== current.checkpoint) current.unwritten = true;
-    current.checkpoint = checkpoint;
+    const json = JSON.stringify(state);
+    if (json !== current.checkpointJson) current.unwritten = true;
+    current.checkpoint = state;
+    current.checkpointJson = json;
     if (!current.unwritten && current.recordsSinceState === 0) return Promise.resolve();
-    const bytes = checkpoint.length;
+    const bytes = json.length;
     const due = current.lastStateAt + (bytes / STATE_BYTES_PER_SECOND) * 1000 <= this.now();
     return bytes <= SMALL_STATE_BYTES || due ? this.writeState() : Promise.resolve();
   }
@@ -185,11 +189,7 @@ export class CatalogRead {
   private writeState(): Promise<void> {
     const current = this.current;
     if (!current) return Promise.resolve();
-    const message = stateMessage(
-      current.name,
-      JSON.parse(current.checkpoint) as RangedStreamState,
-      current.recordsSinceState,
-    );
+    const message = stateMessage(current.name, current.checkpoint, current.recordsSinceState);
     current.recordsSinceState = 0;
     current.unwritten = false;
     current.lastStateAt = this.now();
