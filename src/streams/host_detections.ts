@@ -10,22 +10,22 @@ import { Dictionary } from 'ts-essentials';
 import { QualysConfig } from '../config';
 import { knowledgeBaseBatch, listIds, rangeRecords } from '../qualys/lists';
 import { detectionParams, sinceParams } from '../qualys/params';
-import { HostEncoder } from '../qualys/xml/detection-encoder';
+import { EncodedDetection, HostEncoder } from '../qualys/xml/detection-encoder';
 import { DetectionReader } from '../qualys/xml/detection-reader';
 import { InvalidValueHandler } from '../qualys/xml/record-builder';
 import { compileRecordShape } from '../qualys/xml/shape';
-import { HostDetectionRecord, KnowledgeBaseRecord } from '../records';
+import { KnowledgeBaseRecord } from '../records';
 import detectionSchema from '../../resources/schemas/host_detections.json';
 import kbSchema from '../../resources/schemas/knowledge_base.json';
 import { hostDeletions } from './host-deletions';
-import { QidInfoJoin } from './qid-join';
+import { QidInfoJoin, SourceHostDetections } from './qid-join';
 import { RangedStream } from './ranged-stream';
 import { RangeSource } from './ranged-sync';
 
 const HOST_SHAPE = compileRecordShape(detectionSchema);
 const KB_SHAPE = compileRecordShape(kbSchema);
 
-export class HostDetections extends RangedStream<HostDetectionRecord> {
+export class HostDetections extends RangedStream<SourceHostDetections> {
   getJsonSchema(): Dictionary<unknown> {
     return detectionSchema;
   }
@@ -47,7 +47,7 @@ export class HostDetections extends RangedStream<HostDetectionRecord> {
     return 2;
   }
 
-  protected rangeSource(): RangeSource<HostDetectionRecord> {
+  protected rangeSource(): RangeSource<SourceHostDetections> {
     const { client, logger } = this;
     const config = client.config;
     const join = new QidInfoJoin(
@@ -88,7 +88,7 @@ export class HostDetections extends RangedStream<HostDetectionRecord> {
       removed: async (previous) => {
         const { records, live } = await hostDeletions(client, previous, this.cursorField[0]);
         return {
-          records: records.map((r) => ({ ...r, VULNERABILITIES: [] }) as HostDetectionRecord),
+          records: records.map((r) => ({ ...r, VULNERABILITIES: [] }) as SourceHostDetections),
           live,
         };
       },
@@ -100,9 +100,9 @@ export class HostDetections extends RangedStream<HostDetectionRecord> {
 async function* hostsOf(
   raw: AsyncIterable<Record<string, unknown>>,
   config: QualysConfig,
-): AsyncGenerator<HostDetectionRecord> {
+): AsyncGenerator<SourceHostDetections> {
   for await (const record of raw) {
-    const host = record as unknown as HostDetectionRecord;
+    const host = record as unknown as SourceHostDetections;
     host.subscription = config.subscription;
     host.VULNERABILITIES ??= [];
     if (config.include_results) capResults(host, config.results_max_length);
@@ -111,8 +111,10 @@ async function* hostsOf(
 }
 
 /** RESULTS can be huge (field lessons #15): keep `max` characters and say how much was cut. */
-function capResults(host: HostDetectionRecord, max: number): void {
+function capResults(host: SourceHostDetections, max: number): void {
   for (const detection of host.VULNERABILITIES) {
+    // Encoded detections carry no RESULTS: with include_results every one is parsed.
+    if (detection instanceof EncodedDetection) continue;
     const results = detection.RESULTS;
     if (results !== undefined && results.length > max) {
       const marker = `\n[… ${results.length - max} more characters truncated]`;
