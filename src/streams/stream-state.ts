@@ -62,14 +62,17 @@ export function decodeInputState(input: unknown, streams: readonly string[]): In
     if (type === 'STREAM' && isObject(message.stream)) {
       format = 'STREAM';
       const descriptor = message.stream.stream_descriptor as Json | undefined;
-      if (typeof descriptor?.name === 'string' && descriptor.namespace === undefined) {
+      // A namespaced descriptor is not one of ours (the Faros CDK's shared states are).
+      if (typeof descriptor?.name === 'string' && descriptor.namespace == null) {
         found[descriptor.name] = message.stream.stream_state;
       }
     } else if (type === 'GLOBAL' && isObject(message.global)) {
       format = 'GLOBAL';
       for (const entry of (message.global.stream_states as Json[] | undefined) ?? []) {
-        const name = (entry?.stream_descriptor as Json | undefined)?.name;
-        if (typeof name === 'string') found[name] = entry.stream_state;
+        const descriptor = entry?.stream_descriptor as Json | undefined;
+        if (typeof descriptor?.name === 'string' && descriptor.namespace == null) {
+          found[descriptor.name] = entry.stream_state;
+        }
       }
     } else {
       // LEGACY: the message's `data`, or the blob itself (which the Faros CDK gzips).
