@@ -11,6 +11,23 @@ import { QualysClient } from '../qualys/client';
 import { listAllIds } from '../qualys/lists';
 import { decodeIdRuns, encodeIdRuns, idsGone, mergeIdRuns } from './id-runs';
 
+/**
+ * One listing of every host ID per client, that is per sync: hosts and host_detections then
+ * delete the same hosts, and the sync spends one call on it, not two.
+ */
+const listings = new WeakMap<QualysClient, ReturnType<typeof listAllIds>>();
+
+function allHostIds(client: QualysClient): ReturnType<typeof listAllIds> {
+  let listing = listings.get(client);
+  if (listing === undefined) {
+    listing = listAllIds(client, 'host_list');
+    // A failed listing is not kept: the next stream tries again.
+    listing.catch(() => listings.delete(client));
+    listings.set(client, listing);
+  }
+  return listing;
+}
+
 export interface HostDeletion {
   ID: number;
   subscription: string;
@@ -27,7 +44,7 @@ export async function hostDeletions(
   previous: string | undefined,
   cursorField: string,
 ): Promise<{ records: HostDeletion[]; live: string }> {
-  const listed = await listAllIds(client, 'host_list');
+  const listed = await allHostIds(client);
   const live = mergeIdRuns(listed.runs);
   const gone = previous === undefined ? [] : idsGone(decodeIdRuns(previous, 'live'), live);
   // The server's time of the listing; the local clock only if Qualys sent none.
