@@ -1,13 +1,18 @@
 /**
- * The source's Airbyte output: the CDK's logger, with a fast path for RECORD messages, which are
- * nearly all of the bytes. Records are encoded into one large output buffer (no Buffer per record,
- * whose allocation churn dominated reads), shared QID_INFO values are encoded once per QID
- * (see shared-json), and the buffer is written when full, before any other message (to keep
- * the order), after FLUSH_AFTER_MS, and at the end. Backpressure from stdout is honoured. A
- * record goes out whole or not at all: one that fails half-way (a stack overflow) leaves no part
- * of a line on stdout.
+ * The source's Airbyte output: the CDK's logger (without its Faros-only STATE of log lines), with
+ * a fast path for RECORD messages, which are nearly all of the bytes. Records are encoded into
+ * one large output buffer (no Buffer per record, whose allocation churn dominated reads), shared
+ * QID_INFO values are encoded once per QID (see shared-json), and the buffer is written when
+ * full, before any other message (to keep the order), after FLUSH_AFTER_MS, and at the end.
+ * Backpressure from stdout is honoured. A record goes out whole or not at all: one that fails
+ * half-way (a stack overflow) leaves no part of a line on stdout.
  */
-import { AirbyteMessage, AirbyteMessageType, AirbyteSourceLogger } from 'faros-airbyte-cdk';
+import {
+  AirbyteLogger,
+  AirbyteMessage,
+  AirbyteMessageType,
+  AirbyteSourceLogger,
+} from 'faros-airbyte-cdk';
 
 import { JsonSink, SharedJsonEncoder } from './shared-json';
 
@@ -34,7 +39,10 @@ export class RecordOutputLogger extends AirbyteSourceLogger implements JsonSink 
   override write(msg: AirbyteMessage): Promise<void> {
     if (msg.type !== AirbyteMessageType.RECORD) {
       const drained = this.writeBuffered();
-      return Promise.all([drained, super.write(msg)]).then(() => undefined);
+      // AirbyteLogger's write, not AirbyteSourceLogger's: that one also keeps every log line
+      // for a Faros-only STATE carrying them, which plain Airbyte output never has.
+      const written = AirbyteLogger.prototype.write.call(this, msg);
+      return Promise.all([drained, written]).then(() => undefined);
     }
     this.recordStart = this.used;
     try {
@@ -66,7 +74,6 @@ export class RecordOutputLogger extends AirbyteSourceLogger implements JsonSink 
 
   override async flush(): Promise<void> {
     await this.writeBuffered();
-    await super.flush();
   }
 
   /** JsonSink: text, UTF-8 encoded in place. */

@@ -2,28 +2,31 @@
  * `host_detections`: the Host List Detection API, one record per host with its detections as
  * VULNERABILITIES, each joined with QID_INFO and MITRE ATT&CK (see qid-join). Host IDs come from
  * the Host List (details=None), as Qualys advises for parallel detection pulls (API doc §5).
+ * Like hosts, an incremental sync emits a deletion for each host no longer listed (see
+ * host-deletions), with no detections: the destination drops the host's row.
  */
 import { Dictionary } from 'ts-essentials';
 
 import { QualysConfig } from '../config';
 import { knowledgeBaseBatch, listIds, rangeRecords } from '../qualys/lists';
 import { detectionParams, sinceParams } from '../qualys/params';
-import { HostEncoder } from '../qualys/xml/detection-encoder';
+import { EncodedDetection, HostEncoder } from '../qualys/xml/detection-encoder';
 import { DetectionReader } from '../qualys/xml/detection-reader';
 import { InvalidValueHandler } from '../qualys/xml/record-builder';
 import { ResponseReader } from '../qualys/xml/response-reader';
 import { compileRecordShape } from '../qualys/xml/shape';
-import { HostDetectionRecord, KnowledgeBaseRecord } from '../records';
+import { KnowledgeBaseRecord } from '../records';
 import detectionSchema from '../../resources/schemas/host_detections.json';
 import kbSchema from '../../resources/schemas/knowledge_base.json';
-import { QidInfoJoin } from './qid-join';
+import { hostDeletions } from './host-deletions';
+import { QidInfoJoin, SourceHostDetections } from './qid-join';
 import { RangedStream } from './ranged-stream';
 import { RangeSource } from './ranged-sync';
 
 const HOST_SHAPE = compileRecordShape(detectionSchema);
 const KB_SHAPE = compileRecordShape(kbSchema);
 
-export class HostDetections extends RangedStream<HostDetectionRecord> {
+export class HostDetections extends RangedStream<SourceHostDetections> {
   getJsonSchema(): Dictionary<unknown> {
     return detectionSchema;
   }
@@ -45,7 +48,7 @@ export class HostDetections extends RangedStream<HostDetectionRecord> {
     return 2;
   }
 
-  protected rangeSource(): RangeSource<HostDetectionRecord> {
+  protected rangeSource(): RangeSource<SourceHostDetections> {
     const { client, logger } = this;
     const config = client.config;
     const join = new QidInfoJoin(
@@ -84,6 +87,13 @@ export class HostDetections extends RangedStream<HostDetectionRecord> {
         return join.joined(hostsOf(rangeRecords(client, request, range), config));
       },
       detailCount: (host) => host.VULNERABILITIES.length,
+      removed: async (previous) => {
+        const { records, live } = await hostDeletions(client, previous, this.cursorField[0]);
+        return {
+          records: records.map((r) => ({ ...r, VULNERABILITIES: [] }) as SourceHostDetections),
+          live,
+        };
+      },
     };
   }
 }
@@ -92,9 +102,9 @@ export class HostDetections extends RangedStream<HostDetectionRecord> {
 async function* hostsOf(
   raw: AsyncIterable<Record<string, unknown>>,
   config: QualysConfig,
-): AsyncGenerator<HostDetectionRecord> {
+): AsyncGenerator<SourceHostDetections> {
   for await (const record of raw) {
-    const host = record as unknown as HostDetectionRecord;
+    const host = record as unknown as SourceHostDetections;
     host.subscription = config.subscription;
     host.VULNERABILITIES ??= [];
     yield host;
