@@ -10,7 +10,7 @@ import { Dictionary } from 'ts-essentials';
 import { QualysConfig } from '../config';
 import { knowledgeBaseBatch, listIds, rangeRecords } from '../qualys/lists';
 import { detectionParams, sinceParams } from '../qualys/params';
-import { EncodedDetection, HostEncoder } from '../qualys/xml/detection-encoder';
+import { HostEncoder } from '../qualys/xml/detection-encoder';
 import { DetectionReader } from '../qualys/xml/detection-reader';
 import { InvalidValueHandler } from '../qualys/xml/record-builder';
 import { ResponseReader } from '../qualys/xml/response-reader';
