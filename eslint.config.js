@@ -22,4 +22,9 @@ module.exports = tseslint.config(
       'no-redeclare': ['error', { builtinGlobals: false }],
     },
   },
+  {
+    // The console's page runs in the browser, as a classic script.
+    files: ['resources/console/**/*.js'],
+    languageOptions: { sourceType: 'script', globals: globals.browser },
+  },
 );

@@ -4,9 +4,10 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testTimeout: 60000,
-  // One PostgreSQL server for the run: the store suites run on SQLite and on PostgreSQL.
-  globalSetup: '<rootDir>/test/postgres/global-setup.js',
-  globalTeardown: '<rootDir>/test/postgres/global-teardown.js',
+  // One temporary root for the run, and one PostgreSQL server: the store suites run on SQLite
+  // and on PostgreSQL.
+  globalSetup: '<rootDir>/test/setup/global-setup.js',
+  globalTeardown: '<rootDir>/test/setup/global-teardown.js',
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
   },

@@ -6,22 +6,28 @@ import { Command } from 'commander';
 import {
   AirbyteConfig,
   AirbyteConfiguredCatalog,
+  AirbyteLogLevel,
   AirbyteSourceBase,
-  AirbyteSourceRunner,
   AirbyteSpec,
-  AirbyteState,
   AirbyteStreamBase,
 } from 'faros-airbyte-cdk';
 import VError from 'verror';
 
-import { QualysConfig, validateConfig } from './config';
+import { ConfigError, QualysConfig, validateConfig } from './config';
+import { withConfigReadFirst } from './config-file';
 import { reportFailure } from './failures';
 import { QualysClient } from './qualys/client';
 import { RecordOutputLogger } from './record-output';
+import { redactOutput } from './redaction';
 import { checkAccess } from './qualys/lists';
+import { STREAM_NAMES } from './records';
+import { QualysSourceRunner } from './source-runner';
+import { CatalogRead } from './streams/catalog-read';
+import { decodeInputState } from './streams/stream-state';
 import { HostDetections } from './streams/host_detections';
 import { Hosts } from './streams/hosts';
 import { KnowledgeBase } from './streams/knowledge_base';
+import { RangedStream } from './streams/ranged-stream';
 import spec from '../resources/spec.json';
 
 export class QualysSource extends AirbyteSourceBase<QualysConfig> {
@@ -52,6 +58,10 @@ export class QualysSource extends AirbyteSourceBase<QualysConfig> {
   }
 
   streams(config: AirbyteConfig): AirbyteStreamBase[] {
+    return this.rangedStreams(config);
+  }
+
+  private rangedStreams(config: AirbyteConfig): RangedStream<object>[] {
     const client = QualysClient.instance(validateConfig(config), this.logger);
     return [
       new Hosts(client, this.logger),
@@ -60,25 +70,47 @@ export class QualysSource extends AirbyteSourceBase<QualysConfig> {
     ];
   }
 
-  override async onBeforeRead(
-    config: QualysConfig,
+  /**
+   * `read`: validates the config, the catalog and the state (a failure is a config_error TRACE),
+   * checks access to Qualys, then reads the configured streams in plain Airbyte messages (see
+   * CatalogRead). Any failure leaves a TRACE error and a failing exit code.
+   */
+  async readCatalog(
+    rawConfig: AirbyteConfig,
     catalog: AirbyteConfiguredCatalog,
-    state?: AirbyteState,
-  ): Promise<{ config: QualysConfig; catalog: AirbyteConfiguredCatalog; state?: AirbyteState }> {
+    inputState: unknown,
+  ): Promise<void> {
     this.reading = true;
+    this.readState = 'started';
+    let config: QualysConfig;
+    let states;
     try {
-      return { config: validateConfig(config), catalog, state };
+      if (rawConfig.debug === true) this.logger.level = AirbyteLogLevel.DEBUG;
+      config = validateConfig(rawConfig);
+      checkCatalog(catalog);
+      states = decodeInputState(inputState, STREAM_NAMES);
     } catch (err) {
       reportFailure(this.logger, err as Error);
-      throw err;
+      this.readState = 'ended';
+      return;
     }
-  }
-
-  override async *read(
-    ...args: Parameters<AirbyteSourceBase<QualysConfig>['read']>
-  ): ReturnType<AirbyteSourceBase<QualysConfig>['read']> {
-    this.readState = 'started';
-    yield* super.read(...args);
+    this.logger.info(
+      `State (${states.format}): ${Object.keys(states.streams).join(', ') || 'none'}` +
+        (states.format === 'LEGACY' ? '; upgraded to per-stream states' : ''),
+    );
+    const [reachable] = await this.checkConnection(config);
+    if (reachable) {
+      const read = new CatalogRead(this.logger, {
+        keepAliveMs: Number(rawConfig.source_heartbeat_interval_ms ?? 60_000),
+      });
+      const budget = QualysClient.instance(config, this.logger).budget;
+      const stop = budget.onRateLimit((_api, until) => void read.rateLimited(until));
+      try {
+        await read.run(this.rangedStreams(config), catalog, states.streams);
+      } finally {
+        stop();
+      }
+    }
     this.readState = 'ended';
   }
 
@@ -96,9 +128,25 @@ export class QualysSource extends AirbyteSourceBase<QualysConfig> {
   }
 }
 
+/** Refuses a catalog with streams this source does not have (a config_error). */
+function checkCatalog(catalog: AirbyteConfiguredCatalog): void {
+  const unknown = (catalog.streams ?? [])
+    .map((s) => s.stream?.name)
+    .filter((name) => !(STREAM_NAMES as readonly string[]).includes(name));
+  if (!Array.isArray(catalog.streams) || unknown.length > 0) {
+    throw new ConfigError(
+      `The catalog asks for streams this source does not have: ${unknown.join(', ') || 'no streams list'}; ` +
+        `it has ${STREAM_NAMES.join(', ')}`,
+    );
+  }
+}
+
 export function mainCommand(): Command {
+  redactOutput(process.stdout);
+  redactOutput(process.stderr);
   const logger = new RecordOutputLogger();
   const source = new QualysSource(logger);
   process.once('beforeExit', () => source.checkReadEnded());
-  return new AirbyteSourceRunner(logger, source).mainCommand();
+  const runner = new QualysSourceRunner(logger, source);
+  return withConfigReadFirst(runner.mainCommand(), runner as never, source, logger);
 }

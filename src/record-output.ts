@@ -1,11 +1,18 @@
 /**
- * The source's Airbyte output: the CDK's logger, with a fast path for RECORD messages, which are
- * nearly all of the bytes. Records are encoded into one large output buffer (no Buffer per record,
- * whose allocation churn dominated reads), shared QID_INFO values are encoded once per QID
- * (see shared-json), and the buffer is written when full, before any other message (to keep
- * the order), after FLUSH_AFTER_MS, and at the end. Backpressure from stdout is honoured.
+ * The source's Airbyte output: the CDK's logger (without its Faros-only STATE of log lines), with
+ * a fast path for RECORD messages, which are nearly all of the bytes. Records are encoded into
+ * one large output buffer (no Buffer per record, whose allocation churn dominated reads), shared
+ * QID_INFO values are encoded once per QID (see shared-json), and the buffer is written when
+ * full, before any other message (to keep the order), after FLUSH_AFTER_MS, and at the end.
+ * Backpressure from stdout is honoured. A record goes out whole or not at all: one that fails
+ * half-way (a stack overflow) leaves no part of a line on stdout.
  */
-import { AirbyteMessage, AirbyteMessageType, AirbyteSourceLogger } from 'faros-airbyte-cdk';
+import {
+  AirbyteLogger,
+  AirbyteMessage,
+  AirbyteMessageType,
+  AirbyteSourceLogger,
+} from 'faros-airbyte-cdk';
 
 import { JsonSink, SharedJsonEncoder } from './shared-json';
 
@@ -25,14 +32,35 @@ export class RecordOutputLogger extends AirbyteSourceLogger implements JsonSink 
   /** Buffers stdout has finished writing, for reuse. */
   private readonly spare: Buffer[] = [];
   private used = 0;
+  /** Where the record being encoded starts in the buffer; -1 between records. */
+  private recordStart = -1;
   private timer: NodeJS.Timeout | undefined;
 
   override write(msg: AirbyteMessage): Promise<void> {
     if (msg.type !== AirbyteMessageType.RECORD) {
       const drained = this.writeBuffered();
-      return Promise.all([drained, super.write(msg)]).then(() => undefined);
+      // AirbyteLogger's write, not AirbyteSourceLogger's: that one also keeps every log line
+      // for a Faros-only STATE carrying them, which plain Airbyte output never has.
+      const written = AirbyteLogger.prototype.write.call(this, msg);
+      return Promise.all([drained, written]).then(() => undefined);
     }
-    const { record } = msg as unknown as RecordMessage;
+    this.recordStart = this.used;
+    try {
+      this.encodeRecord(msg as unknown as RecordMessage);
+    } catch (err) {
+      // A record that cannot be encoded (a stack overflow on absurd nesting) is not written in
+      // part: the next line on stdout (its TRACE error) must be a whole message.
+      this.used = this.recordStart;
+      throw err;
+    } finally {
+      this.recordStart = -1;
+    }
+    if (this.used >= BUFFER_BYTES / 2) return this.writeBuffered();
+    this.timer ??= setTimeout(() => void this.writeBuffered(), FLUSH_AFTER_MS);
+    return Promise.resolve();
+  }
+
+  private encodeRecord({ record }: RecordMessage): void {
     // The CDK's own shape: {"record":{"stream","namespace"?,"emitted_at","data"},"type":"RECORD"}.
     const namespace =
       record.namespace === undefined ? '' : `,"namespace":${JSON.stringify(record.namespace)}`;
@@ -42,43 +70,46 @@ export class RecordOutputLogger extends AirbyteSourceLogger implements JsonSink 
     this.encoder.encodeObject(record.data as Record<string, unknown>, this);
     this.text('},"type":"RECORD"}');
     this.text('\n');
-    if (this.used >= BUFFER_BYTES / 2) return this.writeBuffered();
-    this.timer ??= setTimeout(() => void this.writeBuffered(), FLUSH_AFTER_MS);
-    return Promise.resolve();
   }
 
   override async flush(): Promise<void> {
     await this.writeBuffered();
-    await super.flush();
   }
 
   /** JsonSink: text, UTF-8 encoded in place. */
   text(text: string): void {
-    // UTF-8 takes at most 3 bytes per UTF-16 unit.
-    if (!this.room(text.length * 3)) {
-      process.stdout.write(text);
-      return;
-    }
+    // UTF-8 takes at most 3 bytes per UTF-16 unit; the exact length only when that is too much.
+    const estimate = text.length * 3;
+    this.room(
+      this.used + estimate <= this.buffer.length ? estimate : Buffer.byteLength(text, 'utf8'),
+    );
     this.used += this.buffer.write(text, this.used, 'utf8');
   }
 
   /** JsonSink: bytes of already encoded JSON. */
   bytes(bytes: Buffer, from = 0, to = bytes.length): void {
-    if (!this.room(to - from)) {
-      process.stdout.write(bytes.subarray(from, to));
-      return;
-    }
+    this.room(to - from);
     this.used += bytes.copy(this.buffer, this.used, from, to);
   }
 
   /**
-   * Makes room for `length` bytes, writing out what is buffered if needed; false when they would
-   * not fit even then (the caller writes them directly, after the buffer, so order is kept).
+   * Makes room for `length` more bytes of the record being encoded, which always stays whole in
+   * the buffer (so that a record that fails half-way is dropped whole): the records before it
+   * are written out, and a record larger than the buffer gets a larger one until it is written.
    */
-  private room(length: number): boolean {
-    if (this.used + length <= this.buffer.length) return true;
-    void this.writeBuffered();
-    return length <= this.buffer.length;
+  private room(length: number): void {
+    if (this.used + length <= this.buffer.length) return;
+    if (this.recordStart > 0) {
+      const partial = Buffer.from(this.buffer.subarray(this.recordStart, this.used));
+      this.used = this.recordStart;
+      void this.writeBuffered();
+      this.used = partial.copy(this.buffer, 0);
+      this.recordStart = 0;
+      if (this.used + length <= this.buffer.length) return;
+    }
+    const larger = Buffer.allocUnsafe(Math.max(2 * this.buffer.length, this.used + length));
+    this.buffer.copy(larger, 0, 0, this.used);
+    this.buffer = larger;
   }
 
   /** Writes what is buffered (synchronously issued, so order is kept); resolves on drain. */
@@ -90,13 +121,15 @@ export class RecordOutputLogger extends AirbyteSourceLogger implements JsonSink 
     const chunk = buffer.subarray(0, this.used);
     this.used = 0;
     const written = process.stdout.write(chunk, () => {
-      // Written: reusable, unless it is already in use again (it was written at once).
-      if (buffer !== this.buffer && this.spare.length < SPARE_BUFFERS) this.spare.push(buffer);
+      // Written: reusable, unless it is already in use again (it was written at once) or is
+      // the larger one of a large record.
+      const reusable = buffer.length === BUFFER_BYTES && buffer !== this.buffer;
+      if (reusable && this.spare.length < SPARE_BUFFERS) this.spare.push(buffer);
     });
     // A pipe (as Airbyte's stdout) may keep what it could not write at once: the next records
     // then go to a spare buffer until this one is written (a new buffer per write churned the
     // heap: 2,900 1 MB buffers per 900k detections drove about 280 major GCs).
-    if (process.stdout.writableLength > 0) {
+    if (process.stdout.writableLength > 0 || buffer.length > BUFFER_BYTES) {
       this.buffer = this.spare.pop() ?? Buffer.allocUnsafe(BUFFER_BYTES);
     }
     if (written) return Promise.resolve();

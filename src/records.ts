@@ -74,7 +74,7 @@ export interface HostCommon {
 
 /** `hosts` stream: Host List API. */
 export interface HostRecord extends HostCommon {
-  /** Only on a deletion record: the host is no longer listed (see streams/hosts). */
+  /** Only on a deletion record: the host is no longer listed (see streams/host-deletions). */
   _ab_cdc_deleted_at?: string;
   ASSET_RISK_SCORE?: number;
   TRURISK_SCORE?: number;
@@ -167,6 +167,8 @@ export interface Detection {
 
 /** `host_detections` stream: one Host List Detection HOST with all its detections. */
 export interface HostDetectionRecord extends HostCommon {
+  /** Only on a deletion record: the host is no longer listed (see streams/host-deletions). */
+  _ab_cdc_deleted_at?: string;
   OS_CPE?: string;
   LAST_SCAN_DATETIME?: string;
   LAST_PC_SCANNED_DATE?: string;

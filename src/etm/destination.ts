@@ -10,6 +10,7 @@ import { ConverterRegistry } from './converters';
 import { IdentificationRules } from './identification-rules';
 import { AssetMaterialiser } from './store/asset-materialiser';
 import { AssetResolver, ResolverStats } from './store/asset-resolver';
+import { Connectors } from './store/connectors';
 import { EtmStore } from './store/database';
 import { DirtyAssets } from './store/dirty-assets';
 import { EtmWriter, WriteStats } from './store/writer';
@@ -60,6 +61,17 @@ export class EtmDestination {
   private ruleChangeNoted = false;
   private ruleChangeWarned = false;
 
+  /**
+   * The destination over `store`, its rules told the networks connectors declared: subscriptions
+   * declared on one network may match hosts by private address.
+   */
+  static async open(store: EtmStore, options: DestinationOptions): Promise<EtmDestination> {
+    const networks = await new Connectors(store.sql).networks();
+    const rules = (options.rules ?? IdentificationRules.defaults()).withNetworks(networks);
+    return new EtmDestination(store, { ...options, rules });
+  }
+
+  /** Rules as given (no declared networks): EtmDestination.open reads those from the store. */
   constructor(
     readonly store: EtmStore,
     private readonly options: DestinationOptions,
@@ -73,7 +85,7 @@ export class EtmDestination {
     this.materialiser = new AssetMaterialiser(store.sql, map, rules);
     this.committed = {
       writer: structuredClone(this.writer.stats),
-      resolver: { ...this.resolver.stats },
+      resolver: structuredClone(this.resolver.stats),
     };
     this.ctx = {
       map,
@@ -134,7 +146,7 @@ export class EtmDestination {
     this.writer.committed();
     this.committed = {
       writer: structuredClone(this.writer.stats),
-      resolver: { ...this.resolver.stats },
+      resolver: structuredClone(this.resolver.stats),
     };
     return n;
   }
@@ -144,7 +156,7 @@ export class EtmDestination {
     this.ruleChangeNoted = false;
     this.writer.discard();
     this.writer.stats = structuredClone(this.committed.writer);
-    Object.assign(this.resolver.stats, this.committed.resolver);
+    Object.assign(this.resolver.stats, structuredClone(this.committed.resolver));
   }
 
   private reject(target: string, value: unknown): void {

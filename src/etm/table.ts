@@ -27,6 +27,7 @@ export async function writeTable(
   out: Writable,
   columns: ReadonlyArray<string>,
   rows: Iterable<ReadonlyArray<string>>,
+  maxWidth = MAX_WIDTH,
 ): Promise<number> {
   const head: ReadonlyArray<string>[] = [];
   const it = rows[Symbol.iterator]();
@@ -36,7 +37,7 @@ export async function writeTable(
     r = it.next();
   }
   const widths = columns.map((c, i) =>
-    Math.min(MAX_WIDTH, Math.max(c.length, ...head.map((row) => row[i].length))),
+    Math.min(maxWidth, Math.max(c.length, ...head.map((row) => row[i].length))),
   );
   const line = (row: ReadonlyArray<string>): string =>
     row

@@ -54,7 +54,7 @@ export class TruRiskAccumulator {
 
   /** `criticality` is the highest ACS reported for the asset; null uses the default. */
   score(criticality: number | null): number {
-    const acs = criticality ?? DEFAULT_CRITICALITY;
+    const acs = criticalityUsed(criticality).value;
     let total = 0;
     BANDS.forEach((band, i) => {
       const n = this.counts[i];
@@ -62,6 +62,16 @@ export class TruRiskAccumulator {
     });
     return Math.min(params.maxScore, Math.round(acs * total));
   }
+}
+
+/** The asset criticality TruRisk uses: the one Qualys reported, else the documented default. */
+export function criticalityUsed(reported: number | null): {
+  value: number;
+  source: 'reported' | 'default';
+} {
+  return reported === null
+    ? { value: DEFAULT_CRITICALITY, source: 'default' }
+    : { value: reported, source: 'reported' };
 }
 
 const quote = (v: unknown): string => `'${String(v).replace(/'/g, "''")}'`;

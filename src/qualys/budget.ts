@@ -60,6 +60,8 @@ export class CallBudget {
   private waitedMs = 0;
   /** The last limit any API reported: a better first guess for the others than 1. */
   private learnedLimit: number | undefined;
+  /** Told when a rate-limit wait starts, with the time calls may start again (ms since epoch). */
+  private readonly rateLimitListeners = new Set<(api: Api, until: number) => void>();
 
   constructor(
     private readonly maxConcurrency: number,
@@ -113,6 +115,12 @@ export class CallBudget {
     this.wake();
   }
 
+  /** Calls `listener` whenever a rate-limit wait starts; returns the function that stops it. */
+  onRateLimit(listener: (api: Api, until: number) => void): () => void {
+    this.rateLimitListeners.add(listener);
+    return () => this.rateLimitListeners.delete(listener);
+  }
+
   /** The server asked for `seconds` before the next call to `api` (rate limit, 1965). */
   blockFor(api: Api, seconds: number, reason: string): void {
     const state = this.state(api);
@@ -125,6 +133,7 @@ export class CallBudget {
         this.onWait(`Rate limit of the ${api} API reached (${reason}): waiting ${seconds} s`);
       }
       state.blockedUntil = until;
+      for (const listener of this.rateLimitListeners) listener(api, until);
     }
     this.schedule();
   }

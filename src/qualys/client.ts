@@ -3,20 +3,31 @@
  * authentication, timeouts and error mapping. A call is a form-encoded POST (no URL length limits,
  * field lessons #7) whose XML is parsed as it arrives; callers receive events one at a time.
  * Streams never touch HTTP: they use the list operations in ./lists.
+ *
+ * A body is read within bounds whatever the server sends: it is decompressed here (not by axios)
+ * so that a compressed body may not inflate beyond MAX_INFLATE_RATIO, no body may exceed
+ * MAX_BODY_BYTES, and an HTML page (a proxy's login page) is recognised whatever its Content-Type.
  */
-import http from 'node:http';
-import https from 'node:https';
-import { PassThrough, pipeline, Readable } from 'node:stream';
+import { PassThrough, pipeline, Readable, Transform } from 'node:stream';
+import zlib from 'node:zlib';
 
 import axios, { AxiosInstance, AxiosResponse } from 'axios';
 import { AirbyteLogger } from 'faros-airbyte-cdk';
 
 import { QualysConfig } from '../config';
+import { httpAgents } from './agents';
 import { Api, API_PATHS, CallBudget } from './budget';
 import { QualysError, simpleReturnError, simpleReturnOf } from './errors';
 import { DEFAULT_RETRY_TIMING, RetryTiming } from './retry';
 import { InvalidValueHandler } from './xml/record-builder';
-import { ItemsOrReader, ListReader, ResponseEvent, ResponseReader } from './xml/response-reader';
+import {
+  HtmlDocumentError,
+  ItemsOrReader,
+  ListReader,
+  ResponseEvent,
+  ResponseReader,
+} from './xml/response-reader';
+import { XmlLimitError, XmlSyntaxError } from './xml/tokenizer';
 
 export type Params = Record<string, string>;
 
@@ -30,6 +41,18 @@ const CLIENT_NAME = 'qualys-vmdr-dataflow';
 const READ_AHEAD_CHUNKS = 16;
 /** Enough of an error body to read its SIMPLE_RETURN or message. */
 const MAX_ERROR_BODY = 64 * 1024;
+/**
+ * The largest body read, decompressed: a page of 1,000 hosts with 50 detections each is about
+ * 100 MB. A larger page is refused (with advice to lower the page size) rather than read forever.
+ */
+export const MAX_BODY_BYTES = 2 * 1024 * 1024 * 1024;
+/** XML compresses 10 to 30-fold; a gzip bomb inflates up to 1,000-fold. */
+export const MAX_INFLATE_RATIO = 200;
+/** The ratio is judged once this much is inflated: small bodies may compress better. */
+const INFLATE_RATIO_AFTER = 16 * 1024 * 1024;
+/** What to say when the body is an HTML page. */
+const HTML_ANSWER =
+  'the server answered HTML, not Qualys XML: is base_url the API server or a proxy login page?';
 /** TLS failures are configuration problems (wrong host, proxy, CA), not transient ones. */
 const TLS_ERROR = /^(CERT_|ERR_TLS_|ERR_SSL_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|EPROTO$)/;
 
@@ -63,7 +86,6 @@ export class QualysClient {
   }
 
   static httpInstance(config: QualysConfig): AxiosInstance {
-    const agentOptions = { keepAlive: true, maxSockets: config.max_concurrency * 3 };
     return axios.create({
       baseURL: config.base_url,
       auth: { username: config.username, password: config.password },
@@ -75,8 +97,9 @@ export class QualysClient {
       // Statuses are mapped here; redirects would send credentials elsewhere.
       validateStatus: () => true,
       maxRedirects: 0,
-      httpAgent: new http.Agent(agentOptions),
-      httpsAgent: new https.Agent(agentOptions),
+      // The proxy (config or environment) is the agents' (./agents): axios's own does no CONNECT.
+      proxy: false,
+      ...httpAgents(config),
     });
   }
 
@@ -97,16 +120,15 @@ export class QualysClient {
     try {
       const response = await this.post(api, params, what, timer);
       slot.observe(response.headers);
-      const body = response.data as Readable;
+      const body = decodedBody(response, what);
       if (response.status !== 200) throw await this.statusError(response, body, what, timer);
       const contentType = String(response.headers['content-type'] ?? '');
       if (contentType && !/xml/i.test(contentType)) {
         body.destroy();
-        throw new QualysError(
-          'fatal',
-          `${what}: the server answered ${contentType}, not XML: is base_url a Qualys API server?`,
-          { status: 200, configError: true },
-        );
+        const answer = /html/i.test(contentType)
+          ? HTML_ANSWER
+          : `the server answered ${contentType}, not XML: is base_url a Qualys API server?`;
+        throw new QualysError('fatal', `${what}: ${answer}`, { status: 200, configError: true });
       }
       // Qualys counts a call as running until it has sent its response: once it has, the slot
       // may go to the next call while this one's tail is still being parsed.
@@ -117,11 +139,14 @@ export class QualysClient {
         typeof items === 'function'
           ? items(onInvalidValue)
           : new ResponseReader(items, onInvalidValue);
+      let bytes = 0;
       for await (const chunk of idleGuarded(received, timer, what)) {
         // Bytes the socket already holds are read before this chunk is parsed (parsing runs
         // between socket reads otherwise), so the response's end is seen when it arrives.
         await new Promise(setImmediate);
-        for (const event of reader.write(chunk)) yield event;
+        bytes += chunk.length;
+        if (bytes > MAX_BODY_BYTES) throw bodyTooLarge(what);
+        for (const event of parsed(reader, chunk, what)) yield event;
       }
       this.endDocument(reader, what);
     } finally {
@@ -140,6 +165,8 @@ export class QualysClient {
     try {
       return await this.http.post(API_PATHS[api], new URLSearchParams(params).toString(), {
         signal: timer.signal,
+        // Decompressed by decodedBody, within bounds.
+        decompress: false,
       });
     } catch (err) {
       throw networkError(err, what, timer.expired, timer.seconds);
@@ -216,6 +243,81 @@ export class QualysClient {
   }
 }
 
+/** The events of one chunk; a body that is not Qualys XML, or exceeds a limit, is a fatal error. */
+function parsed(reader: ListReader, chunk: Buffer, what: string): ResponseEvent[] {
+  try {
+    return reader.write(chunk);
+  } catch (err) {
+    if (err instanceof HtmlDocumentError) {
+      throw new QualysError('fatal', `${what}: ${HTML_ANSWER}`, { status: 200, configError: true });
+    }
+    if (err instanceof XmlLimitError) {
+      throw new QualysError('fatal', `${what}: refusing the response`, {}, err);
+    }
+    // Garbled by a proxy, perhaps once: retried like a truncated body.
+    if (err instanceof XmlSyntaxError) {
+      throw new QualysError('transient', `${what}: malformed XML`, {}, err);
+    }
+    throw err;
+  }
+}
+
+function bodyTooLarge(what: string): QualysError {
+  return new QualysError(
+    'fatal',
+    `${what}: the response exceeds ${MAX_BODY_BYTES / 1024 ** 3} GiB: lower the page size`,
+    { configError: true },
+  );
+}
+
+/**
+ * The body, decompressed by its Content-Encoding (axios is told not to): refused when it
+ * inflates more than MAX_INFLATE_RATIO-fold or beyond MAX_BODY_BYTES.
+ */
+function decodedBody(response: AxiosResponse, what: string): Readable {
+  const raw = response.data as Readable;
+  const encoding = String(response.headers['content-encoding'] ?? '')
+    .trim()
+    .toLowerCase();
+  if (encoding === '' || encoding === 'identity') return raw;
+  const inflate =
+    encoding === 'gzip' || encoding === 'x-gzip' || encoding === 'deflate'
+      ? zlib.createUnzip({ flush: zlib.constants.Z_SYNC_FLUSH, chunkSize: 64 * 1024 })
+      : encoding === 'br'
+        ? zlib.createBrotliDecompress({ chunkSize: 64 * 1024 })
+        : undefined;
+  if (inflate === undefined) {
+    raw.destroy();
+    throw new QualysError('fatal', `${what}: unsupported Content-Encoding ${encoding}`, {
+      status: response.status,
+    });
+  }
+  let compressed = 0;
+  let inflated = 0;
+  raw.on('data', (chunk: Buffer) => (compressed += chunk.length));
+  const bounded = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      inflated += chunk.length;
+      if (inflated > MAX_BODY_BYTES) return done(bodyTooLarge(what));
+      if (inflated > INFLATE_RATIO_AFTER && inflated > compressed * MAX_INFLATE_RATIO) {
+        const mib = (n: number) => (n / 1024 / 1024).toFixed(1);
+        return done(
+          new QualysError(
+            'fatal',
+            `${what}: the ${encoding} body inflates more than ${MAX_INFLATE_RATIO}-fold ` +
+              `(${mib(inflated)} MiB from ${mib(compressed)} MiB): refusing a decompression bomb`,
+          ),
+        );
+      }
+      done(null, chunk);
+    },
+  });
+  pipeline(raw, inflate, bounded, () => {
+    // Errors are the consumer's, through `bounded`.
+  });
+  return bounded;
+}
+
 function parseSimpleReturn(text: string) {
   if (!/<(SIMPLE|GENERIC)_RETURN\b/.test(text)) return undefined;
   const reader = new ResponseReader({});
@@ -253,6 +355,15 @@ function httpStatusError(
       { status, configError: true },
     );
   }
+  if (status === 407) {
+    // From the proxy (./agents), answering the CONNECT: Qualys never sent it.
+    return new QualysError(
+      'fatal',
+      `${what}: the proxy refused the tunnel (HTTP 407): check proxy_username and ` +
+        `proxy_password (or the credentials in HTTPS_PROXY)`,
+      { status, configError: true },
+    );
+  }
   if (status >= 300 && status < 400) {
     return new QualysError(
       'fatal',
@@ -280,6 +391,7 @@ function httpStatusError(
 
 /** Maps a failure without a response (or a broken body) to a QualysError. */
 function networkError(err: unknown, what: string, timedOut: boolean, timeout: number): QualysError {
+  if (err instanceof QualysError) return err; // a body refused by decodedBody
   if (timedOut) {
     return new QualysError('timeout', `${what}: no data from Qualys for ${timeout} s`);
   }

@@ -3,6 +3,12 @@
  * throughput advice, API doc §5), the records of one ID range page by page (WARNING 1980), and
  * knowledge-base batches. A range that breaks mid-way resumes after its last record instead of
  * starting over; one that times out twice without progress is handed back to be split.
+ *
+ * Whatever the server sends, work stays bounded and nothing is dropped unsaid: a page that brings
+ * no new record ends the range with an error instead of being asked for again, an ID listing may
+ * not claim more than MAX_LISTED_IDS IDs (ranges are never expanded into memory), a record out of
+ * order is kept and one outside its range is reported, and a RESPONSE/DATETIME that is not a
+ * plausible server time is ignored with a warning.
  */
 import VError from 'verror';
 
@@ -34,6 +40,27 @@ export class RangeStalledError extends VError {
 
 /** Fallback wait after a 1965 that says nothing of how long (qualysdk waits a window, 3601 s). */
 const UNKNOWN_RATE_WAIT_SEC = 60;
+/**
+ * More IDs than any subscription holds (the largest have a few million hosts; QIDs are six
+ * digits): a listing that claims more is refused rather than cut into ranges.
+ */
+export const MAX_LISTED_IDS = 50_000_000;
+/** Ranges one listing may be cut into (each is a task of about 100 bytes): 250M IDs at 500. */
+export const MAX_RANGES = 500_000;
+/**
+ * Pages a listed range may take: twice what its IDs need at the page size, and two more (hosts
+ * added since the listing, a host repeated across pages). A server whose pages bring one new
+ * record each would otherwise make a call per record.
+ */
+function plannedPages(count: number, pageSize: number): number {
+  return 2 * Math.ceil(count / pageSize) + 2;
+}
+/** Server times later than the local clock by more than this are not believed (clock skew aside). */
+const MAX_SERVER_CLOCK_AHEAD_MS = 24 * 3600 * 1000;
+/** Qualys writes DATETIME as 2025-03-14T09:20:05Z; the offset and fraction are tolerated. */
+const SERVER_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+/** Warnings per range about records outside it, before they are only counted. */
+const OUT_OF_RANGE_WARNINGS = 3;
 
 /** Runs `attempt` until it succeeds or fails for good, waiting as the failure asks. */
 export async function withRetries<T>(
@@ -98,6 +125,15 @@ export async function listIdRanges(
     let total = 0;
     let current: IdRange | undefined;
     const add = (first: number, last: number) => {
+      const room = current === undefined ? 0 : size - current.count;
+      if (ranges.length + Math.ceil(Math.max(0, last - first + 1 - room) / size) > MAX_RANGES) {
+        throw new QualysError(
+          'fatal',
+          `${what}: the IDs listed (up to ${first}-${last}) make more than ${MAX_RANGES} ` +
+            `ranges of ${size}: raise the page size`,
+          { configError: true },
+        );
+      }
       // An ID_RANGE lists every ID from..to; cut it where a range fills up.
       for (let from = first; from <= last;) {
         if (current === undefined || current.count === size) {
@@ -133,15 +169,55 @@ async function readIdSet(
   const request: Params = { ...params, action: 'list', details: 'None' };
   if (api !== 'knowledge_base') request.truncation_limit = '0';
   let datetime: string | undefined;
+  let listed = 0;
+  let last = 0;
   for await (const event of client.call(api, request, what)) {
-    if (event.kind === 'datetime') datetime = event.value;
+    if (event.kind === 'datetime') datetime = serverTime(client, event.value, what);
     if (event.kind !== 'id') continue;
-    if (!Number.isSafeInteger(event.from) || !Number.isSafeInteger(event.to)) {
-      throw new QualysError('fatal', `${what}: malformed ID_SET entry ${event.from}-${event.to}`);
+    const { from, to } = event;
+    if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 1 || to < from) {
+      throw new QualysError('fatal', `${what}: malformed ID_SET entry ${from}-${to}`);
     }
-    onEntry(event.from, event.to);
+    // Ranges are cut in the order listed: an entry at or below the last would misplace IDs.
+    if (from <= last) {
+      throw new QualysError(
+        'fatal',
+        `${what}: the ID_SET is not in ascending order (${from}-${to} after ${last})`,
+      );
+    }
+    listed += to - from + 1;
+    if (listed > MAX_LISTED_IDS) {
+      throw new QualysError(
+        'fatal',
+        `${what}: the ID_SET claims more than ${MAX_LISTED_IDS} IDs (up to ${from}-${to}), ` +
+          `more than any subscription holds; refusing to read it`,
+      );
+    }
+    last = to;
+    onEntry(from, to);
   }
   return datetime;
+}
+
+/**
+ * A RESPONSE/DATETIME as the cursor may use it, or undefined (with a warning) when it is not a
+ * date, or is later than the local clock by a day: the stream then keeps its previous cursor, so
+ * the next sync reads again from there, losing nothing (see README, "How a read works").
+ */
+export function serverTime(
+  client: QualysClient,
+  value: string,
+  what: string,
+  now = Date.now(),
+): string | undefined {
+  const time = SERVER_TIME.test(value) ? Date.parse(value) : NaN;
+  if (Number.isFinite(time) && time <= now + MAX_SERVER_CLOCK_AHEAD_MS) return value;
+  const shown = JSON.stringify(value.slice(0, 40));
+  client.logger.warn(
+    `${what}: Qualys sent RESPONSE/DATETIME ${shown}, not a plausible server time: ignored; ` +
+      `the cursor stays where it was, and the next sync reads again from there`,
+  );
+  return undefined;
 }
 
 /** [from, to] minus the sorted, disjoint intervals of `exclude`. */
@@ -185,17 +261,28 @@ export interface RangeRequest {
 }
 
 /**
- * The records of one ID range in ascending ID order, each once: pages follow the WARNING's
- * id_min; a record the server repeats across pages is dropped; a failure resumes after the last
- * record delivered. Throws RangeStalledError after `stallsToSplit` timeouts without progress.
+ * The records of one ID range, each once, in the order the server sends them: pages follow the
+ * WARNING's id_min; a record the server repeats (across pages, or on a page read again) is
+ * emitted once; a failure resumes after the last record delivered, or at the page's start when
+ * the page was not in ascending order (Qualys usually sends ascending IDs, but real responses
+ * exist that do not: see test_files/real-captures). A truncated page that brings no new record
+ * is an error: asking again would loop. Throws RangeStalledError after `stallsToSplit` timeouts
+ * without progress.
  */
 export async function* rangeRecords(
   client: QualysClient,
   request: RangeRequest,
-  range: { from: number; to: number },
+  range: { from: number; to: number; count?: number },
 ): AsyncGenerator<Record<string, unknown>> {
   const { api, items, idField, pageSize, what } = request;
-  let lastId = range.from - 1;
+  // Ranges from a listing know their IDs (split ranges do not: the progress rule bounds those).
+  const maxPages =
+    range.count !== undefined && pageSize !== undefined
+      ? plannedPages(range.count, pageSize)
+      : Infinity;
+  let pages = 0;
+  const emitted = new Set<number>();
+  const outside = { count: 0 };
   let idMin = range.from;
   let stalls = 0;
   const attempts: Attempts = { failures: 0, conflicts: 0 };
@@ -204,29 +291,47 @@ export async function* rangeRecords(
     params.id_max = String(range.to);
     if (pageSize !== undefined) params.truncation_limit = String(pageSize);
     const pageWhat = `${what} for ids ${idMin}-${range.to}`;
-    let nextIdMin: number | undefined;
-    const lastBefore = lastId;
+    const page = { nextIdMin: undefined as number | undefined, lastId: idMin - 1, ascending: true };
+    const emittedBefore = emitted.size;
     try {
       for await (const event of client.call(api, params, pageWhat, items)) {
         if (event.kind === 'record') {
           const id = event.record[idField] as number;
-          if (!(id > lastId) || id > range.to) continue;
-          lastId = id;
+          if (!inRange(client, id, range, pageWhat, idField, outside)) continue;
+          if (id <= page.lastId) page.ascending = false;
+          else page.lastId = id;
+          if (emitted.has(id)) continue;
+          emitted.add(id);
           yield event.record;
         } else if (event.kind === 'warning' && event.code === QualysCode.TRUNCATED) {
-          nextIdMin = nextPageIdMin(event.url) ?? lastId + 1;
+          page.nextIdMin = nextPageIdMin(event.url) ?? page.lastId + 1;
         }
       }
-      if (nextIdMin === undefined) return;
-      // Follow the server's id_min, but always move forward (a repeated page would loop).
-      idMin = nextIdMin > idMin ? nextIdMin : lastId + 1;
-      if (lastId > lastBefore) attempts.failures = attempts.conflicts = 0;
+      if (page.nextIdMin === undefined) return;
+      if (emitted.size === emittedBefore) {
+        throw new QualysError(
+          'fatal',
+          `${pageWhat}: the server sent a truncated page with no new record ` +
+            `(next id_min ${page.nextIdMin}); asking again would loop`,
+        );
+      }
+      if (++pages >= maxPages) {
+        throw new QualysError(
+          'fatal',
+          `${pageWhat}: ${pages} truncated pages for ${range.count} listed IDs at ` +
+            `${pageSize} per page, and the server asks for more; stopping`,
+        );
+      }
+      // Follow the server's id_min, but always move forward.
+      if (page.nextIdMin > idMin) idMin = page.nextIdMin;
+      else idMin = page.ascending ? page.lastId + 1 : idMin + 1;
+      attempts.failures = attempts.conflicts = 0;
     } catch (err) {
-      const progressed = lastId > lastBefore;
+      const progressed = emitted.size > emittedBefore;
       if (progressed) {
         attempts.failures = attempts.conflicts = stalls = 0;
       }
-      idMin = lastId + 1;
+      if (page.ascending) idMin = Math.max(idMin, page.lastId + 1);
       if (err instanceof QualysError && err.kind === 'timeout' && !progressed) {
         if (++stalls >= request.stallsToSplit) throw new RangeStalledError(idMin, range.to, err);
       }
@@ -234,6 +339,27 @@ export async function* rangeRecords(
       await waitBeforeRetry(client, api, err, attempts);
     }
   }
+}
+
+/** Whether a record's ID is in the range asked for; one outside it is reported, not emitted. */
+function inRange(
+  client: QualysClient,
+  id: unknown,
+  range: { from: number; to: number },
+  what: string,
+  idField: string,
+  outside: { count: number },
+): id is number {
+  if (typeof id === 'number' && id >= range.from && id <= range.to) return true;
+  // Another range's reader emits a record of its range; one without an ID has no range at all.
+  if (++outside.count <= OUT_OF_RANGE_WARNINGS) {
+    const record = id === undefined ? `a record without ${idField}` : `${idField} ${String(id)}`;
+    client.logger.warn(
+      `${what}: Qualys sent ${record}, outside the range asked for: not emitted ` +
+        `(${outside.count} such records in this range so far)`,
+    );
+  }
+  return false;
 }
 
 /** The id_min of a WARNING URL, CDATA or &amp;-escaped text alike (the tokenizer decoded it). */
@@ -245,26 +371,39 @@ export function nextPageIdMin(url: string | undefined): number | undefined {
   return Number.isSafeInteger(id) ? id : undefined;
 }
 
-/** Fetches the KB entries of `qids` (details=All), retrying the whole batch on failure. */
+/**
+ * Fetches the KB entries of `qids` (details=All), retrying the whole batch on failure. Only the
+ * QIDs asked for are kept, once each: a server cannot fill memory with entries nobody asked for.
+ */
 export async function knowledgeBaseBatch(
   client: QualysClient,
   qids: number[],
   kbShape: ObjectShape,
 ): Promise<Record<string, unknown>[]> {
   const ids = compressIds(qids);
+  const asked = new Set(qids);
+  const what = `Failed to fetch ${qids.length} QIDs from the knowledge base`;
   return withRetries(client, 'knowledge_base', async () => {
-    const vulns: Record<string, unknown>[] = [];
+    const vulns = new Map<number, Record<string, unknown>>();
     const params = { action: 'list', details: 'All', ids };
-    for await (const event of client.call(
-      'knowledge_base',
-      params,
-      `Failed to fetch ${qids.length} QIDs from the knowledge base`,
-      { VULN: kbShape },
-    )) {
-      if (event.kind === 'record') vulns.push(event.record);
+    const others = { count: 0 };
+    for await (const event of client.call('knowledge_base', params, what, { VULN: kbShape })) {
+      if (event.kind !== 'record') continue;
+      const qid = event.record.QID as number;
+      if (!asked.has(qid)) unasked(client, qid, what, others);
+      else if (!vulns.has(qid)) vulns.set(qid, event.record);
     }
-    return vulns;
+    return [...vulns.values()];
   });
+}
+
+function unasked(client: QualysClient, qid: unknown, what: string, others: { count: number }) {
+  if (++others.count <= OUT_OF_RANGE_WARNINGS) {
+    client.logger.warn(
+      `${what}: Qualys sent QID ${String(qid)}, which was not asked for: not kept ` +
+        `(${others.count} such entries in this batch so far)`,
+    );
+  }
 }
 
 /** Sorted IDs as Qualys' compact list: "1,3-5,9". */

@@ -1,10 +1,11 @@
 /**
  * One fo/msp API call, through the checks in the order a call meets them at Qualys:
- *   maintenance fault (front door, no Qualys headers) -> Basic auth (401 "Bad Login/Password") ->
+ *   maintenance fault (front door, no Qualys headers) -> Basic auth (401 SIMPLE_RETURN 2000 "Bad
+ *   Login/Password", no limit headers) ->
  *   X-Requested-With (400) -> account expired (200 + 2001) -> 409 storm fault -> concurrency (409
  *   1960) -> rate window (409 1965) -> admitted: slot + window entry -> latency -> 5xx fault ->
  *   parameters (400 1901/1903/1905) -> 200 head, first-byte delay, streamed body.
- * Every response past the front door carries the limit headers (doc §5). The relative order of
+ * Every response past authentication carries the limit headers (doc §5). The relative order of
  * auth, header and limit checks is not documented [U]; this one never charges a refused call to
  * the rate window.
  */
@@ -153,12 +154,19 @@ export class ApiCall {
   private refusedByChecks(): boolean {
     const { options, stats } = this.core;
     if (!basicAuthorised(this.req.headers.authorization, options.username, options.password)) {
-      // The doc quotes the text [V S23]; the CODE is unverified [U], so none is sent.
-      this.simple(
-        401,
-        { text: 'Bad Login/Password' },
-        { 'WWW-Authenticate': 'Basic realm="Qualys API"' },
-      );
+      // As recorded (real-captures simple-return-2000-j1-qg3-2020-09.xml): CODE 2000 (the code
+      // the API doc marks unknown), an XML declaration, and no rate-limit headers.
+      const body = simpleReturnXml(this.requestHost, {
+        datetime: this.datetime,
+        code: 2000,
+        text: 'Bad Login/Password',
+      });
+      this.res.writeHead(401, {
+        'Content-Type': TEXT_XML,
+        'WWW-Authenticate': 'Basic realm="Qualys API"',
+      });
+      this.res.end(XML_DECLARATION + body);
+      stats.served(this.target.api, Buffer.byteLength(XML_DECLARATION + body));
       return true;
     }
     if (this.req.headers['x-requested-with'] === undefined) {
@@ -270,6 +278,7 @@ export class ApiCall {
     if (this.faults.firstByteMs > 0) stats.fault('first_byte');
     await sleep(options.firstByteMs + this.faults.firstByteMs);
     if (this.faults.bytesPerSec) stats.fault('bandwidth');
+    if (this.faults.swapHostsEvery) stats.fault('unordered_hosts');
     const rates = [options.bytesPerSec, this.faults.bytesPerSec ?? 0].filter((r) => r > 0);
     const out = new ResponseBody(this.res, {
       bytesPerSec: rates.length > 0 ? Math.min(...rates) : undefined,
@@ -297,6 +306,10 @@ export class ApiCall {
           }
         : undefined,
       poisonHostIds: this.core.faults.poisonHostIds,
+      evaluation: options.evaluation,
+      keepAliveEvery: options.keepAliveEvery,
+      crlfText: options.crlfText,
+      swapHostPairsEvery: this.faults.swapHostsEvery ?? 0,
     });
     await out.end();
   }

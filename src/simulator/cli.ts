@@ -40,12 +40,23 @@ export async function main(argv: string[]): Promise<void> {
     .option('--latency-ms <n>', 'delay before each response head', int, 0)
     .option('--first-byte-ms <n>', 'delay between response head and first body byte', int, 0)
     .option('--bytes-per-sec <n>', 'body bandwidth cap (0 = none)', int, 0)
-    .option('--faults <file>', 'JSON fault plan (format: src/simulator/faults.ts)')
+    .option(
+      '--faults <file>',
+      'JSON fault plan (format: src/simulator/faults.ts; e.g. unordered_hosts for hosts out of ID order)',
+    )
     .option('--overlap-seed <n>', 'seed of a simulator whose hosts this one partly shares', int)
     .option('--overlap-fraction <f>', 'fraction of hosts shared with --overlap-seed', fraction, 0.3)
     .option('--account-expired', 'answer every API call with SIMPLE_RETURN 2001')
     .option('--escaped-warning-url', 'write the truncation WARNING URL as escaped text, not CDATA')
     .option('--start-time <iso>', 'initial simulated clock (YYYY-MM-DDTHH:MM:SSZ)')
+    .option('--evaluation', "an evaluation subscription: Qualys' notice before and after the root")
+    .option(
+      '--keep-alive-every <n>',
+      'a keep-alive comment after every n-th HOST, DETECTION or VULN (0 = none)',
+      int,
+      0,
+    )
+    .option('--crlf-text', 'CR LF line ends in the multi-line KB texts of one QID in three')
     .showHelpAfterError();
   program.parse(argv);
   const o = program.opts();
@@ -68,6 +79,9 @@ export async function main(argv: string[]): Promise<void> {
       accountExpired: Boolean(o.accountExpired),
       warningUrl: o.escapedWarningUrl ? 'escaped' : 'cdata',
       startTime: o.startTime,
+      evaluation: Boolean(o.evaluation),
+      keepAliveEvery: o.keepAliveEvery,
+      crlfText: Boolean(o.crlfText),
       overlapWith:
         o.overlapSeed === undefined
           ? undefined

@@ -2,8 +2,9 @@
  * Detection generation and evolution (API doc §3). A host's detections come from its origin (its own
  * seed and index, or its partner's when the host is shared with an overlapping subscription, so both
  * report the same QIDs, ports, protocols, SSL and FQDNs; dates follow each subscription's scans):
- * a distinct walk through the QIDs (start + k·step mod n with step coprime to n), a few port-based
- * QIDs reported twice on different ports (a finding is host+QID+port+protocol+SSL, field lessons §9),
+ * a distinct walk through the QIDs that fit the host (its pool, host-fit.ts: start + k·step mod n with
+ * step coprime to the pool size n), port-based QIDs on ports the host runs, a few of them reported
+ * twice on different ports (a finding is host+QID+port+protocol+SSL, field lessons §9),
  * and status/date histories that are internally consistent:
  *   New:       FIRST_FOUND = LAST_FOUND = last scan, TIMES_FOUND 1
  *   Active:    FIRST_FOUND < LAST_FOUND = last scan (some once fixed and re-opened before)
@@ -14,6 +15,7 @@
  * appear. UNIQUE_VULN_ID = host ID * 10000 + slot, so it is stable and unique per subscription.
  */
 import { Rng, Stream } from './random';
+import { qidPool, servicePorts } from './host-fit';
 import type { HostScan, HostState } from './hosts';
 import { KnowledgeBase, qdsBand } from './kb';
 import { PORT_PROTOCOLS, SSL_PORTS } from './vocabulary';
@@ -52,6 +54,8 @@ export interface HostDetections {
   nextStep: number;
   qidStart: number;
   qidStep: number;
+  /** The KB entry indices the walk goes through: the QIDs that fit the host. */
+  pool: Int32Array;
 }
 
 /** Slots per host in UNIQUE_VULN_ID; generation and cycles stop adding detections at this bound. */
@@ -74,15 +78,17 @@ export function generateDetections(
   detectionsPerHost: number,
 ): HostDetections {
   const rng = Rng.keyed(host.origin.seed, Stream.detections, host.origin.index);
-  const n = kb.size;
+  const pool = qidPool(kb, host.identity);
+  const n = pool.length;
   let step = 1 + (rng.nextU32() % Math.max(1, n - 1));
-  while (gcd(step, n) !== 1) step++;
+  while (n > 0 && gcd(step, n) !== 1) step++;
   const hd: HostDetections = {
     list: [],
     nextSlot: 0,
     nextStep: 0,
-    qidStart: rng.nextU32() % n,
+    qidStart: rng.nextU32() % Math.max(1, n),
     qidStep: step,
+    pool,
   };
   const half = Math.floor(detectionsPerHost / 2);
   const count = rng.chance(0.03)
@@ -90,22 +96,21 @@ export function generateDetections(
     : Math.min(n, rng.int(detectionsPerHost - half, detectionsPerHost + half));
   const scan = host.scans[0];
   for (let k = 0; k < count; k++) {
-    const qidIndex = nextQid(hd, n);
+    const qidIndex = nextQid(hd);
     const detection = initialDetection(rng, hd, host, kb, qidIndex, scan);
     hd.list.push(detection);
-    const entry = kb.entries[qidIndex];
-    if (entry.portBased && entry.category.ports.length > 1 && rng.chance(0.08)) {
+    const ports = servicePorts(kb.entries[qidIndex], host.identity);
+    if (ports.length > 1 && rng.chance(0.08)) {
       const twin = initialDetection(rng, hd, host, kb, qidIndex, scan);
-      const ports = entry.category.ports.filter((p) => p !== detection.port);
-      setPort(twin, rng.pick(ports));
+      setPort(twin, rng.pick(ports.filter((p) => p !== detection.port)));
       hd.list.push(twin);
     }
   }
   return hd;
 }
 
-function nextQid(hd: HostDetections, n: number): number {
-  const qidIndex = (hd.qidStart + hd.nextStep * hd.qidStep) % n;
+function nextQid(hd: HostDetections): number {
+  const qidIndex = hd.pool[(hd.qidStart + hd.nextStep * hd.qidStep) % hd.pool.length];
   hd.nextStep++;
   return qidIndex;
 }
@@ -155,7 +160,7 @@ function baseDetection(
     resultsSeed: rng.nextU32(),
   };
   if (entry.portBased) {
-    setPort(d, rng.pick(entry.category.ports));
+    setPort(d, rng.pick(servicePorts(entry, host.identity)));
     const fqdn = host.identity.dnsData?.fqdn;
     if (fqdn && WEB_PORTS.has(d.port ?? 0) && rng.chance(0.3)) d.fqdn = fqdn;
   }
@@ -261,8 +266,8 @@ export function applyDetectionCycle(
     }
   }
   const additions = rng.weighted([40, 35, 18, 7]);
-  for (let k = 0; k < additions && hd.nextStep < kb.size && hd.nextSlot < MAX_SLOTS; k++) {
-    const d = baseDetection(rng, hd, host, kb, nextQid(hd, kb.size));
+  for (let k = 0; k < additions && hd.nextStep < hd.pool.length && hd.nextSlot < MAX_SLOTS; k++) {
+    const d = baseDetection(rng, hd, host, kb, nextQid(hd));
     d.firstFoundSec = s;
     d.lastFoundSec = s;
     d.lastTestSec = s;

@@ -1,8 +1,10 @@
 /**
  * The response documents of the list APIs, streamed host by host (doc §2-4): preamble with DOCTYPE,
  * optional echoed REQUEST, RESPONSE/DATETIME from the simulated clock, HOST_LIST / ID_SET /
- * VULN_LIST, and the truncation WARNING (CODE 1980 + next-page URL with id_min). Hosts ascend by ID;
- * HLD leaves out hosts without a matching detection.
+ * VULN_LIST, and the truncation WARNING (CODE 1980 + next-page URL with id_min). Hosts ascend by ID
+ * (unless the unordered_hosts fault swaps them); HLD leaves out hosts without a matching detection.
+ * The comments real responses carry (real-captures/README.md): the CONFIDENTIAL notice after the
+ * root, on an evaluation subscription a notice before and after it, and keep-alive comments.
  */
 import type { Dataset } from './dataset';
 import type { DetectionState } from './detections';
@@ -35,6 +37,54 @@ export interface DocumentContext {
   warningUrl: WarningUrlStyle;
   echo?: RequestEcho;
   poisonHostIds: ReadonlySet<number>;
+  /** An evaluation subscription: its notice before and after the root (option evaluation). */
+  evaluation: boolean;
+  /** A keep-alive comment after every N-th HOST, DETECTION or VULN; 0 = none (option keepAliveEvery). */
+  keepAliveEvery: number;
+  /** CR LF line ends in multi-line KB texts (option crlfText). */
+  crlfText: boolean;
+  /** Every N-th host of a page comes after the next one (fault unordered_hosts); 0 = in ID order. */
+  swapHostPairsEvery: number;
+}
+
+const EVALUATION_NOTICE =
+  '<!-- This report was generated with an evaluation version of Qualys //--> \n';
+
+function confidentialNotice(datetime: string): string {
+  return (
+    '<!-- CONFIDENTIAL AND PROPRIETARY INFORMATION. Qualys provides the QualysGuard Service "As Is," ' +
+    'without any warranty of any kind. Qualys makes no warranty that the information contained in ' +
+    `this report is complete or error-free. Copyright ${datetime.slice(0, 4)}, Qualys, Inc. //--> \n`
+  );
+}
+
+function keepAliveComment(root: string): string {
+  return `<!-- keep-alive for ${root}  -->\n`;
+}
+
+/** Counts list elements and says when a keep-alive comment is due (every N-th; never for N = 0). */
+class KeepAlive {
+  private count = 0;
+
+  constructor(
+    private readonly every: number,
+    private readonly comment: string,
+  ) {}
+
+  /** The comment to write after one more element, or ''. */
+  next(): string {
+    return this.every > 0 && ++this.count % this.every === 0 ? this.comment : '';
+  }
+}
+
+/** The end of a list document: the root's close tag and the comments after it. */
+function epilogue(ctx: DocumentContext, root: string): string {
+  return (
+    `  </RESPONSE>\n</${root}>\n` +
+    (ctx.evaluation ? EVALUATION_NOTICE : '') +
+    confidentialNotice(ctx.datetime) +
+    (ctx.keepAliveEvery > 0 ? keepAliveComment(root) : '')
+  );
 }
 
 /** Collapses ascending IDs into ID and ID_RANGE elements (ID_SET ((ID|ID_RANGE)+), doc §2). */
@@ -70,6 +120,7 @@ function preamble(ctx: DocumentContext, root: string, dtdPath: string): string {
   let out =
     XML_DECLARATION +
     doctype(root, ctx.requestHost, `/api/${ctx.version}.0${dtdPath}`) +
+    (ctx.evaluation ? EVALUATION_NOTICE : '') +
     `<${root}>\n`;
   if (ctx.echo) out += requestEchoXml(ctx.echo, '  ');
   return out + `  <RESPONSE>\n    <DATETIME>${ctx.datetime}</DATETIME>\n`;
@@ -96,6 +147,8 @@ interface HostPage {
   render(state: HostState): string;
   /** Whether a poison host stalls this page (ID_SET listings are not affected). */
   poisonable: boolean;
+  /** Whether each host is one element (not a run of an ID_SET): keep-alives and swaps apply. */
+  hostElements: boolean;
   open: string;
   close(): string;
 }
@@ -112,11 +165,17 @@ async function streamHosts(
   filter: HostFilter,
   limit: number,
   page: HostPage,
+  keepAlive: KeepAlive,
 ): Promise<void> {
   const { dataset } = ctx;
   let emitted = 0;
-  let lastId = 0;
+  let maxId = 0;
   let more = false;
+  // The unordered_hosts fault holds a host back and writes it after the next one.
+  let held: string | undefined;
+  const write = async (text: string): Promise<void> => {
+    await out.write(text + (page.hostElements ? keepAlive.next() : ''));
+  };
   for (const index of candidateIndices(dataset.ids, filter)) {
     if (out.aborted) return;
     if (!dataset.isLive(index)) continue;
@@ -132,15 +191,30 @@ async function streamHosts(
     }
     if (emitted === 0) await out.write(page.open);
     if (page.poisonable && ctx.poisonHostIds.has(state.id)) {
+      if (held !== undefined) await write(held);
       await out.stall();
       return;
     }
-    await out.write(page.render(state));
+    const text = page.render(state);
     emitted++;
-    lastId = state.id;
+    maxId = state.id;
+    if (held !== undefined) {
+      await write(text);
+      await write(held);
+      held = undefined;
+    } else if (
+      page.hostElements &&
+      ctx.swapHostPairsEvery > 0 &&
+      emitted % ctx.swapHostPairsEvery === 0
+    ) {
+      held = text;
+    } else {
+      await write(text);
+    }
   }
+  if (held !== undefined) await write(held);
   let tail = emitted > 0 ? page.close() : '';
-  if (more) tail += warningXml(ctx, limit, lastId + 1);
+  if (more) tail += warningXml(ctx, limit, maxId + 1);
   await out.write(tail);
 }
 
@@ -158,6 +232,7 @@ export async function writeHostListDocument(
       select: () => true,
       render: (state) => runs.add(state.id),
       poisonable: false,
+      hostElements: false,
       open: '    <ID_SET>\n',
       close: () => runs.finish() + '    </ID_SET>\n',
     };
@@ -178,12 +253,14 @@ export async function writeHostListDocument(
       render: (state) =>
         hostListHostXml(state, current ? dataset.truRisk(state, current) : 0, options),
       poisonable: true,
+      hostElements: true,
       open: '    <HOST_LIST>\n',
       close: () => '    </HOST_LIST>\n',
     };
   }
-  await streamHosts(out, ctx, request.filter, request.truncationLimit, page);
-  await out.write('  </RESPONSE>\n</HOST_LIST_OUTPUT>\n');
+  const keepAlive = new KeepAlive(ctx.keepAliveEvery, keepAliveComment('HOST_LIST_OUTPUT'));
+  await streamHosts(out, ctx, request.filter, request.truncationLimit, page, keepAlive);
+  await out.write(epilogue(ctx, 'HOST_LIST_OUTPUT'));
 }
 
 export async function writeHldDocument(
@@ -195,23 +272,44 @@ export async function writeHldDocument(
     preamble(ctx, 'HOST_LIST_VM_DETECTION_OUTPUT', '/fo/asset/host/vm/detection/dtd/output.dtd'),
   );
   const kb = ctx.dataset.knowledgeBase;
+  const root = 'HOST_LIST_VM_DETECTION_OUTPUT';
+  const keepAlive = new KeepAlive(ctx.keepAliveEvery, keepAliveComment(root));
+  // /api/2.0 predates UNIQUE_VULN_ID and QDS: real 2.0 captures have neither (real-captures
+  // hld-*.xml; doc §3: UNIQUE_VULN_ID is "in current versions" [V], QDS on 2.0 absent [I]).
+  const legacy = ctx.version < 3;
+  const display = legacy
+    ? { ...request.detectionDisplay, showQds: false, showQdsFactors: false }
+    : request.detectionDisplay;
   let matching: DetectionState[] = [];
-  await streamHosts(out, ctx, request.filter, request.truncationLimit, {
-    select: (_state, detections) => {
-      matching = detections().filter((d) => detectionMatches(d, request.detectionFilter, kb));
-      return matching.length > 0;
+  await streamHosts(
+    out,
+    ctx,
+    request.filter,
+    request.truncationLimit,
+    {
+      select: (_state, detections) => {
+        matching = detections().filter((d) => detectionMatches(d, request.detectionFilter, kb));
+        return matching.length > 0;
+      },
+      render: (state) =>
+        hldHostXml(state, matching, kb, request.display, display, {
+          uniqueVulnId: !legacy,
+          keepAlive,
+        }),
+      poisonable: true,
+      hostElements: true,
+      open: '    <HOST_LIST>\n',
+      close: () => '    </HOST_LIST>\n',
     },
-    render: (state) => hldHostXml(state, matching, kb, request.display, request.detectionDisplay),
-    poisonable: true,
-    open: '    <HOST_LIST>\n',
-    close: () => '    </HOST_LIST>\n',
-  });
-  await out.write('  </RESPONSE>\n</HOST_LIST_VM_DETECTION_OUTPUT>\n');
+    keepAlive,
+  );
+  await out.write(epilogue(ctx, root));
 }
 
 /**
  * KB list. With details=All a keep-alive comment precedes VULN_LIST inside RESPONSE, as seen on the
- * wire (doc §4, S2-har); parsers must skip it.
+ * wire (doc §4, S2-har; two in a row with keep-alives on, as in real-captures kb-qualysapi-2015-09);
+ * parsers must skip them.
  */
 export async function writeKbDocument(
   out: ResponseBody,
@@ -226,24 +324,30 @@ export async function writeKbDocument(
     ),
   );
   const kb = ctx.dataset.knowledgeBase;
+  const root = 'KNOWLEDGE_BASE_VULN_LIST_OUTPUT';
+  const comment = keepAliveComment(root);
+  const keepAlive = new KeepAlive(ctx.keepAliveEvery, comment);
+  const style = { crlf: ctx.crlfText };
   const idSet = request.details === 'None';
   const runs = new IdRuns('      ');
   let emitted = 0;
   for (let index = 0; index < kb.size && !out.aborted; index++) {
     if (!kbEntryMatches(kb, index, request.filter, () => kb.details(index))) continue;
     if (emitted === 0) {
-      const keepAlive =
-        request.details === 'All'
-          ? '    <!-- keep-alive for KNOWLEDGE_BASE_VULN_LIST_OUTPUT  -->\n'
-          : '';
-      await out.write(idSet ? '    <ID_SET>\n' : `${keepAlive}    <VULN_LIST>\n`);
+      const opening =
+        request.details === 'All' ? comment.repeat(ctx.keepAliveEvery > 0 ? 2 : 1) : '';
+      await out.write(idSet ? '    <ID_SET>\n' : `${opening}    <VULN_LIST>\n`);
     }
-    await out.write(idSet ? runs.add(kb.entries[index].qid) : vulnXml(kb, index, request));
+    await out.write(
+      idSet
+        ? runs.add(kb.entries[index].qid)
+        : vulnXml(kb, index, request, style) + keepAlive.next(),
+    );
     emitted++;
   }
   if (emitted > 0)
     await out.write(idSet ? runs.finish() + '    </ID_SET>\n' : '    </VULN_LIST>\n');
-  await out.write('  </RESPONSE>\n</KNOWLEDGE_BASE_VULN_LIST_OUTPUT>\n');
+  await out.write(epilogue(ctx, root));
 }
 
 /**

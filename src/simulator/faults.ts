@@ -16,6 +16,7 @@
  *     { "type": "reset", "afterBytes": 50000, "calls": [2] },
  *     { "type": "truncate", "afterBytes": 50000, "after": 10 },
  *     { "type": "maintenance", "retryAfterSec": 60, "calls": [4, 5, 6] },
+ *     { "type": "unordered_hosts", "swapEvery": 1, "endpoint": "hld" },
  *     { "type": "poison", "hostId": 100000123 }
  *   ]
  * }
@@ -33,6 +34,10 @@
  *   reset        TCP reset after N body bytes
  *   truncate     the body ends cleanly after N bytes, leaving the XML incomplete
  *   maintenance  503 + Retry-After from the front door: before authentication, no Qualys headers
+ *   unordered_hosts  HOST elements out of ID order, as a real HLD response had them (real-captures
+ *                hld-demisto-qg2-2023-05.xml): every swapEvery-th host of a page (default 1: every
+ *                other host) comes after the host that follows it. The page holds the same hosts
+ *                and its WARNING the same id_min. Host List (details Basic/All) and HLD only.
  *   poison       every request whose output would contain that host's HOST element (Host List with
  *                details other than None, HLD) stops sending just before it until the client
  *                disconnects; no selectors
@@ -60,6 +65,7 @@ export type FaultEffect =
   | { type: 'reset'; afterBytes: number }
   | { type: 'truncate'; afterBytes: number }
   | { type: 'maintenance'; retryAfterSec?: number }
+  | { type: 'unordered_hosts'; swapEvery?: number }
   | { type: 'poison'; hostId: number };
 
 export type FaultRule = FaultSelector & FaultEffect;
@@ -80,6 +86,8 @@ export interface CallFaults {
   maintenance?: { retryAfterSec: number };
   resetAfterBytes?: number;
   truncateAfterBytes?: number;
+  /** unordered_hosts: every N-th host of the page swaps places with the next one. */
+  swapHostsEvery?: number;
 }
 
 const EFFECT_FIELDS: Readonly<Record<FaultType, readonly string[]>> = {
@@ -91,6 +99,7 @@ const EFFECT_FIELDS: Readonly<Record<FaultType, readonly string[]>> = {
   reset: ['afterBytes'],
   truncate: ['afterBytes'],
   maintenance: ['retryAfterSec'],
+  unordered_hosts: ['swapEvery'],
   poison: ['hostId'],
 };
 const SELECTOR_FIELDS = ['endpoint', 'calls', 'first', 'every', 'after', 'rate'];
@@ -151,6 +160,12 @@ export function parseFaultPlan(json: unknown): FaultPlan {
       if (r[key] !== undefined && !isCount(r[key]))
         fail(`${where}: ${key} must be a non-negative integer`);
     }
+    if (
+      rule.type === 'unordered_hosts' &&
+      rule.swapEvery !== undefined &&
+      !isCount(rule.swapEvery, 1)
+    )
+      fail(`${where}: swapEvery must be a positive integer`);
     if (rule.every !== undefined && !isCount(rule.every, 1))
       fail(`${where}: every must be a positive integer`);
     if (
@@ -244,6 +259,9 @@ export class FaultInjector {
             faults.truncateAfterBytes ?? Infinity,
             rule.afterBytes,
           );
+          break;
+        case 'unordered_hosts':
+          faults.swapHostsEvery ??= rule.swapEvery ?? 1;
           break;
       }
     });

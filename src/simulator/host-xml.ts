@@ -175,6 +175,13 @@ export function hostListHostXml(state: HostState, truRisk: number, o: HostListHo
   return out + '      </HOST>\n';
 }
 
+export interface HldHostOptions {
+  /** UNIQUE_VULN_ID is written from API 3.0 on (documents.ts). */
+  uniqueVulnId: boolean;
+  /** Gives the keep-alive comment due after each DETECTION, if any. */
+  keepAlive: { next(): string };
+}
+
 /** An HLD HOST with the given (already filtered, non-empty) detections. */
 export function hldHostXml(
   state: HostState,
@@ -182,6 +189,7 @@ export function hldHostXml(
   kb: KnowledgeBase,
   display: HostDisplay,
   detectionDisplay: DetectionDisplay,
+  options: HldHostOptions,
 ): string {
   const id = state.identity;
   let out = `      <HOST>\n${I8}<ID>${state.id}</ID>\n`;
@@ -201,8 +209,21 @@ export function hldHostXml(
   const date = (t: number): string =>
     t === state.scanSec ? scanText : t === state.processedSec ? processedText : formatDateTime(t);
   const parts = [out, `${I8}<DETECTION_LIST>\n`];
-  for (const d of detections)
-    parts.push(detectionXml(d, state.id, kb, frags[d.qidIndex], detectionDisplay, date));
+  for (const d of detections) {
+    parts.push(
+      detectionXml(
+        d,
+        state.id,
+        kb,
+        frags[d.qidIndex],
+        detectionDisplay,
+        date,
+        options.uniqueVulnId,
+      ),
+    );
+    const comment = options.keepAlive.next();
+    if (comment) parts.push(comment);
+  }
   parts.push(`${I8}</DETECTION_LIST>\n      </HOST>\n`);
   return parts.join('');
 }
@@ -218,6 +239,7 @@ function detectionXml(
   f: QidFragments,
   o: DetectionDisplay,
   date: (t: number) => string,
+  withUniqueVulnId: boolean,
 ): string {
   const port =
     d.port === undefined
@@ -238,9 +260,11 @@ function detectionXml(
         `${I12}<LAST_REOPENED_DATETIME>${date(d.lastReopenedSec ?? 0)}</LAST_REOPENED_DATETIME>\n` +
         `${I12}<TIMES_REOPENED>${d.timesReopened}</TIMES_REOPENED>\n`
       : '';
+  const id = withUniqueVulnId
+    ? `${I12}<UNIQUE_VULN_ID>${uniqueVulnId(hostId, d.slot)}</UNIQUE_VULN_ID>\n`
+    : '';
   return `${I10}<DETECTION>
-${I12}<UNIQUE_VULN_ID>${uniqueVulnId(hostId, d.slot)}</UNIQUE_VULN_ID>
-${f.qid}${I12}<TYPE>${d.type}</TYPE>
+${id}${f.qid}${I12}<TYPE>${d.type}</TYPE>
 ${f.severity}${port}${fqdn}${I12}<SSL>${d.ssl ? 1 : 0}</SSL>
 ${results}${status}${I12}<FIRST_FOUND_DATETIME>${date(d.firstFoundSec)}</FIRST_FOUND_DATETIME>
 ${I12}<LAST_FOUND_DATETIME>${date(d.lastFoundSec)}</LAST_FOUND_DATETIME>

@@ -1,7 +1,8 @@
 /**
- * Host generation: who a host is (identity: tracking method, IP, DNS names, cloud instance, agent)
- * and its host-level state (tags, scan and processing dates), derived from (seed, host index) and
- * replayed through the scan cycles that touched it. Detections live in detections.ts.
+ * Host generation: who a host is (identity: tracking method, IP, DNS names, cloud instance, agent,
+ * OS platform and the services it runs) and its host-level state (tags, scan and processing dates),
+ * derived from (seed, host index) and replayed through the scan cycles that touched it. Detections
+ * live in detections.ts.
  *
  * Identity is generated from the host's origin, an (seed, index) pair that normally equals the
  * host's own; a host shared with an overlapping subscription takes its partner's pair instead, so
@@ -15,6 +16,7 @@ import {
   AZURE_LOCATIONS,
   CLOUD_OPERATING_SYSTEMS,
   CLOUD_TAG_KEYS,
+  DATABASE_PORTS,
   DOMAIN_TEMPLATES,
   ENVIRONMENTS,
   GCP_ZONES,
@@ -22,7 +24,11 @@ import {
   HOST_ROLES,
   OPERATING_SYSTEMS,
   OWNERS,
+  OperatingSystem,
   OsFamily,
+  PLATFORM_PORTS,
+  Platform,
+  ROLE_PORTS,
 } from './vocabulary';
 
 export type TrackingMethod = 'IP' | 'DNS' | 'AGENT';
@@ -55,6 +61,11 @@ export interface HostIdentity {
   netbios?: string;
   os: string;
   osFamily: OsFamily;
+  platform: Platform;
+  /** What the host is for (the first part of its host name): decides the services it runs. */
+  role: string;
+  /** Ports of the services it runs, ascending: port-based QIDs are found on these only. */
+  services: readonly number[];
   cloud?: CloudIdentity;
   agentId?: string;
   serialNumber?: string;
@@ -125,8 +136,7 @@ export function generateIdentity(seed: number, index: number): HostIdentity {
     trackingMethod: kind === 'ip' ? 'IP' : kind === 'dns' ? 'DNS' : 'AGENT',
     ip: privateIp(seed, index, 10),
     ipv6,
-    os: os.name,
-    osFamily: os.family,
+    ...system(os, role, seed, index),
   };
   const naming =
     kind === 'dns' ? 0 : rng.weighted(kind === 'ip' ? [55, 10, 15, 20] : [85, 15, 0, 0]);
@@ -164,8 +174,7 @@ function cloudIdentity(
     trackingMethod: rng.chance(0.6) ? 'AGENT' : 'IP',
     ip: '',
     ipv6,
-    os: os.name,
-    osFamily: os.family,
+    ...system(os, role, seed, index),
   };
   let hostname: string;
   let domain: string;
@@ -264,6 +273,39 @@ function cloudIdentity(
   identity.cloud = cloud;
   if (identity.trackingMethod === 'AGENT') addAgent(identity, rng);
   return identity;
+}
+
+/**
+ * The OS fields and the services a host runs: its platform's (SSH on Linux, SMB and RDP on Windows),
+ * its role's (a web server's HTTP ports, a database's one or two database ports) and now and then
+ * HTTPS or NTP. Drawn on a stream of their own, so the rest of the identity does not depend on them.
+ */
+function system(
+  os: OperatingSystem,
+  role: string,
+  seed: number,
+  index: number,
+): Pick<HostIdentity, 'os' | 'osFamily' | 'platform' | 'role' | 'services'> {
+  const rng = Rng.keyed(seed, Stream.services, index);
+  const ports = new Set<number>(PLATFORM_PORTS[os.platform]);
+  if (os.family !== 'network') {
+    for (const port of ROLE_PORTS[role] ?? []) ports.add(port);
+    if (role === 'db') {
+      if (os.family === 'windows') ports.add(1433);
+      else ports.add(rng.pick(DATABASE_PORTS.slice(1)));
+      if (rng.chance(0.3)) ports.add(rng.pick(DATABASE_PORTS.slice(1)));
+    }
+    if (role === 'dc' && os.family === 'windows') [53, 88].forEach((p) => ports.add(p));
+    if (rng.chance(0.25)) ports.add(443);
+    if (os.family === 'linux' && rng.chance(0.2)) ports.add(123);
+  }
+  return {
+    os: os.name,
+    osFamily: os.family,
+    platform: os.platform,
+    role,
+    services: [...ports].sort((a, b) => a - b),
+  };
 }
 
 function addAgent(identity: HostIdentity, rng: Rng): void {

@@ -33,8 +33,21 @@ function listXml(
   return out + `${I8}</${list}>\n`;
 }
 
+/** How KB texts are written: `crlf` gives multi-line texts CR LF line ends (option crlfText). */
+export interface KbTextStyle {
+  crlf: boolean;
+}
+
+/**
+ * A KB text in CDATA. With CR LF line ends for one QID in three, as QID 11's DIAGNOSIS in
+ * real-captures kb-qualysapi-2015-09.xml; an XML parser turns them back into LF (XML 1.0 §2.11).
+ */
+function textXml(text: string, qid: number, style: KbTextStyle): string {
+  return cdata(style.crlf && qid % 3 === 0 ? text.replace(/\n/g, '\r\n') : text);
+}
+
 /** The details=All block between PATCHABLE and CVSS: lists, HTML texts, exploit correlation. */
-function detailsXml(details: KbDetails): string {
+function detailsXml(details: KbDetails, qid: number, style: KbTextStyle): string {
   let out = listXml(
     'SOFTWARE_LIST',
     'SOFTWARE',
@@ -59,9 +72,17 @@ function detailsXml(details: KbDetails): string {
       ['URL', cveUrl(id)],
     ]),
   );
-  out += `${I8}<DIAGNOSIS>${cdata(details.diagnosis)}</DIAGNOSIS>\n`;
-  out += `${I8}<CONSEQUENCE>${cdata(details.consequence)}</CONSEQUENCE>\n`;
-  out += `${I8}<SOLUTION>${cdata(details.solution)}</SOLUTION>\n`;
+  out += `${I8}<DIAGNOSIS>${textXml(details.diagnosis, qid, style)}</DIAGNOSIS>\n`;
+  out += `${I8}<CONSEQUENCE>${textXml(details.consequence, qid, style)}</CONSEQUENCE>\n`;
+  out += `${I8}<SOLUTION>${textXml(details.solution, qid, style)}</SOLUTION>\n`;
+  if (details.compliance.length > 0) {
+    out += `${I8}<COMPLIANCE_LIST>\n`;
+    for (const c of details.compliance) {
+      out += `${I10}<COMPLIANCE>\n${I12}<TYPE>${c.type}</TYPE>\n${I12}<SECTION>${cdata(c.section)}</SECTION>\n`;
+      out += `${I12}<DESCRIPTION>${textXml(c.description, qid, style)}</DESCRIPTION>\n${I10}</COMPLIANCE>\n`;
+    }
+    out += `${I8}</COMPLIANCE_LIST>\n`;
+  }
   if (details.exploitSources.length > 0) {
     out += `${I8}<CORRELATION>\n${I10}<EXPLOITS>\n`;
     for (const source of details.exploitSources) {
@@ -123,7 +144,12 @@ function changeLogXml(log: readonly KbChange[]): string {
   return out + `${I8}</CHANGE_LOG_LIST>\n`;
 }
 
-export function vulnXml(kb: KnowledgeBase, index: number, request: KbRequest): string {
+export function vulnXml(
+  kb: KnowledgeBase,
+  index: number,
+  request: KbRequest,
+  style: KbTextStyle,
+): string {
   const entry = kb.entries[index];
   const details = kb.details(index);
   const all = request.details === 'All';
@@ -134,8 +160,18 @@ export function vulnXml(kb: KnowledgeBase, index: number, request: KbRequest): s
   out += `${I8}<LAST_SERVICE_MODIFICATION_DATETIME>${modified}</LAST_SERVICE_MODIFICATION_DATETIME>\n`;
   out += `${I8}<PUBLISHED_DATETIME>${formatDateTime(entry.publishedSec)}</PUBLISHED_DATETIME>\n`;
   out += `${I8}<CODE_MODIFIED_DATETIME>${formatDateTime(entry.codeModifiedSec)}</CODE_MODIFIED_DATETIME>\n`;
+  if (all) {
+    out += listXml(
+      'BUGTRAQ_LIST',
+      'BUGTRAQ',
+      details.bugtraq.map((b) => [
+        ['ID', b.id],
+        ['URL', b.url],
+      ]),
+    );
+  }
   out += `${I8}<PATCHABLE>${entry.patchable ? 1 : 0}</PATCHABLE>\n`;
-  if (all) out += detailsXml(details);
+  if (all) out += detailsXml(details, entry.qid, style);
   out += cvssXml(entry, all);
   out += `${I8}<PCI_FLAG>${entry.pciFlag ? 1 : 0}</PCI_FLAG>\n`;
   if (all && entry.threatIntel.length > 0) {

@@ -6,13 +6,16 @@
  */
 import { Rng, Stream, hash32 } from './random';
 import {
+  COMPLIANCE_ITEMS,
   CONSEQUENCE_TEMPLATES,
   DIAGNOSIS_TEMPLATES,
   EXPLOIT_SOURCES,
   KB_CATEGORIES,
   KbCategory,
+  KbTitle,
   MONTHS,
   PACKAGES,
+  Platform,
   SOLUTION_TEMPLATES,
   THREAT_INTEL,
   VulnType,
@@ -47,9 +50,15 @@ export interface KbEntry {
   index: number;
   qid: number;
   category: KbCategory;
+  /** The category's title this QID is an instance of (its service, product and platforms). */
+  title: KbTitle;
   vulnType: VulnType;
   severity: number;
+  /** Reported on a port: then detections carry one of `ports` that the host runs. */
   portBased: boolean;
+  ports: readonly number[];
+  /** The only platforms the QID is found on; undefined = any. */
+  platforms?: readonly Platform[];
   /** Disabled QIDs make their detections IS_DISABLED=1 (filtered unless include_disabled=1). */
   disabled: boolean;
   patchable: boolean;
@@ -57,6 +66,10 @@ export interface KbEntry {
   publishedSec: number;
   codeModifiedSec: number;
   baseModifiedSec: number;
+  /**
+   * Served CVSS scores. QIDs published from 2023 have no CVSS v2 (NVD stopped v2 scoring in July
+   * 2022), those before 2016 no CVSS v3 (published December 2015), and a few neither.
+   */
   cvss?: CvssV2;
   cvss3?: CvssV3;
   threatIntel: readonly { id: number; name: string }[];
@@ -75,12 +88,15 @@ export interface KbExploit {
 /** The long-form parts of a KB entry, regenerated on demand. */
 export interface KbDetails {
   title: string;
+  /** SecurityFocus BIDs of older QIDs; a URL may be empty (real-captures kb-demisto-2024-02.xml). */
+  bugtraq: readonly { id: string; url: string }[];
   software: readonly { product: string; vendor: string }[];
   vendorReferences: readonly { id: string; url: string }[];
   cves: readonly string[];
   diagnosis: string;
   consequence: string;
   solution: string;
+  compliance: readonly { type: string; section: string; description: string }[];
   exploitSources: readonly { name: string; exploits: readonly KbExploit[] }[];
   remote: boolean;
   authTypes: readonly string[];
@@ -189,6 +205,8 @@ export class KnowledgeBase {
           ] as const
         )[rng.weighted([80, 13, 7])];
     const severity = ig ? (rng.chance(0.8) ? 1 : 2) : 1 + rng.weighted([5, 15, 35, 30, 15]);
+    const title = kbTitle(category, hash32(this.seed, Stream.knowledgeBase, qid, 3));
+    const portBased = title.ports ? true : rng.chance(category.portBased);
     const publishedSec = this.startSec - rng.int(30, 3650) * 86400 - rng.int(0, 86399);
     const latest = this.startSec - 3 * 3600;
     const baseModifiedSec = publishedSec + Math.floor(rng.float() * (latest - publishedSec));
@@ -198,9 +216,12 @@ export class KnowledgeBase {
       index,
       qid,
       category,
+      title,
       vulnType,
       severity,
-      portBased: rng.chance(category.portBased),
+      portBased,
+      ports: portBased ? (title.ports ?? category.ports) : [],
+      platforms: title.platforms ?? category.platforms,
       disabled: rng.chance(0.02),
       patchable: !ig && rng.chance(0.85),
       pciFlag: !ig && severity >= 3,
@@ -255,15 +276,27 @@ export class KnowledgeBase {
     entry.qds = Math.min(100, Math.max(1, qds));
     entry.qdsSeverity = qdsBand(entry.qds);
 
+    const trending = rng.chance(0.05);
+    const year = new Date(entry.publishedSec * 1000).getUTCFullYear();
+    const unscored = rng.chance(0.04);
+    if (unscored || year >= 2023) entry.cvss = undefined;
+    if (unscored || year < 2016) entry.cvss3 = undefined;
+
     const factors: NameValue[] = [];
     if (intel.length > 0) factors.push({ name: 'RTI', value: intel.map((t) => t.name).join(',') });
     if (maturity) factors.push({ name: 'exploit_maturity', value: maturity });
     if (kev) factors.push({ name: 'CISA_vuln', value: 'YES' });
-    factors.push({ name: 'CVSS', value: v3base.toFixed(1) });
-    factors.push({ name: 'CVSS_version', value: 'v3.x' });
+    const scored = entry.cvss3 ?? entry.cvss;
+    if (scored) {
+      factors.push({ name: 'CVSS', value: scored.base.toFixed(1) });
+      factors.push({ name: 'CVSS_version', value: entry.cvss3 ? 'v3.x' : 'v2' });
+    }
     factors.push({ name: 'epss', value: epss });
-    factors.push({ name: 'CVSS_vector', value: v3core });
-    if (rng.chance(0.05)) factors.push({ name: 'trending', value: '05152025,05222025' });
+    if (scored) {
+      const vector = entry.cvss3 ? v3core : scored.vectorString.replace(/^CVSS:2\.0\//, '');
+      factors.push({ name: 'CVSS_vector', value: vector });
+    }
+    if (trending) factors.push({ name: 'trending', value: '05152025,05222025' });
     entry.qdsFactors = factors;
   }
 
@@ -274,7 +307,7 @@ export class KnowledgeBase {
     const rng = Rng.keyed(this.seed, Stream.knowledgeBase, entry.qid, 2);
     const year = new Date(entry.publishedSec * 1000).getUTCFullYear();
     const kb = `KB${rng.int(4000000, 5099999)}`;
-    const product = rng.pick(category.products);
+    const product = entry.title.product ?? rng.pick(category.products);
     const version = `${rng.int(1, 12)}.${rng.int(0, 9)}.${rng.int(0, 40)}`;
     const fill = (template: string): string =>
       template
@@ -311,12 +344,26 @@ export class KnowledgeBase {
         exploitSources.push({ name: source.name, exploits });
       }
     }
+    const bugtraq: { id: string; url: string }[] = [];
+    if (!ig && year < 2021 && rng.chance(0.4)) {
+      for (let k = rng.int(1, 2); k > 0; k--) {
+        const id = String(rng.int(10000, 109999));
+        bugtraq.push({ id, url: rng.chance(0.1) ? '' : `http://www.securityfocus.com/bid/${id}` });
+      }
+    }
+    const compliance: (typeof COMPLIANCE_ITEMS)[number][] = [];
+    if (category.name === 'Security Policy' || (!ig && year < 2019 && rng.chance(0.15))) {
+      const first = rng.int(0, COMPLIANCE_ITEMS.length - 1);
+      compliance.push(COMPLIANCE_ITEMS[first]);
+      if (rng.chance(0.5)) compliance.push(COMPLIANCE_ITEMS[(first + 1) % COMPLIANCE_ITEMS.length]);
+    }
     const auth = category.authTypes.length > 0 && !category.portBased;
     const additional: string[] = [];
     if (entry.patchable) additional.push('Patch Available');
     if (exploitSources.length > 0) additional.push('Exploit Available');
     return {
-      title: fill(rng.pick(category.titles)),
+      title: fill(entry.title.text),
+      bugtraq,
       software: ig ? [] : [{ product, vendor: category.vendor }],
       vendorReferences:
         category.vendor === 'microsoft'
@@ -324,8 +371,9 @@ export class KnowledgeBase {
           : [],
       cves,
       diagnosis: fill(rng.pick(DIAGNOSIS_TEMPLATES)),
-      consequence: ig ? 'N/A' : rng.pick(CONSEQUENCE_TEMPLATES),
+      consequence: ig ? 'N/A' : fill(rng.pick(CONSEQUENCE_TEMPLATES)),
       solution: ig ? 'N/A' : fill(rng.pick(SOLUTION_TEMPLATES)),
+      compliance,
       exploitSources,
       remote: !auth,
       authTypes: auth ? category.authTypes : [],
@@ -333,6 +381,11 @@ export class KnowledgeBase {
       supportedModules: auth ? 'VM, CA-Windows Agent, CA-Linux Agent' : 'VM',
     };
   }
+}
+
+function kbTitle(category: KbCategory, key: number): KbTitle {
+  const title = category.titles[key % category.titles.length];
+  return typeof title === 'string' ? { text: title } : title;
 }
 
 function round1(x: number): number {

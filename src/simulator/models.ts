@@ -22,7 +22,7 @@ export type HostModel = Omit<HostRecord, 'subscription'>;
 
 /**
  * An HLD DETECTION as served with show_results=1, show_qds=1, show_qds_factors=1,
- * show_reopened_info=1.
+ * show_reopened_info=1 on /api/3.0 and later (/api/2.0 has no UNIQUE_VULN_ID, QDS or QDS_FACTORS).
  */
 export type DetectionModel = Omit<
   Detection,
@@ -36,6 +36,8 @@ export type DetectionModel = Omit<
 /**
  * A KB VULN as served with details=All, show_disabled_flag=1, show_qid_change_log=1 and
  * show_supported_modules_info=1 (IS_DISABLED, CHANGE_LOG_LIST and SUPPORTED_MODULES need those flags).
+ * Texts are as an XML parser reports them: LF line ends even when served with crlfText, entity
+ * references inside CDATA (`&quot;`) as literal text.
  */
 export type KbModel = {
   // Key remapping rather than Omit: Omit would collapse a type with an index signature to it.
@@ -43,6 +45,8 @@ export type KbModel = {
     K in keyof KnowledgeBaseRecord as K extends 'subscription' | 'CVSS' | 'CVSS_V3' ? never : K
   ]: KnowledgeBaseRecord[K];
 } & {
+  BUGTRAQ_LIST?: { ID: string; URL: string }[];
+  COMPLIANCE_LIST?: { TYPE: string; SECTION: string; DESCRIPTION: string }[];
   CVSS?: {
     BASE: number;
     TEMPORAL: number;
@@ -179,6 +183,9 @@ export function kbModel(kb: KnowledgeBase, index: number): KbModel {
     CODE_MODIFIED_DATETIME: formatDateTime(entry.codeModifiedSec),
     PATCHABLE: entry.patchable,
   };
+  if (details.bugtraq.length > 0) {
+    model.BUGTRAQ_LIST = details.bugtraq.map((b) => ({ ID: b.id, URL: b.url }));
+  }
   if (details.software.length > 0) {
     model.SOFTWARE_LIST = details.software.map((s) => ({ PRODUCT: s.product, VENDOR: s.vendor }));
   }
@@ -190,6 +197,13 @@ export function kbModel(kb: KnowledgeBase, index: number): KbModel {
   model.DIAGNOSIS = details.diagnosis;
   model.CONSEQUENCE = details.consequence;
   model.SOLUTION = details.solution;
+  if (details.compliance.length > 0) {
+    model.COMPLIANCE_LIST = details.compliance.map((c) => ({
+      TYPE: c.type,
+      SECTION: c.section,
+      DESCRIPTION: c.description,
+    }));
+  }
   if (details.exploitSources.length > 0) {
     model.CORRELATION = {
       EXPLOITS: details.exploitSources.map((s) => ({

@@ -38,6 +38,22 @@ export interface SimulatorOptions {
   /** Initial simulated clock, `YYYY-MM-DDTHH:MM:SSZ`. */
   startTime?: string;
   /**
+   * An evaluation subscription: list outputs carry Qualys' evaluation notice as a comment before
+   * and after the root element (real-captures hld-j1-qg3-2020-04.xml). Default false.
+   */
+  evaluation?: boolean;
+  /**
+   * A keep-alive comment after every N-th HOST, DETECTION or VULN of a list output, after the root
+   * element, and a second one before VULN_LIST (real-captures kb-*.xml). Default 0: only the one
+   * before VULN_LIST with details=All.
+   */
+  keepAliveEvery?: number;
+  /**
+   * CR LF line ends in the multi-line KB texts of one QID in three (real-captures
+   * kb-qualysapi-2015-09.xml); the dataset models keep LF, as an XML parser reports them. Default false.
+   */
+  crlfText?: boolean;
+  /**
    * Share a fraction of hosts, with their vulnerabilities, with another simulator instance (see
    * Dataset.sharedHosts); this one then serves that one's knowledge base: give both the same qids.
    */
@@ -80,6 +96,9 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     accountExpired: options.accountExpired ?? false,
     warningUrl: options.warningUrl ?? 'cdata',
     startTime: options.startTime ?? DEFAULT_START,
+    evaluation: options.evaluation ?? false,
+    keepAliveEvery: options.keepAliveEvery ?? 0,
+    crlfText: options.crlfText ?? false,
     overlapWith: options.overlapWith,
   };
   integer('port', o.port, 0, 65535);
@@ -94,6 +113,7 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
   integer('latencyMs', o.latencyMs, 0, 3_600_000);
   integer('firstByteMs', o.firstByteMs, 0, 3_600_000);
   integer('bytesPerSec', o.bytesPerSec, 0, Number.MAX_SAFE_INTEGER);
+  integer('keepAliveEvery', o.keepAliveEvery, 0, 1_000_000);
   check(
     o.username.length > 0 && !o.username.includes(':'),
     'username must be non-empty and without ":"',

@@ -41,6 +41,7 @@ export const Stream = {
   kbModification: 11,
   faults: 13,
   cycleDetections: 14,
+  services: 15,
 } as const;
 
 /** mulberry32: tiny, fast, good enough statistical quality for synthetic data. */

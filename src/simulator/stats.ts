@@ -44,6 +44,7 @@ const FAULT_TYPES: readonly FaultType[] = [
   'reset',
   'truncate',
   'maintenance',
+  'unordered_hosts',
   'poison',
 ];
 

@@ -7,36 +7,110 @@
 
 export type OsFamily = 'windows' | 'linux' | 'network';
 
+/**
+ * What a QID can require of a host: the OS it runs, at the grain of Qualys' per-distribution KB
+ * categories (an Ubuntu notice fits Ubuntu only, a Windows update Windows only). `device` is an
+ * IP-tracked host known only by a generic fingerprint.
+ */
+export type Platform =
+  | 'windows'
+  | 'ubuntu'
+  | 'rhel'
+  | 'centos'
+  | 'debian'
+  | 'suse'
+  | 'amazon'
+  | 'cisco'
+  | 'esxi'
+  | 'device';
+
 export interface OperatingSystem {
   name: string;
   family: OsFamily;
+  platform: Platform;
 }
 
 export const OPERATING_SYSTEMS: readonly OperatingSystem[] = [
-  { name: 'Windows Server 2019 Datacenter 64 bit Edition Version 1809', family: 'windows' },
-  { name: 'Windows Server 2022 Standard 64 bit Edition Version 21H2', family: 'windows' },
-  { name: 'Windows Server 2016 Standard 64 bit Edition Version 1607', family: 'windows' },
-  { name: 'Windows 10 Enterprise 64 bit Edition Version 22H2', family: 'windows' },
-  { name: 'Windows 11 Enterprise 64 bit Edition Version 23H2', family: 'windows' },
-  { name: 'Red Hat Enterprise Linux 8.9', family: 'linux' },
-  { name: 'Red Hat Enterprise Linux 9.3', family: 'linux' },
-  { name: 'Ubuntu 22.04.4 LTS', family: 'linux' },
-  { name: 'Ubuntu 20.04.6 LTS', family: 'linux' },
-  { name: 'CentOS Linux 7.9.2009', family: 'linux' },
-  { name: 'Debian GNU/Linux 11.9', family: 'linux' },
-  { name: 'SUSE Linux Enterprise Server 15 SP5', family: 'linux' },
-  { name: 'Cisco IOS XE 17.3.4a', family: 'network' },
-  { name: 'Linux 2.6 & newer', family: 'network' },
-  { name: 'VMware ESXi 7.0 U3', family: 'network' },
+  {
+    name: 'Windows Server 2019 Datacenter 64 bit Edition Version 1809',
+    family: 'windows',
+    platform: 'windows',
+  },
+  {
+    name: 'Windows Server 2022 Standard 64 bit Edition Version 21H2',
+    family: 'windows',
+    platform: 'windows',
+  },
+  {
+    name: 'Windows Server 2016 Standard 64 bit Edition Version 1607',
+    family: 'windows',
+    platform: 'windows',
+  },
+  {
+    name: 'Windows 10 Enterprise 64 bit Edition Version 22H2',
+    family: 'windows',
+    platform: 'windows',
+  },
+  {
+    name: 'Windows 11 Enterprise 64 bit Edition Version 23H2',
+    family: 'windows',
+    platform: 'windows',
+  },
+  { name: 'Red Hat Enterprise Linux 8.9', family: 'linux', platform: 'rhel' },
+  { name: 'Red Hat Enterprise Linux 9.3', family: 'linux', platform: 'rhel' },
+  { name: 'Ubuntu 22.04.4 LTS', family: 'linux', platform: 'ubuntu' },
+  { name: 'Ubuntu 20.04.6 LTS', family: 'linux', platform: 'ubuntu' },
+  { name: 'CentOS Linux 7.9.2009', family: 'linux', platform: 'centos' },
+  { name: 'Debian GNU/Linux 11.9', family: 'linux', platform: 'debian' },
+  { name: 'SUSE Linux Enterprise Server 15 SP5', family: 'linux', platform: 'suse' },
+  { name: 'Cisco IOS XE 17.3.4a', family: 'network', platform: 'cisco' },
+  { name: 'Linux 2.6 & newer', family: 'network', platform: 'device' },
+  { name: 'VMware ESXi 7.0 U3', family: 'network', platform: 'esxi' },
 ];
 
 export const CLOUD_OPERATING_SYSTEMS: readonly OperatingSystem[] = [
-  { name: 'Amazon Linux 2', family: 'linux' },
-  { name: 'Amazon Linux 2023', family: 'linux' },
-  { name: 'Ubuntu 22.04.4 LTS', family: 'linux' },
-  { name: 'Red Hat Enterprise Linux 9.3', family: 'linux' },
-  { name: 'Windows Server 2022 Datacenter 64 bit Edition Version 21H2', family: 'windows' },
+  { name: 'Amazon Linux 2', family: 'linux', platform: 'amazon' },
+  { name: 'Amazon Linux 2023', family: 'linux', platform: 'amazon' },
+  { name: 'Ubuntu 22.04.4 LTS', family: 'linux', platform: 'ubuntu' },
+  { name: 'Red Hat Enterprise Linux 9.3', family: 'linux', platform: 'rhel' },
+  {
+    name: 'Windows Server 2022 Datacenter 64 bit Edition Version 21H2',
+    family: 'windows',
+    platform: 'windows',
+  },
 ];
+
+/**
+ * The services (ports) a host runs: every host those of its platform, then those of its role.
+ * `db` hosts run one or two of the database ports; `dc` on Windows adds DNS and Kerberos.
+ */
+export const PLATFORM_PORTS: Readonly<Record<Platform, readonly number[]>> = {
+  windows: [135, 139, 445, 3389],
+  ubuntu: [22],
+  rhel: [22],
+  centos: [22],
+  debian: [22],
+  suse: [22],
+  amazon: [22],
+  cisco: [22, 161, 443],
+  esxi: [22, 443, 902],
+  device: [22, 80, 161],
+};
+
+export const ROLE_PORTS: Readonly<Record<string, readonly number[]>> = {
+  app: [8080, 8443],
+  web: [80, 443],
+  db: [],
+  dc: [389, 636],
+  file: [2049],
+  mail: [25, 993],
+  build: [8080, 443],
+  proxy: [80, 443, 8080],
+  ws: [],
+  'k8s-node': [443, 10250],
+};
+
+export const DATABASE_PORTS = [1433, 3306, 5432, 1521];
 
 export const HOST_ROLES = [
   'app',
@@ -85,23 +159,43 @@ export type VulnType =
 
 export type ResultsKind = 'package' | 'windows' | 'ssl' | 'web' | 'service' | 'info';
 
+/**
+ * One kind of QID of a category. A title about one service or product says so, so that its QIDs
+ * are only found where that service runs (OpenSSH on port 22, SQL Server on Windows port 1433).
+ */
+export interface KbTitle {
+  text: string;
+  /** Reported on one of these ports (always port-based); default: the category's rule. */
+  ports?: readonly number[];
+  /** SOFTWARE_LIST product; default: one of the category's. */
+  product?: string;
+  /** Platforms it applies to, narrower than the category's (default: the category's). */
+  platforms?: readonly Platform[];
+}
+
 export interface KbCategory {
   name: string;
+  /** The only platforms its QIDs are found on (Qualys' per-OS categories); none = any platform. */
+  platforms?: readonly Platform[];
   /** Real Qualys QID ranges for the category, so QIDs look familiar. */
   firstQid: number;
   lastQid: number;
   /** Share of the knowledge base, in percent. */
   share: number;
   informationGathered: boolean;
-  /** Probability that a QID of this category is reported on a port. */
+  /** Probability that a QID of this category whose title names no port is reported on a port. */
   portBased: number;
   ports: readonly number[];
   results: ResultsKind;
   authTypes: readonly string[];
   vendor: string;
   products: readonly string[];
-  titles: readonly string[];
+  titles: readonly (string | KbTitle)[];
+  /** Release suffix of package versions in RESULTS (package checks), e.g. `.el8`. */
+  packageSuffix?: string;
 }
+
+const SSL_SERVICE_PORTS = [443, 8443, 636, 993, 3389];
 
 const WEB_PORTS = [80, 443, 8080, 8443];
 
@@ -113,15 +207,33 @@ export const KB_CATEGORIES: readonly KbCategory[] = [
     share: 5,
     informationGathered: false,
     portBased: 1,
-    ports: [1433, 3306, 5432, 1521],
+    ports: DATABASE_PORTS,
     results: 'service',
     authTypes: [],
     vendor: 'oracle',
     products: ['mysql', 'postgresql', 'sql_server'],
     titles: [
-      'Oracle MySQL Server Multiple Vulnerabilities ({advisory})',
-      'PostgreSQL Prior to {version} Multiple Vulnerabilities',
-      'Microsoft SQL Server Elevation of Privilege Vulnerability ({kb})',
+      {
+        text: 'Oracle MySQL Server Multiple Vulnerabilities ({advisory})',
+        ports: [3306],
+        product: 'mysql',
+      },
+      {
+        text: 'PostgreSQL Prior to {version} Multiple Vulnerabilities',
+        ports: [5432],
+        product: 'postgresql',
+      },
+      {
+        text: 'Microsoft SQL Server Elevation of Privilege Vulnerability ({kb})',
+        ports: [1433],
+        product: 'sql_server',
+        platforms: ['windows'],
+      },
+      {
+        text: 'Oracle Database Server Critical Patch Update - {month} {year}',
+        ports: [1521],
+        product: 'database_server',
+      },
     ],
   },
   {
@@ -137,17 +249,27 @@ export const KB_CATEGORIES: readonly KbCategory[] = [
     vendor: 'openbsd',
     products: ['openssh', 'openssl'],
     titles: [
-      'SSL/TLS Server supports TLSv1.0',
-      'Weak SSL/TLS Cipher Suites Supported (RC4 & 3DES)',
-      'OpenSSH Prior to {version} Multiple Vulnerabilities',
-      'SSL Certificate - Self-Signed Certificate',
+      { text: 'SSL/TLS Server supports TLSv1.0', ports: SSL_SERVICE_PORTS, product: 'openssl' },
+      {
+        text: 'Weak SSL/TLS Cipher Suites Supported (RC4 & 3DES)',
+        ports: SSL_SERVICE_PORTS,
+        product: 'openssl',
+      },
+      {
+        text: 'OpenSSH Prior to {version} Multiple Vulnerabilities',
+        ports: [22],
+        product: 'openssh',
+      },
+      { text: 'SSL Certificate - Self-Signed Certificate', ports: SSL_SERVICE_PORTS },
+      { text: 'SNMP Default Community Name (public)', ports: [161] },
     ],
   },
   {
     name: 'Hardware',
+    platforms: ['cisco'],
     firstQid: 42000,
     lastQid: 44999,
-    share: 5,
+    share: 4,
     informationGathered: false,
     portBased: 0.6,
     ports: [443, 22, 161],
@@ -166,8 +288,8 @@ export const KB_CATEGORIES: readonly KbCategory[] = [
     lastQid: 49999,
     share: 8,
     informationGathered: true,
-    portBased: 0.3,
-    ports: [443, 22, 3389],
+    portBased: 0,
+    ports: [],
     results: 'info',
     authTypes: [],
     vendor: 'qualys',
@@ -176,10 +298,10 @@ export const KB_CATEGORIES: readonly KbCategory[] = [
       'Host Scan Time - Scanner',
       'Open TCP Services List',
       'Operating System Detected',
-      'SSL Certificate - Information',
+      { text: 'SSL Certificate - Information', ports: SSL_SERVICE_PORTS },
       'Traceroute',
       'DNS Host Name',
-      'Installed Applications Enumerated From Windows Installer',
+      { text: 'Installed Applications Enumerated From Windows Installer', platforms: ['windows'] },
     ],
   },
   {
@@ -195,16 +317,29 @@ export const KB_CATEGORIES: readonly KbCategory[] = [
     vendor: 'apache',
     products: ['http_server', 'nginx', 'tomcat'],
     titles: [
-      'Apache HTTP Server Prior to {version} Multiple Vulnerabilities',
-      'nginx HTTP/2 "Rapid Reset" Denial of Service Vulnerability',
-      'Apache Tomcat Information Disclosure Vulnerability ({advisory})',
+      {
+        text: 'Apache HTTP Server Prior to {version} Multiple Vulnerabilities',
+        ports: [80, 443],
+        product: 'http_server',
+      },
+      {
+        text: 'nginx HTTP/2 "Rapid Reset" Denial of Service Vulnerability',
+        ports: [80, 443],
+        product: 'nginx',
+      },
+      {
+        text: 'Apache Tomcat Information Disclosure Vulnerability ({advisory})',
+        ports: [8080, 8443],
+        product: 'tomcat',
+      },
     ],
   },
   {
     name: 'Windows',
+    platforms: ['windows'],
     firstQid: 90000,
     lastQid: 99999,
-    share: 20,
+    share: 17,
     informationGathered: false,
     portBased: 0,
     ports: [],
@@ -220,9 +355,10 @@ export const KB_CATEGORIES: readonly KbCategory[] = [
   },
   {
     name: 'Local',
+    platforms: ['windows'],
     firstQid: 100000,
     lastQid: 119999,
-    share: 12,
+    share: 10,
     informationGathered: false,
     portBased: 0,
     ports: [],
@@ -231,13 +367,17 @@ export const KB_CATEGORIES: readonly KbCategory[] = [
     vendor: 'microsoft',
     products: ['.net_framework', 'office', 'visual_c++'],
     titles: [
-      'Microsoft .NET Framework Security Update for {month} {year}',
-      'Microsoft Office Remote Code Execution Vulnerability ({kb})',
-      'Oracle Java SE Critical Patch Update - {month} {year}',
+      {
+        text: 'Microsoft .NET Framework Security Update for {month} {year}',
+        product: '.net_framework',
+      },
+      { text: 'Microsoft Office Remote Code Execution Vulnerability ({kb})', product: 'office' },
+      { text: 'Oracle Java SE Critical Patch Update - {month} {year}', product: 'jre' },
     ],
   },
   {
     name: 'Security Policy',
+    platforms: ['windows'],
     firstQid: 125000,
     lastQid: 129999,
     share: 3,
@@ -266,16 +406,37 @@ export const KB_CATEGORIES: readonly KbCategory[] = [
     vendor: 'apache',
     products: ['log4j', 'struts'],
     titles: [
-      'Apache Log4j Remote Code Execution (Log4Shell)',
+      {
+        text: 'Apache Log4j Remote Code Execution (Log4Shell)',
+        ports: [8080, 8443],
+        product: 'log4j',
+      },
       'Cross-Site Scripting (XSS) in "<search>" Parameter',
       'XML External Entity (XXE) Injection',
     ],
   },
   {
+    name: 'Debian',
+    platforms: ['debian'],
+    firstQid: 170000,
+    lastQid: 189999,
+    share: 4,
+    informationGathered: false,
+    portBased: 0,
+    ports: [],
+    results: 'package',
+    authTypes: ['Unix'],
+    vendor: 'debian',
+    products: ['debian_linux'],
+    titles: ['Debian Security Update for {package} (DSA {advisory}-1)'],
+    packageSuffix: '+deb11u1',
+  },
+  {
     name: 'Ubuntu',
+    platforms: ['ubuntu'],
     firstQid: 196000,
     lastQid: 215999,
-    share: 12,
+    share: 9,
     informationGathered: false,
     portBased: 0,
     ports: [],
@@ -284,12 +445,45 @@ export const KB_CATEGORIES: readonly KbCategory[] = [
     vendor: 'canonical',
     products: ['ubuntu_linux'],
     titles: ['Ubuntu Security Notification for {package} Vulnerabilities (USN-{advisory}-1)'],
+    packageSuffix: '-0ubuntu0.22.04.1',
+  },
+  {
+    name: 'VMware',
+    platforms: ['esxi'],
+    firstQid: 216000,
+    lastQid: 217999,
+    share: 2,
+    informationGathered: false,
+    portBased: 0,
+    ports: [],
+    results: 'service',
+    authTypes: ['Unix'],
+    vendor: 'vmware',
+    products: ['esxi'],
+    titles: ['VMware ESXi Multiple Security Vulnerabilities (VMSA-{year}-{advisory})'],
+  },
+  {
+    name: 'Red Hat',
+    platforms: ['rhel'],
+    firstQid: 236000,
+    lastQid: 245999,
+    share: 7,
+    informationGathered: false,
+    portBased: 0,
+    ports: [],
+    results: 'package',
+    authTypes: ['Unix'],
+    vendor: 'redhat',
+    products: ['enterprise_linux'],
+    titles: ['Red Hat Update for {package} (RHSA-{year}:{advisory})'],
+    packageSuffix: '.el9',
   },
   {
     name: 'CentOS',
+    platforms: ['centos'],
     firstQid: 256000,
     lastQid: 265999,
-    share: 10,
+    share: 5,
     informationGathered: false,
     portBased: 0,
     ports: [],
@@ -298,12 +492,14 @@ export const KB_CATEGORIES: readonly KbCategory[] = [
     vendor: 'centos',
     products: ['centos'],
     titles: ['CentOS Security Update for {package} (CESA-{year}:{advisory})'],
+    packageSuffix: '.el7',
   },
   {
     name: 'Amazon Linux',
+    platforms: ['amazon'],
     firstQid: 350000,
     lastQid: 359999,
-    share: 8,
+    share: 6,
     informationGathered: false,
     portBased: 0,
     ports: [],
@@ -312,6 +508,23 @@ export const KB_CATEGORIES: readonly KbCategory[] = [
     vendor: 'amazon',
     products: ['amazon_linux'],
     titles: ['Amazon Linux Security Advisory for {package}: ALAS2-{year}-{advisory}'],
+    packageSuffix: '.amzn2',
+  },
+  {
+    name: 'SUSE',
+    platforms: ['suse'],
+    firstQid: 750000,
+    lastQid: 759999,
+    share: 3,
+    informationGathered: false,
+    portBased: 0,
+    ports: [],
+    results: 'package',
+    authTypes: ['Unix'],
+    vendor: 'suse',
+    products: ['linux_enterprise_server'],
+    titles: ['SUSE Enterprise Linux Security Update for {package} (SUSE-SU-{year}:{advisory}-1)'],
+    packageSuffix: '-150500.3.1',
   },
 ];
 
@@ -359,8 +572,10 @@ export const EXPLOIT_SOURCES: readonly { name: string; link: string }[] = [
   { name: 'nvd', link: 'https://nvd.nist.gov/vuln/detail/' },
 ];
 
+// Real KB texts are HTML with line breaks, and carry entity references inside their CDATA
+// (`&quot;`, `&lt;`: real-captures kb-qualysapi-2015-09.xml); both are literal text to an XML parser.
 export const DIAGNOSIS_TEMPLATES = [
-  '{title} affects the installed {product}.<P>QID Detection Logic (Authenticated):<BR>Checks the installed version of {product}.',
+  '{title} affects the installed {product}.\n<P>\nQID Detection Logic (Authenticated):<BR>\nChecks the installed version of {product}.',
   'A flaw in {product} lets a remote attacker send crafted requests.<P>Affected versions: &lt; {version}<BR>See the vendor advisory.',
   'The service accepts an XML payload such as <![CDATA[<!ENTITY xxe SYSTEM "file:///etc/passwd">]]> and resolves it.',
 ];
@@ -369,12 +584,41 @@ export const CONSEQUENCE_TEMPLATES = [
   'Successful exploitation could allow remote code execution.',
   'An attacker may obtain sensitive information & escalate privileges.',
   'Exploitation could cause a denial of service – the affected service stops responding.',
+  'Exploits such as &quot;{product} {version}&quot; are publicly available.\n<P>\nUnauthorized users can run commands on the host.\n\n',
 ];
 
 export const SOLUTION_TEMPLATES = [
   'Customers are advised to apply <A HREF="https://support.example.com/{kb}" TARGET="_blank">{kb}</A>.',
   'Upgrade {product} to version {version} or later.<P>Patch:<BR>Following are links for downloading patches to fix the vulnerabilities.',
   'Refer to the vendor advisory and apply the update. Workaround: disable the affected feature.',
+  'Remove the service if it is not strictly required on this host. \n\n',
+];
+
+/** COMPLIANCE_LIST entries (TYPE, SECTION, DESCRIPTION), as older QIDs carry them. */
+export const COMPLIANCE_ITEMS: readonly { type: string; section: string; description: string }[] = [
+  {
+    type: 'CobIT',
+    section: 'DS5.9',
+    description:
+      'Malicious Software Prevention, Detection and Correction\nEnsure that preventive, detective and corrective measures are in place across the organization.\n',
+  },
+  {
+    type: 'HIPAA',
+    section: '164.306 and 164.312',
+    description:
+      'Keeping this service patched addresses section(s) 164.306 and 164.312 requirements for system integrity.',
+  },
+  {
+    type: 'GLBA',
+    section: '314.4(b) and (c)',
+    description:
+      'Detecting and correcting this flaw helps meet the Safeguards Rule (314.4(b) & (c)).',
+  },
+  {
+    type: 'SOX',
+    section: 'DS5.10',
+    description: 'Network Security\nUse security techniques and related management procedures.',
+  },
 ];
 
 export const PORT_PROTOCOLS: Readonly<Record<number, 'tcp' | 'udp'>> = { 161: 'udp', 123: 'udp' };

@@ -2,6 +2,8 @@
  * `host_detections`: the Host List Detection API, one record per host with its detections as
  * VULNERABILITIES, each joined with QID_INFO and MITRE ATT&CK (see qid-join). Host IDs come from
  * the Host List (details=None), as Qualys advises for parallel detection pulls (API doc §5).
+ * Like hosts, an incremental sync emits a deletion for each host no longer listed (see
+ * host-deletions), with no detections: the destination drops the host's row.
  */
 import { Dictionary } from 'ts-essentials';
 
@@ -11,18 +13,20 @@ import { detectionParams, sinceParams } from '../qualys/params';
 import { HostEncoder } from '../qualys/xml/detection-encoder';
 import { DetectionReader } from '../qualys/xml/detection-reader';
 import { InvalidValueHandler } from '../qualys/xml/record-builder';
+import { ResponseReader } from '../qualys/xml/response-reader';
 import { compileRecordShape } from '../qualys/xml/shape';
-import { HostDetectionRecord, KnowledgeBaseRecord } from '../records';
+import { KnowledgeBaseRecord } from '../records';
 import detectionSchema from '../../resources/schemas/host_detections.json';
 import kbSchema from '../../resources/schemas/knowledge_base.json';
-import { QidInfoJoin } from './qid-join';
+import { hostDeletions } from './host-deletions';
+import { QidInfoJoin, SourceHostDetections } from './qid-join';
 import { RangedStream } from './ranged-stream';
 import { RangeSource } from './ranged-sync';
 
 const HOST_SHAPE = compileRecordShape(detectionSchema);
 const KB_SHAPE = compileRecordShape(kbSchema);
 
-export class HostDetections extends RangedStream<HostDetectionRecord> {
+export class HostDetections extends RangedStream<SourceHostDetections> {
   getJsonSchema(): Dictionary<unknown> {
     return detectionSchema;
   }
@@ -44,7 +48,7 @@ export class HostDetections extends RangedStream<HostDetectionRecord> {
     return 2;
   }
 
-  protected rangeSource(): RangeSource<HostDetectionRecord> {
+  protected rangeSource(): RangeSource<SourceHostDetections> {
     const { client, logger } = this;
     const config = client.config;
     const join = new QidInfoJoin(
@@ -68,10 +72,11 @@ export class HostDetections extends RangedStream<HostDetectionRecord> {
         const request = {
           api: 'detection' as const,
           params: { ...detectionParams(config), ...sinceParams('hosts', since) },
-          // The fast path (detection-reader) unless RESULTS are to be capped, which needs them
-          // as text.
+          // The fast path (detection-reader) unless RESULTS are to be capped (field lessons
+          // #15), which the general reader does as they stream in.
           items: config.include_results
-            ? { HOST: HOST_SHAPE }
+            ? (onInvalidValue: InvalidValueHandler) =>
+                new ResponseReader({ HOST: HOST_SHAPE }, onInvalidValue, resultsCap(config))
             : (onInvalidValue: InvalidValueHandler) =>
                 new DetectionReader(HOST_SHAPE, onInvalidValue, encoder),
           idField: 'ID',
@@ -82,6 +87,13 @@ export class HostDetections extends RangedStream<HostDetectionRecord> {
         return join.joined(hostsOf(rangeRecords(client, request, range), config));
       },
       detailCount: (host) => host.VULNERABILITIES.length,
+      removed: async (previous) => {
+        const { records, live } = await hostDeletions(client, previous, this.cursorField[0]);
+        return {
+          records: records.map((r) => ({ ...r, VULNERABILITIES: [] }) as SourceHostDetections),
+          live,
+        };
+      },
     };
   }
 }
@@ -90,23 +102,16 @@ export class HostDetections extends RangedStream<HostDetectionRecord> {
 async function* hostsOf(
   raw: AsyncIterable<Record<string, unknown>>,
   config: QualysConfig,
-): AsyncGenerator<HostDetectionRecord> {
+): AsyncGenerator<SourceHostDetections> {
   for await (const record of raw) {
-    const host = record as unknown as HostDetectionRecord;
+    const host = record as unknown as SourceHostDetections;
     host.subscription = config.subscription;
     host.VULNERABILITIES ??= [];
-    if (config.include_results) capResults(host, config.results_max_length);
     yield host;
   }
 }
 
-/** RESULTS can be huge (field lessons #15): keep `max` characters and say how much was cut. */
-function capResults(host: HostDetectionRecord, max: number): void {
-  for (const detection of host.VULNERABILITIES) {
-    const results = detection.RESULTS;
-    if (results !== undefined && results.length > max) {
-      const marker = `\n[… ${results.length - max} more characters truncated]`;
-      detection.RESULTS = results.slice(0, Math.max(0, max - marker.length)) + marker;
-    }
-  }
+/** RESULTS keep results_max_length characters, ending with a marker saying how much was cut. */
+function resultsCap(config: QualysConfig): ReadonlyMap<string, number> {
+  return new Map([['RESULTS', config.results_max_length]]);
 }

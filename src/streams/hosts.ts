@@ -1,19 +1,18 @@
 /**
  * `hosts`: the Host List API, one record per host (details=All with TruRisk, tags, cloud data).
- * An incremental sync also lists every host ID and emits a deletion record (Airbyte's CDC
- * convention: `_ab_cdc_deleted_at`) for each host the previous sync listed and Qualys no longer
- * does — purged, or outside the tag filter — so that its findings can be closed downstream.
+ * An incremental sync also lists every host ID and emits a deletion record for each host the
+ * previous sync listed and Qualys no longer does (see host-deletions), so that its findings can
+ * be closed downstream.
  */
 import { Dictionary } from 'ts-essentials';
 
-import { formatQualysDate } from '../config';
-import { listAllIds, listIds, rangeRecords } from '../qualys/lists';
+import { listIds, rangeRecords } from '../qualys/lists';
 import { hostListParams, sinceParams } from '../qualys/params';
 import { compileRecordShape } from '../qualys/xml/shape';
 import { HostRecord } from '../records';
 import schema from '../../resources/schemas/hosts.json';
 import { RangedStream } from './ranged-stream';
-import { decodeIdRuns, encodeIdRuns, idsGone, mergeIdRuns } from './id-runs';
+import { hostDeletions } from './host-deletions';
 import { RangeSource } from './ranged-sync';
 
 const HOST_SHAPE = compileRecordShape(schema);
@@ -57,21 +56,8 @@ export class Hosts extends RangedStream<HostRecord> {
         }
       },
       removed: async (previous) => {
-        const listed = await listAllIds(client, 'host_list');
-        const live = mergeIdRuns(listed.runs);
-        const gone =
-          previous === undefined ? [] : idsGone(decodeIdRuns(previous, 'hosts.live'), live);
-        // The server's time of the listing; the local clock only if Qualys sent none.
-        const deletedAt = listed.datetime ?? formatQualysDate(new Date());
-        const records = gone.map(
-          (ID) =>
-            ({
-              ID,
-              subscription: config.subscription,
-              _ab_cdc_deleted_at: deletedAt,
-            }) as HostRecord,
-        );
-        return { records, live: encodeIdRuns(live) };
+        const { records, live } = await hostDeletions(client, previous, this.cursorField[0]);
+        return { records: records as HostRecord[], live };
       },
     };
   }

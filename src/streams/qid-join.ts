@@ -14,6 +14,17 @@ import { qidInfoOf } from '../qualys/qid-info';
 import { EncodedDetection } from '../qualys/xml/detection-encoder';
 import { Detection, HostDetectionRecord, KnowledgeBaseRecord, QidInfo } from '../records';
 
+/**
+ * A detection as the source holds it: parsed by the general reader, or on the fast path still
+ * the JSON bytes the detection encoder made of it (to which the join appends QID_INFO as bytes).
+ */
+export type SourceDetection = Detection | EncodedDetection;
+
+/** A host_detections record inside the source, before it is written: either kind of detection. */
+export type SourceHostDetections = Omit<HostDetectionRecord, 'VULNERABILITIES'> & {
+  VULNERABILITIES: SourceDetection[];
+};
+
 interface Enrichment {
   QID_INFO: QidInfo;
   attack: AttackMapping;
@@ -37,7 +48,7 @@ const MAX_HELD_HOSTS = 100;
 const JOINED = Promise.resolve();
 
 interface HeldHost {
-  host: HostDetectionRecord;
+  host: SourceHostDetections;
   ready: Promise<void>;
   joined: boolean;
 }
@@ -65,7 +76,7 @@ export class QidInfoJoin {
    * waiting, or the range's end when no other reader could still add QIDs, sends the open batch
    * at once. Hosts read before a failure are still delivered, then the failure is raised.
    */
-  async *joined(hosts: AsyncIterable<HostDetectionRecord>): AsyncGenerator<HostDetectionRecord> {
+  async *joined(hosts: AsyncIterable<SourceHostDetections>): AsyncGenerator<SourceHostDetections> {
     const held: HeldHost[] = [];
     this.reading++;
     try {
@@ -96,7 +107,7 @@ export class QidInfoJoin {
    * Attaches QID_INFO and ATT&CK at once if every QID of the host is known (the usual case, and
    * no promise per host then); returns false, attaching nothing, otherwise.
    */
-  private enrichKnown(host: HostDetectionRecord): boolean {
+  private enrichKnown(host: SourceHostDetections): boolean {
     const detections = host.VULNERABILITIES;
     for (let i = 0; i < detections.length; i++) {
       if (!this.known.has(detections[i].QID)) return false;
@@ -111,7 +122,7 @@ export class QidInfoJoin {
    * Attaches QID_INFO and ATT&CK to the host's detections once their QIDs are known; resolves at
    * once when they all are. Unknown QIDs join the open batch.
    */
-  private async enrich(host: HostDetectionRecord): Promise<void> {
+  private async enrich(host: SourceHostDetections): Promise<void> {
     let waits: Set<Promise<void>> | undefined;
     for (const detection of host.VULNERABILITIES) {
       if (this.known.has(detection.QID)) continue;
@@ -163,7 +174,7 @@ export class QidInfoJoin {
   }
 }
 
-function holdFor(host: HostDetectionRecord, enriched: Promise<void>): HeldHost {
+function holdFor(host: SourceHostDetections, enriched: Promise<void>): HeldHost {
   const entry: HeldHost = { host, ready: enriched, joined: false };
   entry.ready = enriched.then(() => {
     entry.joined = true;
@@ -192,7 +203,7 @@ function tailOf({ QID_INFO, attack }: Enrichment): Buffer {
   return Buffer.from(`,${json.slice(1)}`, 'utf8');
 }
 
-function attach(detection: Detection, enrichment: Enrichment | null | undefined): void {
+function attach(detection: SourceDetection, enrichment: Enrichment | null | undefined): void {
   if (!enrichment) return;
   if (detection instanceof EncodedDetection) {
     detection.tail = enrichment.tail ??= tailOf(enrichment);

@@ -1,19 +1,27 @@
 /**
- * What the three streams share: they read ID ranges through RangedSync, checkpoint after each
- * range, and keep Qualys' element names. A stream subclass says only what is particular to it:
- * its schema, key, cursor and how to list and read its ranges.
+ * What the three streams share: read() lists and reads ID ranges through RangedSync, whose
+ * closed ranges go to the stream's RangeCursor, and yields the records with a Checkpoint of the
+ * cursor's state after each range, for CatalogRead to write; records keep Qualys' element names.
+ * A stream subclass says only what is particular to it: its schema, key, cursor and how to list
+ * and read its ranges. The CDK describes the stream (discover).
  */
-import { AirbyteLogger, AirbyteStreamBase, SyncMode } from 'faros-airbyte-cdk';
+import {
+  AirbyteLogger,
+  AirbyteStream,
+  AirbyteStreamBase,
+  HEARTBEAT_FIELD,
+  SyncMode,
+} from 'faros-airbyte-cdk';
 import { Dictionary } from 'ts-essentials';
 
 import { reportFailure } from '../failures';
 import { QualysClient } from '../qualys/client';
+import { Checkpoint } from './catalog-read';
 import { Progress } from './progress';
+import { RangeCursor } from './range-cursor';
 import { RangedStreamState, RangedSync, RangeSource } from './ranged-sync';
 
 export abstract class RangedStream<T extends object> extends AirbyteStreamBase {
-  private sync: RangedSync<T> | undefined;
-
   constructor(
     protected readonly client: QualysClient,
     logger: AirbyteLogger,
@@ -39,44 +47,56 @@ export abstract class RangedStream<T extends object> extends AirbyteStreamBase {
     return true;
   }
 
-  override async *streamSlices(
-    syncMode: SyncMode,
-    _cursorField?: string[],
-    streamState?: Dictionary<unknown>,
-  ): AsyncGenerator<Dictionary<unknown> | undefined> {
+  /**
+   * The CDK's stream, without its `__faros_heartbeat` column (no such records are written), and
+   * resumable: a full refresh keeps its finished ranges in the state, so an attempt that fails
+   * may go on from them (the platform keeps the state between attempts only when told so).
+   */
+  override asAirbyteStream(): AirbyteStream {
+    const stream = super.asAirbyteStream();
+    const properties = stream.json_schema.properties as Record<string, unknown> | undefined;
+    if (properties) delete properties[HEARTBEAT_FIELD];
+    return { ...stream, is_resumable: true } as AirbyteStream;
+  }
+
+  /**
+   * Reads the stream from `input`: its records, each completed range followed by a Checkpoint
+   * of the cursor's state, and a last Checkpoint at the end. Throws (after reporting a TRACE
+   * error) when ranges failed for good; their progress is in the checkpoints before.
+   */
+  async *read(mode: SyncMode, input: RangedStreamState): AsyncGenerator<T | Checkpoint> {
     const { record, detail } = this.units;
-    const progress = new Progress(this.name, record, this.client, this.logger, detail);
-    const sync = new RangedSync(
-      this.name,
-      this.rangeSource(),
-      (streamState ?? {}) as RangedStreamState,
-      {
-        syncMode,
-        startDate: this.client.config.start_date,
-        // Ranges read at once; the call budget decides how many calls actually run.
-        workers: this.readersPerCall * this.client.config.max_concurrency,
-        logger: this.logger,
-        progress,
-      },
-    );
-    this.sync = sync;
+    const cursor = new RangeCursor(input, mode, this.client.config.start_date);
+    const sync = new RangedSync(this.name, this.rangeSource(), cursor, {
+      syncMode: mode,
+      // Ranges read at once; the call budget decides how many calls actually run.
+      workers: this.readersPerCall * this.client.config.max_concurrency,
+      logger: this.logger,
+      progress: new Progress(this.name, record, this.client, this.logger, detail),
+    });
     try {
       await sync.start();
-      for (let checkpoint = 1; !sync.finished; checkpoint++) yield { checkpoint };
+      while (!sync.finished) {
+        yield* sync.nextRange();
+        yield new Checkpoint(cursor.state());
+      }
       sync.throwIfFailed();
     } catch (err) {
-      // The CDK logs a failed stream and goes on with the next; Airbyte needs a TRACE error.
+      // Airbyte needs a TRACE error; CatalogRead goes on with the next stream.
       reportFailure(this.logger, err as Error);
       throw err;
     }
   }
 
-  override async *readRecords(): AsyncGenerator<T> {
-    if (this.sync) yield* this.sync.nextSlice();
-  }
-
-  /** The state lives in the object the CDK handed to streamSlices (see RangedSync). */
-  override getUpdatedState(currentStreamState: Dictionary<unknown>): Dictionary<unknown> {
-    return currentStreamState;
+  /** The CDK's entry point (its stream probe): the records of a read, without checkpoints. */
+  override async *readRecords(
+    syncMode: SyncMode,
+    _cursorField?: string[],
+    _streamSlice?: Dictionary<unknown>,
+    streamState?: Dictionary<unknown>,
+  ): AsyncGenerator<T> {
+    for await (const item of this.read(syncMode, (streamState ?? {}) as RangedStreamState)) {
+      if (!(item instanceof Checkpoint)) yield item;
+    }
   }
 }

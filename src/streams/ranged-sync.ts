@@ -1,27 +1,21 @@
 /**
  * Reads a stream as ID ranges fetched concurrently and checkpoints after each completed range
  * (field lessons "what no one does yet"): list the IDs once, cut them into ranges of the page
- * size, read ranges in parallel under the subscription's call budget, and record each finished
- * range in the stream state, so that a killed sync resumes where it stopped and loses nothing.
+ * size, read ranges in parallel under the subscription's call budget, and report each finished
+ * range to the stream's RangeCursor, so that a killed sync resumes where it stopped and loses
+ * nothing. The readers run in the background and hand records and closed ranges, in order,
+ * through a short queue; nextRange() gives the records up to the next closed range.
  *
- * The cursor is the server's RESPONSE/DATETIME of the sync's ID listing, never the local clock;
- * the next sync reads from it minus CURSOR_OVERLAP_MS. A range that keeps timing out is split in
- * two, down to a single host, which is reported, skipped, and retried by the next sync.
- *
- * CDK contract used here: the stream state object the CDK hands to streamSlices() is the object it
- * checkpoints after every slice, so this class mutates it in place; a slice ends when a range
- * completes, which makes the CDK emit STATE right then.
+ * A range that keeps timing out is split in two, down to a single host, which is reported,
+ * skipped, and retried by the next sync.
  */
 import { AirbyteLogger, SyncMode } from 'faros-airbyte-cdk';
 import VError from 'verror';
 
-import { formatQualysDate } from '../config';
 import { IdRange, RangeStalledError } from '../qualys/lists';
 import { AsyncQueue } from './async-queue';
 import { Progress } from './progress';
-
-/** Re-read what changed shortly before the previous sync started (≤ 1 hour, as the issue asks). */
-export const CURSOR_OVERLAP_MS = 30 * 60 * 1000;
+import { RangeCursor } from './range-cursor';
 
 export interface RangedStreamState {
   /** RESPONSE/DATETIME of the last complete sync's ID listing. */
@@ -33,7 +27,7 @@ export interface RangedStreamState {
     since?: string;
     /** RESPONSE/DATETIME of its ID listing: the cursor once it completes. */
     startedAt?: string;
-    /** Finished ID ranges, sorted and disjoint. */
+    /** Finished ID ranges, sorted, touching ones merged. */
     done: [number, number][];
   };
   /** IDs skipped by an earlier sync because every request for them stalled. */
@@ -93,17 +87,15 @@ export class RangedSync<T> {
   private readonly failures: { task: Task; error: Error }[] = [];
   private readonly skippedNow: number[] = [];
   private finishedFlag = false;
-  private since: string | undefined;
   /** Deletion records, emitted before the first checkpoint, which records the new `live`. */
   private removedRecords: T[] = [];
 
   constructor(
     private readonly name: string,
     private readonly source: RangeSource<T>,
-    private readonly state: RangedStreamState,
+    private readonly cursor: RangeCursor,
     private readonly options: {
       syncMode: SyncMode;
-      startDate?: string;
       workers: number;
       logger: AirbyteLogger;
       progress: Progress;
@@ -116,34 +108,29 @@ export class RangedSync<T> {
     return this.finishedFlag;
   }
 
-  /** Lists the IDs (resuming an interrupted sync if there is one) and starts the readers. */
+  /** Lists the IDs of the cursor's window and starts the readers. */
   async start(): Promise<void> {
-    const { syncMode, logger } = this.options;
-    const pending = this.state.pending;
-    const resuming = pending !== undefined && pending.mode === syncMode;
+    const { logger } = this.options;
+    const { since, resuming } = this.cursor;
     if (resuming) {
-      this.since = pending.since;
       logger.info(
-        `${this.name}: resuming the interrupted sync from ${this.since ?? 'the beginning'}, ` +
-          `${pending.done.length} ranges already done`,
+        `${this.name}: resuming the interrupted sync from ${since ?? 'the beginning'}, ` +
+          `${this.cursor.closed.length} ranges already done`,
       );
-    } else {
-      this.since = this.lowerBound();
     }
-    const done = resuming ? pending.done : [];
     const [listing] = await Promise.all([
-      this.source.list({ since: this.since, exclude: done }),
+      this.source.list({ since, exclude: this.cursor.closed.map(([from, to]) => [from, to]) }),
       resuming ? undefined : this.listRemoved(),
     ]);
-    const startedAt = resuming ? pending.startedAt : listing.datetime;
-    if (startedAt === undefined) {
+    if (!resuming && listing.datetime === undefined) {
       logger.warn(`${this.name}: the ID listing had no RESPONSE/DATETIME; the cursor stays as is`);
     }
-    this.state.pending = { mode: syncMode, since: this.since, startedAt, done };
+    this.cursor.listed(listing.datetime);
     for (const range of listing.ranges) {
-      this.tasks.push({ ...range, since: this.since, stallsToSplit: STALLS_TO_SPLIT });
+      this.tasks.push({ ...range, since, stallsToSplit: STALLS_TO_SPLIT });
     }
-    for (const id of this.state.skipped ?? []) {
+    const retries = this.cursor.toRetry;
+    for (const id of retries) {
       this.tasks.push({
         from: id,
         to: id,
@@ -152,11 +139,11 @@ export class RangedSync<T> {
         retryOfSkipped: true,
       });
     }
-    const total = listing.total + (this.state.skipped?.length ?? 0);
+    const total = listing.total + retries.length;
     this.estimate(total);
     logger.info(
       `${this.name}: ${total} to read in ${this.tasks.length} ranges` +
-        (this.since ? ` (changed since ${this.since})` : ''),
+        (since ? ` (changed since ${since})` : ''),
     );
     this.options.progress.start();
     void this.runReaders();
@@ -165,8 +152,8 @@ export class RangedSync<T> {
   /** What disappeared since the last sync, as deletion records, and what is listed now. */
   private async listRemoved(): Promise<void> {
     if (!this.source.removed) return;
-    const { records, live } = await this.source.removed(this.state.live);
-    this.state.live = live;
+    const { records, live } = await this.source.removed(this.cursor.previousLive);
+    this.cursor.listedAll(live);
     // A full refresh replaces the destination's data: deletions only matter to incremental syncs.
     if (this.options.syncMode !== SyncMode.INCREMENTAL || records.length === 0) return;
     this.removedRecords = records;
@@ -175,8 +162,8 @@ export class RangedSync<T> {
     );
   }
 
-  /** Records until the next range completes (then the CDK checkpoints), or until the end. */
-  async *nextSlice(): AsyncGenerator<T> {
+  /** Records until the next range closes (a checkpoint for the cursor's state), or the end. */
+  async *nextRange(): AsyncGenerator<T> {
     const removed = this.removedRecords;
     this.removedRecords = [];
     yield* removed;
@@ -188,10 +175,11 @@ export class RangedSync<T> {
           yield item.record;
           break;
         case 'done':
-          this.markDone(item.from, item.to, item.retryOfSkipped);
+          if (item.retryOfSkipped) this.cursor.retried(item.from);
+          else this.cursor.close(item.from, item.to);
           return;
         case 'skipped':
-          this.markDone(item.id, item.id, false);
+          this.cursor.skip(item.id);
           this.skippedNow.push(item.id);
           return;
         case 'failed':
@@ -206,7 +194,6 @@ export class RangedSync<T> {
       }
     }
   }
-
   /** Throws once finished if any range failed for good (its progress is kept in the state). */
   throwIfFailed(): void {
     if (this.failures.length === 0) return;
@@ -218,14 +205,6 @@ export class RangedSync<T> {
       this.failures.length,
       ranges,
     );
-  }
-
-  private lowerBound(): string | undefined {
-    const cursor = this.state.cursor;
-    if (this.options.syncMode === SyncMode.INCREMENTAL && cursor) {
-      return formatQualysDate(new Date(new Date(cursor).getTime() - CURSOR_OVERLAP_MS));
-    }
-    return this.options.startDate;
   }
 
   private estimate(rows: number): void {
@@ -305,28 +284,10 @@ export class RangedSync<T> {
     }
   }
 
-  private markDone(from: number, to: number, retryOfSkipped: boolean | undefined): void {
-    if (retryOfSkipped) {
-      this.state.skipped = (this.state.skipped ?? []).filter((id) => id !== from);
-      return;
-    }
-    const done = this.state.pending?.done;
-    if (!done) return;
-    let i = 0;
-    while (i < done.length && done[i][0] < from) i++;
-    done.splice(i, 0, [from, to]);
-  }
-
   private finish(): void {
     this.finishedFlag = true;
     this.options.progress.stop();
-    const skipped = [...new Set([...(this.state.skipped ?? []), ...this.skippedNow])];
-    if (skipped.length) this.state.skipped = skipped;
-    else delete this.state.skipped;
-    if (this.failures.length > 0) return;
-    const startedAt = this.state.pending?.startedAt;
-    if (startedAt) this.state.cursor = startedAt;
-    delete this.state.pending;
+    this.cursor.finish(this.failures.length === 0);
     if (this.skippedNow.length) {
       this.options.logger.warn(
         `${this.name}: skipped ${this.skippedNow.length} ids that stalled every request: ` +

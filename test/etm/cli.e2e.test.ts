@@ -181,6 +181,42 @@ onEachEngine('etm sync, status, query', () => {
     expect(sync.stderr).toMatch(/etm: jdoe@qualysapi\.qg2\.apps\.qualys\.com: 5 records/);
   });
 
+  test('merges: the summary counts joins per rule; etm merges lists each with its value', () => {
+    expect(sync.stdout).toMatch(/joins by rule: +cloudInstanceId 1, fqdn 1\n/);
+    const r = etm(['merges', '--db', db, '--format', 'json']);
+    expect(r.status).toBe(0);
+    const merges = r.stdout
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(merges.map(({ mergedAt: _at, assetKey: _key, ...m }) => m)).toEqual([
+      {
+        kind: 'joined',
+        host: { subscription: SUB_B, hostId: '5501' },
+        matched: { subscription: SUB_A, hostId: '148312001' },
+        rule: 'fqdn',
+        value: 'app01.corp.example.com',
+      },
+      {
+        kind: 'joined',
+        host: { subscription: SUB_B, hostId: '7702' },
+        matched: { subscription: SUB_A, hostId: '148312057' },
+        rule: 'cloudInstanceId',
+        value: 'i-0a1b2c3d4e5f60718',
+      },
+    ]);
+    const table = etm(['merges', '--db', db, '--rule', 'fqdn']);
+    expect(table.stdout.split('\n')[0]).toMatch(
+      /^ASSET +KIND +HOST +MATCHED HOST +RULE +VALUE +AT$/,
+    );
+    expect(table.stdout).toContain(`${SUB_B}/5501`);
+    expect(table.stdout).not.toContain('7702');
+    expect(table.stderr).toBe('1 merge\n');
+    const bad = etm(['merges', '--db', db, '--rule', 'macAddress']);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/--rule: unknown identification rule 'macAddress'/);
+  });
+
   test('overlapping hosts of two subscriptions give the merged asset count', () => {
     const r = etm(['query', '--db', db, '--format', 'json', 'inventory: (source: `VMDR`)']);
     expect(jsonLines(r.stdout)).toHaveLength(3);
@@ -229,9 +265,10 @@ onEachEngine('etm sync, status, query', () => {
     ]);
     expect(table.status).toBe(0);
     expect(table.stdout.split('\n')[0]).toMatch(
-      /^assetKey +sourceVulnerabilityId +findingName +findingSeverity/,
+      /^assetKey +assetName +ipAddress +sourceVulnerabilityId +findingName +findingSeverity/,
     );
-    expect(table.stderr).toBe('4 findings\n');
+    expect(table.stdout.trimEnd().split('\n').pop()).toBe('(4 of 4 findings)');
+    expect(table.stderr).toBe('');
     const severe = etm(['query', '--db', db, '--format', 'json', 'asset.truRiskBand: SEVERE']);
     expect(severe.stdout).toBe('');
     const limited = etm([
@@ -303,7 +340,13 @@ describe('failures', () => {
     // Line 5 is the first host_detections record, after the hosts checkpoint.
     const r = syncA(dir, db, { fail_after_line: 5 });
     expect(r.status).toBe(1);
-    expect(r.stdout).toMatch(/FAILED: Qualys said no \(user jdoe, password \*\*\*\)/);
+    // The reason leads; the counts of what was committed follow.
+    expect(r.stdout.split('\n')[0]).toBe(
+      `${SUB_A}: FAILED: Qualys said no (user jdoe, password ***)`,
+    );
+    expect(r.stdout).toMatch(
+      new RegExp(`\n${SUB_A.replace(/\./g, '\\.')}: 3 records, 1 checkpoints`),
+    );
     const status = statusOf(db)[SUB_A];
     expect(status).toMatchObject({
       status: 'Failed',
@@ -319,6 +362,16 @@ describe('failures', () => {
     for (const f of fs.readdirSync(dir).filter((n) => n.startsWith('etm.db'))) {
       expect(fs.readFileSync(path.join(dir, f)).includes(PASSWORD_A)).toBe(false);
     }
+  });
+
+  test('a failure before any record prints the reason alone; status shows the whole error', () => {
+    const dir = tempDir();
+    const db = path.join(dir, 'etm.db');
+    const r = syncA(dir, db, { fail_after_line: 1 });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe(`${SUB_A}: FAILED: Qualys said no (user jdoe, password ***)\n`);
+    const table = etm(['status', '--db', db]).stdout;
+    expect(table).toContain(`\n${SUB_A} (Failed): Qualys said no (user jdoe, password ***)\n`);
   });
 
   test('a source that exits non-zero fails the connector', () => {
@@ -414,6 +467,148 @@ describe('a sync killed between two checkpoints', () => {
   }, 60000);
 });
 
+describe('connector lifecycle', () => {
+  /** `etm sync` of A that stops writing after `line` and waits, until the test stops it. */
+  async function pausedSync(dir: string, db: string, line = 6): Promise<ChildProcess> {
+    const paused = config(dir, 'paused.json', 'a', { pause_after_line: line });
+    const child = spawn(
+      process.execPath,
+      [ETM, 'sync', '--config', paused, '--db', db, '--source', FAKE_SOURCE],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    await waitFor(() => {
+      const c = fs.existsSync(db) ? statusOf(db)[SUB_A] : undefined;
+      return c?.status === 'Processing' && !!c.state_saved_at;
+    });
+    return child;
+  }
+
+  const output = (child: ChildProcess) => {
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (c) => (stdout += c));
+    child.stderr?.on('data', (c) => (stderr += c));
+    const exit = new Promise<number | null>((resolve) =>
+      child.once('exit', (code) => resolve(code)),
+    );
+    return { exit, text: () => ({ stdout, stderr }) };
+  };
+
+  test('Ctrl-C: Interrupted, "run again to resume", and the next sync resumes to the clean result', async () => {
+    const dir = tempDir();
+    const clean = path.join(dir, 'clean.db');
+    expect(syncA(dir, clean).status).toBe(0);
+    const db = path.join(dir, 'etm.db');
+    const child = await pausedSync(dir, db);
+    const out = output(child);
+    child.kill('SIGINT');
+    expect(await out.exit).toBe(130);
+    expect(out.text().stdout.split('\n')[0]).toBe(`${SUB_A}: interrupted; run again to resume`);
+    expect(out.text().stderr).toMatch(/etm: interrupted; run again to resume\n$/);
+    expect(out.text().stdout + out.text().stderr).not.toMatch(/SIGTERM|SIGINT|FAILED/);
+    expect(statusOf(db)[SUB_A]).toMatchObject({
+      status: 'Interrupted',
+      interrupted_at: expect.stringMatching(/^\d{4}-/),
+      last_run: expect.objectContaining({ status: 'Interrupted' }),
+    });
+    expect(syncA(dir, db).status).toBe(0);
+    expect(dumpStore(db)).toEqual(dumpStore(clean));
+  }, 60000);
+
+  test('one sync per connector: a second sync, a reset or a remove is refused while one runs', async () => {
+    const dir = tempDir();
+    const db = path.join(dir, 'etm.db');
+    const child = await pausedSync(dir, db);
+    const out = output(child);
+    try {
+      const busy = new RegExp(
+        `connector ${SUB_A.replace(/\./g, '\\.')} is being synced by another etm process \\(pid ${child.pid}, since \\d{4}-[^)]+\\); wait for it to finish or stop it`,
+      );
+      const second = syncA(dir, db);
+      expect(second.status).toBe(1);
+      expect(second.stderr).toMatch(busy);
+      expect(second.stdout).toBe('');
+      for (const args of [
+        ['reset', SUB_A],
+        ['remove', SUB_A],
+      ]) {
+        const r = etm([...args, '--db', db]);
+        expect(r.status).toBe(1);
+        expect(r.stderr).toMatch(busy);
+      }
+      expect(statusOf(db)[SUB_A]).toMatchObject({ status: 'Processing', interrupted: false });
+    } finally {
+      child.kill('SIGINT');
+      await out.exit;
+    }
+  }, 60000);
+
+  test('reset: the next sync reads everything again; --stream forgets one stream', () => {
+    const dir = tempDir();
+    const db = path.join(dir, 'etm.db');
+    const probe = path.join(dir, 'probe.json');
+    expect(syncA(dir, db).status).toBe(0);
+    const one = etm(['reset', SUB_A, '--stream', 'host_detections', '--db', db]);
+    expect(one.stdout).toBe(
+      `${SUB_A}: host_detections state cleared; the next sync reads that stream again\n`,
+    );
+    expect(syncA(dir, db, { probe_file: probe }).status).toBe(0);
+    expect(JSON.parse(fs.readFileSync(probe, 'utf8')).state).toEqual({
+      hosts: { cutoff: '2025-03-14T09:12:44Z' },
+      knowledge_base: { lastModified: '2025-03-14T08:00:00Z' },
+    });
+    const all = etm(['reset', SUB_A, '--db', db]);
+    expect(all.stdout).toBe(`${SUB_A}: state cleared; the next sync reads everything again\n`);
+    expect(statusOf(db)[SUB_A].state_saved_at).toBeNull();
+    expect(syncA(dir, db, { probe_file: probe }).stdout).toMatch(`${SUB_A}: 5 records`);
+    expect(JSON.parse(fs.readFileSync(probe, 'utf8')).state).toBeNull();
+    const bad = etm(['reset', SUB_A, '--stream', 'detections', '--db', db]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(
+      /--stream: connector .* has no state for stream 'detections' \(it has: hosts, host_detections, knowledge_base\)/,
+    );
+    const unknown = etm(['reset', 'nobody', '--db', db]);
+    expect(unknown.stderr).toMatch(
+      new RegExp(`no connector 'nobody' \\(connectors: ${SUB_A.replace(/\./g, '\\.')}\\)`),
+    );
+  });
+
+  test("remove: a connector's data goes; the store equals one that never synced it", () => {
+    const dir = tempDir();
+    const both = path.join(dir, 'both.db');
+    const aOnly = path.join(dir, 'a.db');
+    expect(syncA(dir, aOnly).status).toBe(0);
+    const r = etm([
+      'sync',
+      '--config',
+      config(dir, 'a.json', 'a'),
+      '--config',
+      config(dir, 'b.json', 'b'),
+      '--db',
+      both,
+      '--source',
+      FAKE_SOURCE,
+    ]);
+    expect(r.status).toBe(0);
+    const removed = etm(['remove', SUB_B, '--db', both]);
+    expect(removed.status).toBe(0);
+    expect(removed.stdout).toBe(
+      `${SUB_B} removed: 3 hosts, 4 findings, 1 assets; 2 assets other connectors share kept\n`,
+    );
+    expect(dumpStore(both)).toEqual(dumpStore(aOnly));
+    expect(Object.keys(statusOf(both))).toEqual([SUB_A]);
+    expect(etm(['merges', '--db', both, '--format', 'json']).stdout).toBe('');
+  });
+
+  test('etm sync without --config is an error, not an empty store', () => {
+    const dir = tempDir();
+    const r = etm(['sync', '--db', path.join(dir, 'etm.db')]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/--config is required/);
+    expect(fs.existsSync(path.join(dir, 'etm.db'))).toBe(false);
+  });
+});
+
 describe('etm run --profile', () => {
   function profile(dir: string, doc: Record<string, unknown>): string {
     const file = path.join(dir, 'profile.json');
@@ -500,6 +695,49 @@ describe('etm run --profile', () => {
     const status = statusOf(db);
     expect(Object.values(status).map((c) => c.status)).toEqual(['Registered', 'Registered']);
   });
+
+  test.each([
+    ['stopped', 'SIGINT'],
+    ['killed', 'SIGKILL'],
+  ] as const)(
+    'a scheduler %s while waiting leaves no Scheduled run that nothing will start',
+    async (_how, signal) => {
+      const dir = tempDir();
+      const db = path.join(dir, 'etm.db');
+      config(dir, 'a.json', 'a');
+      const start = new Date(Date.now() + 3600_000).toISOString();
+      const end = new Date(Date.now() + 7200_000).toISOString();
+      const file = profile(dir, {
+        subscriptions: [{ config: 'a.json' }],
+        schedule: { start, end, every: '1h' },
+      });
+      const child = spawn(
+        process.execPath,
+        [ETM, 'run', '--profile', file, '--db', db, '--source', FAKE_SOURCE],
+        { cwd: ROOT, stdio: 'ignore' },
+      );
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      await waitFor(() => fs.existsSync(db) && statusOf(db)[SUB_A]?.status === 'Scheduled');
+      expect(statusOf(db)[SUB_A]).toMatchObject({ next_run_at: start, scheduler_running: true });
+      child.kill(signal);
+      await exited;
+      const c = statusOf(db)[SUB_A];
+      const table = etm(['status', '--db', db]).stdout;
+      if (signal === 'SIGINT') {
+        expect(c).toMatchObject({
+          status: 'Registered',
+          next_run_at: null,
+          scheduler_running: null,
+        });
+        expect(table).not.toMatch(/Scheduled/);
+      } else {
+        // Killed: nothing could clean up; status says the schedule is dead.
+        expect(c).toMatchObject({ status: 'Scheduled', scheduler_running: false });
+        expect(table).toMatch(/Scheduled \(no scheduler running\)/);
+      }
+    },
+    30000,
+  );
 });
 
 async function waitFor(condition: () => boolean, timeoutMs = 20000): Promise<void> {

@@ -62,7 +62,7 @@ describe('etm demo', () => {
     subscriptions = [];
     for (const s of demoSubscriptions(HOSTS))
       subscriptions.push({ label: s.label, sim: await startSimulator(s.options) });
-    run = await runEtm(['demo', '--db', db, '--hosts', String(HOSTS)]);
+    run = await runEtm(['demo', '--db', db, '--hosts', String(HOSTS), '--no-serve']);
   }, 60000);
 
   afterAll(async () => {

@@ -30,8 +30,16 @@ export function fixtureLines(name: string): string[] {
     .filter((l) => l.trim() !== '');
 }
 
+const tempDirs: string[] = [];
+afterAll(() => {
+  for (const dir of tempDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh temp dir, removed after the test file's last test. */
 export function tempDir(prefix = 'etm-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
 }
 
 export const ENGINES: ReadonlyArray<Engine> = ['sqlite', 'postgres'];
@@ -128,6 +136,18 @@ export function destination(
   });
 }
 
+/** As `destination`, its rules told the networks the store's connectors declared (as etm sync). */
+export function openDestination(
+  store: EtmStore,
+  options: { transformMap?: string; rules?: string; logger?: Logger } = {},
+): Promise<EtmDestination> {
+  return EtmDestination.open(store, {
+    transformMap: options.transformMap,
+    rules: options.rules ? IdentificationRules.select(options.rules) : undefined,
+    logger: options.logger ?? captureLogger(),
+  });
+}
+
 export async function* asLines(lines: Iterable<string>): AsyncIterable<string> {
   for (const l of lines) yield l;
 }
@@ -143,7 +163,7 @@ export async function consume(
     rules?: string;
   } = {},
 ): Promise<ConsumeResult> {
-  const consumer = new SyncConsumer(destination(store, options), {
+  const consumer = new SyncConsumer(await openDestination(store, options), {
     connector: options.connector,
     commitAtEnd: options.commitAtEnd,
   });

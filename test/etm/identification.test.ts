@@ -65,29 +65,29 @@ describe('identification rules: deciding', () => {
   const rules = IdentificationRules.defaults();
 
   test('the first rule for which both have a value decides', () => {
-    const a = identity(SUB_A, { ID: 1, DNS_DATA: { FQDN: 'app01.corp' }, IP: '10.0.0.1' });
+    const a = identity(SUB_A, { ID: 1, DNS_DATA: { FQDN: 'app01.corp' }, IP: '203.0.113.1' });
     const b = identity(SUB_B, { ID: 2, DNS_DATA: { FQDN: 'APP01.corp' }, IP: '10.9.9.9' });
-    expect(rules.decide([a], [b])).toEqual({ rule: 'fqdn', equal: true });
+    expect(rules.decide([a], [b])).toMatchObject({ rule: 'fqdn', equal: true });
   });
 
   test('a higher rule with different values is a conflict, whatever the lower rules say', () => {
     const a = identity(SUB_A, { ID: 1, CLOUD_RESOURCE_ID: 'i-1', DNS_DATA: { FQDN: 'app01' } });
     const b = identity(SUB_B, { ID: 2, CLOUD_RESOURCE_ID: 'i-2', DNS_DATA: { FQDN: 'app01' } });
-    expect(rules.decide([a], [b])).toEqual({ rule: 'cloudInstanceId', equal: false });
+    expect(rules.decide([a], [b])).toMatchObject({ rule: 'cloudInstanceId', equal: false });
   });
 
   test('host IDs are compared only within one subscription', () => {
-    const a = identity(SUB_A, { ID: 1001, IP: '10.0.0.1' });
-    const b = identity(SUB_B, { ID: 1001, IP: '10.0.0.2' });
-    expect(rules.decide([a], [b])).toEqual({ rule: 'ipAddress', equal: false });
-    const c = identity(SUB_A, { ID: 1001, IP: '10.0.0.2' });
-    expect(rules.decide([a], [c])).toEqual({ rule: 'qualysHostId', equal: true });
+    const a = identity(SUB_A, { ID: 1001, IP: '203.0.113.1' });
+    const b = identity(SUB_B, { ID: 1001, IP: '203.0.113.2' });
+    expect(rules.decide([a], [b])).toMatchObject({ rule: 'ipAddress', equal: false });
+    const c = identity(SUB_A, { ID: 1001, IP: '203.0.113.2' });
+    expect(rules.decide([a], [c])).toMatchObject({ rule: 'qualysHostId', equal: true });
   });
 
   test('names compare without case; nothing in common decides nothing', () => {
     const a = identity(SUB_A, { ID: 1, NETBIOS: 'App01', QG_HOSTID: '6F1C-AA' });
     const b = identity(SUB_B, { ID: 2, NETBIOS: 'APP01', QG_HOSTID: '6f1c-aa' });
-    expect(rules.decide([a], [b])).toEqual({ rule: 'agentId', equal: true });
+    expect(rules.decide([a], [b])).toMatchObject({ rule: 'agentId', equal: true });
     expect(
       rules.decide(
         [identity(SUB_A, { ID: 1, IP: '1.1.1.1' })],
@@ -97,13 +97,13 @@ describe('identification rules: deciding', () => {
   });
 
   test('a rule switched off is skipped', () => {
-    const a = identity(SUB_A, { ID: 1, DNS_DATA: { FQDN: 'app01' }, IP: '10.0.0.1' });
-    const b = identity(SUB_B, { ID: 2, DNS_DATA: { FQDN: 'app01' }, IP: '10.0.0.2' });
-    expect(IdentificationRules.select('ipAddress,fqdn').decide([a], [b])).toEqual({
+    const a = identity(SUB_A, { ID: 1, DNS_DATA: { FQDN: 'app01' }, IP: '203.0.113.1' });
+    const b = identity(SUB_B, { ID: 2, DNS_DATA: { FQDN: 'app01' }, IP: '203.0.113.2' });
+    expect(IdentificationRules.select('ipAddress,fqdn').decide([a], [b])).toMatchObject({
       rule: 'ipAddress',
       equal: false,
     });
-    expect(IdentificationRules.select('fqdn').decide([a], [b])).toEqual({
+    expect(IdentificationRules.select('fqdn').decide([a], [b])).toMatchObject({
       rule: 'fqdn',
       equal: true,
     });
@@ -167,7 +167,7 @@ onEachEngine('identification rules: merging assets in the store', () => {
 
   test('rule off: without fqdn, hosts that share only an FQDN stay apart', async () => {
     const hosts = [
-      { subscription: SUB_A, ID: 1, DNS_DATA: { FQDN: 'web.internal' }, IP: '10.0.0.1' },
+      { subscription: SUB_A, ID: 1, DNS_DATA: { FQDN: 'web.internal' }, IP: '203.0.113.1' },
       { subscription: SUB_B, ID: 2, DNS_DATA: { FQDN: 'web.internal' } },
     ];
     expect(await assetsOf(hosts)).toHaveLength(1);
@@ -196,10 +196,22 @@ onEachEngine('identification rules: merging assets in the store', () => {
 
   test('a host matching two conflicting assets joins the one found by the higher rule', async () => {
     const assets = await assetsOf([
-      { subscription: SUB_A, ID: 1, QG_HOSTID: 'agent-1', NETBIOS: 'ONE' },
-      { subscription: SUB_B, ID: 2, IP: '10.0.0.9', NETBIOS: 'TWO' },
+      {
+        subscription: SUB_A,
+        ID: 1,
+        QG_HOSTID: 'agent-1',
+        NETBIOS: 'ONE',
+        DNS_DATA: { DOMAIN: 'corp' },
+      },
+      {
+        subscription: SUB_B,
+        ID: 2,
+        IP: '203.0.113.9',
+        NETBIOS: 'TWO',
+        DNS_DATA: { DOMAIN: 'corp' },
+      },
       // Matches host 1 by agentId and host 2 by ipAddress; hosts 1 and 2 differ by NetBIOS name.
-      { subscription: SUB_C, ID: 3, QG_HOSTID: 'AGENT-1', IP: '10.0.0.9' },
+      { subscription: SUB_C, ID: 3, QG_HOSTID: 'AGENT-1', IP: '203.0.113.9' },
     ]);
     expect(assets).toHaveLength(2);
     const joined = assets.find((a) => (a.subscriptions as string[]).length === 2);
@@ -207,9 +219,14 @@ onEachEngine('identification rules: merging assets in the store', () => {
   });
 
   test('a host linking two assets merges them, in any arrival order', async () => {
-    const byIp = { subscription: SUB_B, ID: 2, IP: '10.0.0.5' };
+    const byIp = { subscription: SUB_B, ID: 2, IP: '203.0.113.5' };
     const byFqdn = { subscription: SUB_C, ID: 3, DNS_DATA: { FQDN: 'app01.corp' } };
-    const both = { subscription: SUB_A, ID: 1, DNS_DATA: { FQDN: 'app01.corp' }, IP: '10.0.0.5' };
+    const both = {
+      subscription: SUB_A,
+      ID: 1,
+      DNS_DATA: { FQDN: 'app01.corp' },
+      IP: '203.0.113.5',
+    };
     const orders = [
       [both, byIp, byFqdn],
       [both, byFqdn, byIp],
@@ -228,8 +245,14 @@ onEachEngine('identification rules: merging assets in the store', () => {
   test('a host does not merge two assets that conflict with each other', async () => {
     const assets = await assetsOf([
       { subscription: SUB_A, ID: 1, DNS_DATA: { FQDN: 'app01.corp' }, NETBIOS: 'N1' },
-      { subscription: SUB_B, ID: 2, NETBIOS: 'N2', IP: '10.0.0.9' },
-      { subscription: SUB_C, ID: 3, DNS_DATA: { FQDN: 'app01.corp' }, IP: '10.0.0.9' },
+      {
+        subscription: SUB_B,
+        ID: 2,
+        NETBIOS: 'N2',
+        IP: '203.0.113.9',
+        DNS_DATA: { DOMAIN: 'corp' },
+      },
+      { subscription: SUB_C, ID: 3, DNS_DATA: { FQDN: 'app01.corp' }, IP: '203.0.113.9' },
     ]);
     expect(assets).toHaveLength(2);
     expect(
@@ -239,7 +262,7 @@ onEachEngine('identification rules: merging assets in the store', () => {
 
   test('identifiedBy of a lone host is its highest-precedence rule with a value', async () => {
     const [asset] = await assetsOf(
-      [{ subscription: SUB_A, ID: 1, NETBIOS: 'APP01', IP: '10.0.0.1' }],
+      [{ subscription: SUB_A, ID: 1, NETBIOS: 'APP01', IP: '203.0.113.1' }],
       'fqdn,netBiosName,ipAddress',
     );
     expect(asset.identifiedBy).toBe('netBiosName');

@@ -491,16 +491,20 @@ onEachEngine('stores made before purges were kept', () => {
     try {
       await sync(t.store, FIRST_SYNC);
       const before = { assets: await assets(t.store), findings: await findings(t.store) };
-      // What version 1 looked like: no purged_at column (and no views, which read it).
+      // What version 1 looked like: no purged_at column (and no views, which read it), no
+      // declared networks, no merge records.
       await t.store.sql.exec(
         `DROP VIEW etm_findings; DROP VIEW etm_assets; ALTER TABLE asset_hosts DROP COLUMN purged_at`,
       );
+      await t.store.sql.exec(`ALTER TABLE connectors DROP COLUMN network`);
+      await t.store.sql.exec(`ALTER TABLE connectors DROP COLUMN interrupted_at`);
+      await t.store.sql.exec(`DROP TABLE asset_merges`);
       await t.store.setMeta('schema_version', '1');
       await t.store.close();
 
       const reopened = await EtmStore.open(t.file);
       try {
-        expect(await reopened.getMeta('schema_version')).toBe('2');
+        expect(await reopened.getMeta('schema_version')).toBe('3');
         expect({ assets: await assets(reopened), findings: await findings(reopened) }).toEqual(
           before,
         );
@@ -518,10 +522,10 @@ onEachEngine('stores made before purges were kept', () => {
   test('a store of a newer schema version is refused', async () => {
     const t = await tempStore();
     try {
-      await t.store.setMeta('schema_version', '3');
+      await t.store.setMeta('schema_version', '4');
       await t.store.close();
       await expect(EtmStore.open(t.file)).rejects.toThrow(
-        /has schema version 3; this etm reads version 2/,
+        /has schema version 4; this etm reads version 3/,
       );
     } finally {
       await t.cleanup();

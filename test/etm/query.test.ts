@@ -105,6 +105,38 @@ onEachEngine('query results', () => {
     expect(records).toHaveLength(8);
   });
 
+  test('assetKey: the asset, whatever the case, by its index; not, != and wildcards as usual', async () => {
+    const all = (await run('finding.vendorProductName: VMDR')).records;
+    const key = all[0].assetKey as string;
+    const own = all.filter((f) => f.assetKey === key);
+    expect(own.length).toBeGreaterThan(0);
+    expect((await run(`finding.assetKey: ${key.toUpperCase()}`)).records).toEqual(own);
+    expect((await run(`finding.assetKey = \`${key}\``)).records).toEqual(own);
+    expect((await run(`not finding.assetKey: ${key}`)).records).toEqual(
+      all.filter((f) => f.assetKey !== key),
+    );
+    expect((await run(`finding.assetKey != ${key}`)).records).toEqual(
+      all.filter((f) => f.assetKey !== key),
+    );
+    expect(
+      (await run(`finding.assetKey: ${key.slice(0, 8)}*`)).records.length,
+    ).toBeGreaterThanOrEqual(own.length);
+    expect((await run('finding.assetKey: vmdr-0000000000000000')).records).toEqual([]);
+    expect(
+      (await run(`inventory: (assetKey: ${key.toUpperCase()})`)).records.map((a) => a.assetKey),
+    ).toEqual([key]);
+    // The plan is SQLite's to show; PostgreSQL plans a table this small as it likes.
+    if (t.store.engine === 'sqlite') {
+      const plan = await t.store.sql.all<{ detail: string }>(
+        `EXPLAIN QUERY PLAN ${compileQuery(parseQuery(`finding.assetKey: ${key}`)).sql}`,
+        [key],
+      );
+      expect(plan.map((p) => p.detail).join('\n')).toMatch(
+        /SEARCH f USING INDEX findings_identity \(asset_seq=\?\)/,
+      );
+    }
+  });
+
   test('field conditions combine with and', async () => {
     const { records } = await run(
       'finding.vendorProductName: VMDR and finding.findingSeverity >= 4',

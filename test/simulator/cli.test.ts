@@ -76,7 +76,8 @@ test.each(['SIGTERM', 'SIGINT'] as const)(
 );
 
 test('--faults reads a fault plan file; --escaped-warning-url changes the URL encoding', async () => {
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'qualys-sim-')), 'faults.json');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qualys-sim-'));
+  const file = path.join(dir, 'faults.json');
   fs.writeFileSync(
     file,
     JSON.stringify({ rules: [{ type: 'http_error', status: 502, calls: [1] }] }),
@@ -94,7 +95,47 @@ test('--faults reads a fault plan file; --escaped-warning-url changes the URL en
     const exited = exit(child);
     child.kill('SIGTERM');
     await exited;
+    fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('--evaluation, --keep-alive-every and --crlf-text shape the responses', async () => {
+  const { child, line } = await start([
+    '--hosts',
+    '5',
+    '--qids',
+    '30',
+    '--evaluation',
+    '--keep-alive-every',
+    '2',
+    '--crlf-text',
+  ]);
+  try {
+    const kb = await (
+      await get(line, '/api/4.0/fo/knowledge_base/vuln/?action=list&details=All')
+    ).text();
+    const evaluation =
+      '<!-- This report was generated with an evaluation version of Qualys //--> \n';
+    const keepAlive = '<!-- keep-alive for KNOWLEDGE_BASE_VULN_LIST_OUTPUT  -->\n';
+    expect(kb).toContain(`${evaluation}<KNOWLEDGE_BASE_VULN_LIST_OUTPUT>`);
+    expect(kb).toContain(`</KNOWLEDGE_BASE_VULN_LIST_OUTPUT>\n${evaluation}`);
+    expect(kb.split(keepAlive).length - 1).toBe(2 + 15 + 1);
+    expect(kb).toContain('\r\n');
+  } finally {
+    const exited = exit(child);
+    child.kill('SIGTERM');
+    await exited;
+  }
+});
+
+test('--help documents the realism options', async () => {
+  const child = spawn(process.execPath, [BIN, '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c));
+  expect(await exit(child)).toBe(0);
+  for (const option of ['--evaluation', '--keep-alive-every <n>', '--crlf-text', '--faults <file>'])
+    expect(stdout).toContain(option);
+  expect(stdout).toContain('unordered_hosts');
 });
 
 test('a bad option exits 1 with a message on stderr and nothing on stdout', async () => {

@@ -271,6 +271,10 @@ test.each([
     /rule 0: endpoint must be one of host_list, hld, kb, about/,
   ],
   [{ rules: [{ type: 'latency', ms: 5, rate: 2 }] }, /rule 0: rate must be between 0 and 1/],
+  [
+    { rules: [{ type: 'unordered_hosts', swapEvery: 0 }] },
+    /rule 0: swapEvery must be a positive integer/,
+  ],
   [{ faults: [] }, /expected \{"rules": \[...\]\}/],
 ])('an invalid fault plan is rejected: %j', async (plan, message) => {
   await expect(startSimulator({ ...SMALL, faults: plan as never })).rejects.toThrow(message);

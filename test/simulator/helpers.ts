@@ -229,6 +229,8 @@ const LISTS: Record<string, string> = {
   THREAT_INTELLIGENCE: 'THREAT_INTEL',
   AUTH_TYPE_LIST: 'AUTH_TYPE',
   CHANGE_LOG_LIST: 'CHANGE_LOG_INFO',
+  BUGTRAQ_LIST: 'BUGTRAQ',
+  COMPLIANCE_LIST: 'COMPLIANCE',
 };
 
 /** Converts an element to the model shape: numbers, 0|1 booleans, lists, attribute+text objects. */

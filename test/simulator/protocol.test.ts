@@ -2,6 +2,8 @@
  * Authentication, required headers, limit headers, GET/POST equivalence, the gateway token and the
  * SIMPLE_RETURN errors (API doc §1, §5).
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Simulator, startSimulator } from '../../src/simulator';
 import { SMALL, basic, call, parseXml, path, withSimulator } from './helpers';
 
@@ -35,16 +37,27 @@ describe('authentication and headers', () => {
     ['a wrong password', basic('qualys_sim', 'wrong')],
     ['a wrong user', basic('someone', 'qualys_sim_password')],
     ['a malformed header', 'Basic !!!'],
-  ])('%s: 401 with "Bad Login/Password" and the limit headers', async (_name, auth) => {
-    const reply = await call(sim, HOSTS, { auth });
-    expect(reply.status).toBe(401);
-    expect(simpleReturn(reply.body)).toEqual({
-      code: undefined,
-      text: 'Bad Login/Password',
-      datetime: '2025-06-02T12:00:00Z',
-    });
-    for (const header of LIMIT_HEADERS) expect(reply.headers[header]).toBeDefined();
-  });
+  ])(
+    '%s: 401 with CODE 2000 "Bad Login/Password", no limit headers, as recorded',
+    async (_name, auth) => {
+      const reply = await call(sim, HOSTS, { auth });
+      expect(reply.status).toBe(401);
+      expect(reply.headers['content-type']).toBe('text/xml;charset=UTF-8');
+      expect(simpleReturn(reply.body)).toEqual({
+        code: '2000',
+        text: 'Bad Login/Password',
+        datetime: '2025-06-02T12:00:00Z',
+      });
+      // Byte for byte the recorded answer (real-captures simple-return-2000-j1-qg3-2020-09.xml),
+      // but for the host and the time.
+      const capture = 'real-captures/simple-return-2000-j1-qg3-2020-09.xml';
+      const recorded = readFileSync(join(__dirname, '../../test_files/qualys', capture), 'utf8')
+        .replace('https://qualysapi.qg3.apps.qualys.com', sim.baseUrl)
+        .replace('2020-09-23T21:41:06Z', '2025-06-02T12:00:00Z');
+      expect(reply.body).toBe(recorded);
+      for (const header of LIMIT_HEADERS) expect(reply.headers[header]).toBeUndefined();
+    },
+  );
 
   test('a missing X-Requested-With header is a 400 SIMPLE_RETURN', async () => {
     const reply = await call(sim, HOSTS, { requestedWith: false });
@@ -70,18 +83,28 @@ describe('authentication and headers', () => {
     for (const header of LIMIT_HEADERS) expect(about.headers[header]).toBeDefined();
   });
 
-  test('every API version path answers the same document', async () => {
+  test('every API version path answers the same document, but 2.0 has no UNIQUE_VULN_ID or QDS', async () => {
     const ids = sim.dataset.hostIds();
-    const range = `ids=${ids[0]}-${ids[5]}&show_igs=1`;
+    const range = `ids=${ids[0]}-${ids[5]}&show_igs=1&show_qds=1&show_qds_factors=1`;
     const bodies = await Promise.all(
       [2, 3, 4, 5].map(
         async (v) =>
           (await call(sim, `/api/${v}.0/fo/asset/host/vm/detection/?action=list&${range}`)).body,
       ),
     );
-    const normalised = bodies.map((b) => b.replace(/\/api\/\d\.0\//g, '/api/N/'));
-    expect(new Set(normalised).size).toBe(1);
-    expect(bodies[0]).toContain(`<ID>${ids[0]}</ID>`);
+    const [v2, ...current] = bodies.map((b) => b.replace(/\/api\/\d\.0\//g, '/api/N/'));
+    expect(new Set(current).size).toBe(1);
+    expect(current[0]).toContain(`<ID>${ids[0]}</ID>`);
+    expect(current[0]).toMatch(/<UNIQUE_VULN_ID>\d+<\/UNIQUE_VULN_ID>/);
+    expect(current[0]).toMatch(/<QDS severity="[A-Z]+">\d+<\/QDS>/);
+    expect(current[0]).toMatch(/<QDS_FACTORS>/);
+    // As in the real 2.0 captures (real-captures hld-*.xml), which have neither.
+    expect(v2).toBe(
+      current[0]
+        .replace(/ *<UNIQUE_VULN_ID>.*\n/g, '')
+        .replace(/ *<QDS severity.*\n/g, '')
+        .replace(/ *<QDS_FACTORS>\n(?:.*\n)*? *<\/QDS_FACTORS>\n/g, ''),
+    );
   });
 
   test('POST with a form body answers exactly what GET with a query answers', async () => {

@@ -110,4 +110,22 @@ describe('CallBudget', () => {
     budget.observe('detection', headers({ limit: 2, running: 0, remaining: 100 }));
     expect(await tryAcquire(budget, 'knowledge_base', 3)).toHaveLength(2);
   });
+
+  it('tells rate-limit listeners when a wait starts and until when, once per refusal', () => {
+    const budget = new CallBudget(8);
+    const heard: [string, string][] = [];
+    const stop = budget.onRateLimit((api, until) =>
+      heard.push([api, new Date(until).toISOString()]),
+    );
+    // A 409 1965: its headers (ToWait-Sec), then its body (SECONDS_TO_WAIT), say the same wait.
+    budget.observe('detection', headers({ remaining: 0, toWait: 30 }));
+    budget.blockFor('detection', 30, 'SIMPLE_RETURN 1965');
+    budget.blockFor('knowledge_base', 5, 'SIMPLE_RETURN 1965');
+    stop();
+    budget.blockFor('detection', 90, 'SIMPLE_RETURN 1965');
+    expect(heard).toEqual([
+      ['detection', '2025-03-14T09:00:30.000Z'],
+      ['knowledge_base', '2025-03-14T09:00:05.000Z'],
+    ]);
+  });
 });

@@ -1,5 +1,10 @@
-import { ConfigError, tagNames, validateConfig } from '../../src/config';
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { ConfigError, credentialsOf, tagNames, userinfoOf, validateConfig } from '../../src/config';
 import { detectionParams, hostListParams } from '../../src/qualys/params';
+
+const CA = fs.readFileSync(path.join(__dirname, '../../test_files/tls/ca.pem'), 'utf8');
 
 const minimal = {
   base_url: 'https://qualysapi.qg2.apps.qualys.com',
@@ -44,6 +49,18 @@ describe('validateConfig', () => {
     const raw = { ...minimal };
     validateConfig(raw);
     expect(raw).toEqual(minimal);
+  });
+
+  it('derives the same subscription label whatever port base_url names', () => {
+    for (const base_url of [
+      'https://qualysapi.qg2.apps.qualys.com',
+      'https://qualysapi.qg2.apps.qualys.com:8443',
+      'https://qualysapi.qg2.apps.qualys.com:443/',
+    ]) {
+      expect(validateConfig({ ...minimal, base_url }).subscription).toBe(
+        'jdoe@qualysapi.qg2.apps.qualys.com',
+      );
+    }
   });
 
   it('keeps a given subscription label and normalises base_url and start_date', () => {
@@ -120,7 +137,17 @@ describe('validateConfig', () => {
     [
       'a base_url without scheme',
       { ...minimal, base_url: 'qualysapi.qualys.com' },
-      'Invalid configuration: base_url must start with https://',
+      'Invalid configuration: base_url has no scheme: write https://qualysapi.qualys.com',
+    ],
+    [
+      'a base_url without scheme and with a path',
+      { ...minimal, base_url: 'qualysapi.qualys.com/api/2.0' },
+      'Invalid configuration: base_url has no scheme: write https://qualysapi.qg2.apps.qualys.com',
+    ],
+    [
+      'a base_url with another scheme',
+      { ...minimal, base_url: 'ftp://qualysapi.qualys.com' },
+      'Invalid configuration: base_url must start with https://, not ftp://',
     ],
     [
       'a base_url with a path',
@@ -146,10 +173,184 @@ describe('validateConfig', () => {
     [
       'a config that is not an object',
       'not an object',
-      'Invalid configuration: expected a JSON object',
+      'Invalid configuration: expected a JSON object, not a string',
+    ],
+    ['null', null, 'Invalid configuration: expected a JSON object, not null'],
+    ['an array', [minimal], 'Invalid configuration: expected a JSON object, not an array'],
+    [
+      'a start_date in the future',
+      { ...minimal, start_date: '2999-01-01' },
+      'start_date 2999-01-01T00:00:00Z is in the future: nothing would be read',
+    ],
+    [
+      'a timeout beyond a day (a timer holds 24.8 days)',
+      { ...minimal, timeout: 3_000_000 },
+      'Invalid configuration: timeout must be <= 86400',
+    ],
+    [
+      'results_max_length beyond 1 MiB',
+      { ...minimal, results_max_length: 2 ** 40 },
+      'Invalid configuration: results_max_length must be <= 1048576',
+    ],
+    [
+      'a page size beyond what Qualys serves',
+      { ...minimal, detections_page_size: 1e12 },
+      'Invalid configuration: detections_page_size must be <= 1000000',
+    ],
+    [
+      'a subscription label of 10,000 characters',
+      { ...minimal, subscription: 'x'.repeat(10_000) },
+      'Invalid configuration: subscription must be at most 256 characters',
+    ],
+    [
+      'a config nested too deep',
+      { ...minimal, severities: [[[[[[[[[[5]]]]]]]]]] },
+      'Invalid configuration: nested deeper than 8 levels',
+    ],
+    [
+      'a misspelled key',
+      { ...minimal, severites: [5] },
+      'Invalid configuration: unknown key "severites" (did you mean severities?)',
+    ],
+    [
+      'a key sharing a word with a known one',
+      { ...minimal, tags: 'PCI' },
+      'Invalid configuration: unknown key "tags" (did you mean tag_filter?)',
+    ],
+    [
+      'keys differing in case or separators',
+      { ...minimal, Password: 'x', 'start-date': '2025-01-01', page_size: 10 },
+      'Invalid configuration: unknown keys "Password" (did you mean password?), "start-date" (did you mean start_date?), "page_size" (did you mean hosts_page_size or detections_page_size?)',
+    ],
+    [
+      'a proxy_url without scheme',
+      { ...minimal, proxy_url: 'proxy.corp:3128' },
+      'Invalid configuration: proxy_url has no scheme: write http://proxy.corp:3128',
+    ],
+    [
+      'a proxy_url with credentials',
+      { ...minimal, proxy_url: 'http://me:s3cr3t-pa55@proxy.corp:3128' },
+      'proxy_url must not contain credentials; use proxy_username and proxy_password',
+    ],
+    [
+      'a proxy_url with a path',
+      { ...minimal, proxy_url: 'http://proxy.corp:3128/pac' },
+      "proxy_url must be the proxy's address, e.g. http://proxy.example.com:3128, not http://proxy.corp:3128/pac",
+    ],
+    [
+      'proxy credentials without a proxy',
+      { ...minimal, proxy_username: 'me', proxy_password: 'x' },
+      'proxy_username and proxy_password are only used with proxy_url',
+    ],
+    [
+      'a proxy password without a user',
+      { ...minimal, proxy_url: 'http://proxy.corp:3128', proxy_password: 'x' },
+      'proxy_password needs proxy_username',
+    ],
+    [
+      'a ca_certificate that is not PEM',
+      { ...minimal, ca_certificate: 'MIIB' },
+      'ca_certificate must be PEM text: -----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----',
+    ],
+    [
+      'a ca_certificate whose base64 is broken',
+      {
+        ...minimal,
+        ca_certificate: `${CA}\n-----BEGIN CERTIFICATE-----\nMIIBbroken\n-----END CERTIFICATE-----\n`,
+      },
+      expect.stringMatching(/^ca_certificate: certificate 2 of 2 is not valid \(.+\)$/),
+    ],
+    [
+      'a base_url that is not a URL, without echoing its userinfo',
+      { ...minimal, base_url: 'https://jdoe:s3cr3t-pa55@[bad' },
+      'base_url is not a valid URL: https://[bad',
     ],
   ])('refuses %s with a message naming the field', (_label, config, message) => {
-    expect(errorOf(config)).toBe(message);
+    expect(errorOf(config)).toEqual(message);
+  });
+
+  it('accepts the proxy and the CA, and keeps the proxy without a trailing slash', () => {
+    const config = validateConfig({
+      ...minimal,
+      proxy_url: 'http://proxy.corp:3128/',
+      proxy_username: 'me',
+      proxy_password: 'proxy-pa55',
+      ca_certificate: CA,
+    });
+    expect(config).toMatchObject({
+      proxy_url: 'http://proxy.corp:3128',
+      proxy_username: 'me',
+      proxy_password: 'proxy-pa55',
+      ca_certificate: CA,
+    });
+  });
+
+  it('warns about unknown keys far from any known one, and drops them', () => {
+    const warnings: string[] = [];
+    const config = validateConfig(
+      { ...minimal, notes: 'prod', _comment: 1, check_connection: false },
+      (message) => warnings.push(message),
+    );
+    expect(warnings).toEqual([
+      'Configuration keys "notes", "_comment" are not in the spec: ignored',
+    ]);
+    expect(config).not.toHaveProperty('notes');
+    expect(config).not.toHaveProperty('_comment');
+    // The CDK's own options are known.
+    expect(config).toHaveProperty('check_connection', false);
+  });
+
+  it('names at most ten unknown keys, each cut at 40 characters', () => {
+    const warnings: string[] = [];
+    const unknown = Object.fromEntries(
+      Array.from({ length: 12 }, (_, i) => [`zz${i}${'q'.repeat(50)}`, i]),
+    );
+    validateConfig({ ...minimal, ...unknown }, (message) => warnings.push(message));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(
+      /^Configuration keys "zz0q{37}…", .* and 2 more are not in the spec: ignored$/,
+    );
+  });
+});
+
+describe('credentialsOf', () => {
+  it('finds the secret fields, URL userinfo and everything under unknown keys', () => {
+    expect(
+      credentialsOf({
+        ...minimal,
+        base_url: 'https://jdoe:p%40ss-w0rd@qualysapi.qualys.com',
+        proxy_password: 'proxy-pa55',
+        pasword: 'typo-pa55',
+        ['__proto__']: { nested: ['deep-pa55', 12345678] },
+        subscription: 'not a secret',
+      }),
+    ).toEqual([
+      'jdoe:p%40ss-w0rd',
+      'jdoe',
+      'p%40ss-w0rd',
+      'jdoe:p@ss-w0rd',
+      'p@ss-w0rd',
+      's3cr3t-pa55',
+      'proxy-pa55',
+      'typo-pa55',
+      'deep-pa55',
+      '12345678',
+    ]);
+  });
+
+  it('takes every string of a config that is not an object', () => {
+    expect(credentialsOf(['a-pa55', { b: 'b-pa55' }])).toEqual(['a-pa55', 'b-pa55']);
+    expect(credentialsOf('whole-pa55')).toEqual(['whole-pa55']);
+    expect(credentialsOf(null)).toEqual([]);
+  });
+
+  it('reads userinfo without a scheme too', () => {
+    expect(userinfoOf('jdoe:s3cr3t@qualysapi.qualys.com')).toEqual([
+      'jdoe:s3cr3t',
+      'jdoe',
+      's3cr3t',
+    ]);
+    expect(userinfoOf('https://qualysapi.qualys.com/a@b')).toEqual([]);
   });
 });
 

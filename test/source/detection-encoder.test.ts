@@ -8,10 +8,12 @@ import path from 'node:path';
 
 import { validateConfig } from '../../src/config';
 import { detectionParams } from '../../src/qualys/params';
-import { DetectionReader } from '../../src/qualys/xml/detection-reader';
+import { DetectionReader, MAX_HOST_BYTES } from '../../src/qualys/xml/detection-reader';
 import { EncodedDetection, HostEncoder } from '../../src/qualys/xml/detection-encoder';
 import { ListReader, ResponseEvent, ResponseReader } from '../../src/qualys/xml/response-reader';
 import { compileRecordShape } from '../../src/qualys/xml/shape';
+import { RECORD_PROTOTYPE } from '../../src/qualys/xml/record-object';
+import { MAX_FIELD_CHARS } from '../../src/qualys/xml/text-cap';
 import { XmlSyntaxError } from '../../src/qualys/xml/tokenizer';
 import { SharedJsonEncoder } from '../../src/shared-json';
 import { startSimulator } from '../../src/simulator';
@@ -161,7 +163,7 @@ describe('DetectionReader (the fast path) gives the general reader’s records',
   });
 
   it('escapes text as JSON.stringify does, and keeps UTF-8 split across chunks', () => {
-    const results = `<RESULTS><![CDATA[say "hi" \\ back\tslash\r\n\u0001 é 漢字 😀 <![CDATA[ x]]></RESULTS>`;
+    const results = `<RESULTS><![CDATA[say "hi" \\ back\tslash\n\u0001 é 漢字 😀 <![CDATA[ x]]></RESULTS>`;
     const doc = hld(host(1, results) + host(2, '<SERVICE>Apache &lt;2.4</SERVICE>'));
     for (const chunkSize of [doc.length, 5, 3, 2, 1]) {
       // Host 2's entity is for the general reader.
@@ -349,5 +351,82 @@ describe('DetectionReader (the fast path) gives the general reader’s records',
       })(),
     );
     expect(reader.otherDocument?.root).toBe('SIMPLE_RETURN');
+  });
+});
+
+/** The records the fast path reads from `doc`. */
+function recordsOf(doc: Buffer, chunkSize: number): Record<string, unknown>[] {
+  return read(new DetectionReader(HOST), doc, chunkSize).flatMap((e) =>
+    e.kind === 'record' ? [e.record] : [],
+  );
+}
+
+function detectionsOf(record: Record<string, unknown>): Record<string, unknown>[] {
+  return record.VULNERABILITIES as Record<string, unknown>[];
+}
+
+describe('DetectionReader and the general reader respect the same bounds', () => {
+  it('normalise CR LF and a lone CR to LF (XML 1.0 §2.11), CR hosts by the general reader', () => {
+    const crlf = '<RESULTS><![CDATA[a\r\nb\rc\r\n]]></RESULTS><SERVICE>x\r\ny</SERVICE>';
+    const doc = hld(host(1, crlf) + host(2, ''));
+    for (const chunkSize of [doc.length, 7, 1]) {
+      expect(expectSameRecords(doc, chunkSize)).toEqual({ encoded: 1, general: 1 });
+    }
+    const detection = detectionsOf(recordsOf(doc, 1)[0])[0];
+    expect([detection.RESULTS, detection.SERVICE]).toEqual(['a\nb\nc\n', 'x\ny']);
+  });
+
+  it('cut a field longer than MAX_FIELD_CHARS to a prefix and an exact marker', () => {
+    const long = 'r'.repeat(MAX_FIELD_CHARS + 5000);
+    const doc = hld(host(1, `<RESULTS><![CDATA[${long}]]></RESULTS>`) + host(2, ''));
+    for (const chunkSize of [doc.length, 65536]) {
+      expect(expectSameRecords(doc, chunkSize)).toEqual({ encoded: 1, general: 1 });
+    }
+    const results = detectionsOf(recordsOf(doc, 65536)[0])[0].RESULTS as string;
+    expect(results).toHaveLength(MAX_FIELD_CHARS);
+    const [, kept, dropped] = /^(r*)\n\[… (\d+) more characters truncated\]$/.exec(results) ?? [];
+    expect(kept.length + Number(dropped)).toBe(long.length);
+  });
+
+  it('hand a HOST larger than MAX_HOST_BYTES, and the rest of the page, to the general reader', () => {
+    const detection = `<DETECTION><QID>1</QID><SERVICE>${'s'.repeat(200)}</SERVICE></DETECTION>`;
+    const huge = `<DETECTION_LIST>${detection.repeat(70_000)}</DETECTION_LIST>`;
+    const many = hld(host(1, '') + `<HOST><ID>2</ID>${huge}</HOST>` + host(3, ''));
+    expect(many.length).toBeGreaterThan(MAX_HOST_BYTES);
+    expect(expectSameRecords(many, 65536)).toEqual({ encoded: 1, general: 2 });
+  });
+
+  it.each([
+    ['deep nesting', `${'<X>'.repeat(40)}${'</X>'.repeat(40)}`, /elements nested deeper than 32/],
+    ['an endless tag', `<SERVICE a="${'a'.repeat(70_000)}">x</SERVICE>`, /longer than 65536/],
+    ['an element flood', '<Y>1</Y>'.repeat(800_000), /a <HOST> larger than 48 Mi/],
+  ])('refuse %s with the same error', (_what, detection, message) => {
+    const doc = hld(host(1, '') + host(2, detection) + host(3, ''));
+    for (const reader of [new ResponseReader({ HOST }), new DetectionReader(HOST)]) {
+      expect(() => read(reader, doc, 65536)).toThrow(message);
+    }
+  });
+
+  it('keep __proto__, constructor and toString elements as fields, reaching no prototype', () => {
+    const names = ['__proto__', 'constructor', 'toString', 'hasOwnProperty'];
+    const hostile = names.map((n) => `<${n}><polluted>1</polluted></${n}><${n}>x</${n}>`).join('');
+    const doc = hld(host(1, hostile, hostile) + host(2, `<QDS __proto__="p">1</QDS>`));
+    const objectPrototype = Object.getOwnPropertyNames(Object.prototype);
+    expect(expectSameRecords(doc, 3)).toEqual({ encoded: 0, general: 2 });
+    const [first, second] = recordsOf(doc, 3);
+    for (const record of [first, detectionsOf(first)[0]]) {
+      expect(Object.getPrototypeOf(record)).toBe(RECORD_PROTOTYPE);
+      expect(Object.getPrototypeOf(RECORD_PROTOTYPE)).toBe(null);
+      expect(Object.isFrozen(RECORD_PROTOTYPE)).toBe(true);
+      for (const name of names) {
+        expect(Object.getOwnPropertyDescriptor(record, name)?.value).toEqual([
+          { polluted: '1' },
+          'x',
+        ]);
+      }
+    }
+    expect(JSON.stringify(detectionsOf(second)[0].QDS)).toBe('{"__proto__":"p","value":1}');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.getOwnPropertyNames(Object.prototype)).toEqual(objectPrototype);
   });
 });

@@ -7,7 +7,6 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import zlib from 'node:zlib';
 
 import Ajv, { ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
@@ -69,24 +68,30 @@ function tempFile(dir: string, name: string, content: unknown): string {
   return file;
 }
 
+/** The environment the Airbyte platform gives a source on every sync. */
+export const PLATFORM_ENV = { WORKER_JOB_ID: '1', WORKER_ATTEMPT_ID: '0' };
+
 /**
- * Runs `bin/main <command>` with the given JSON files; `stopWhen` (called per message) may ask
- * for SIGKILL, to test resumption.
+ * Runs `bin/main <command>` with the given JSON files (or `configFile`, a path given as is);
+ * `stopWhen` (called per message) may ask for SIGKILL, to test resumption; `env` is added to the
+ * environment.
  */
 export async function runMain(
   command: 'spec' | 'check' | 'discover' | 'read',
-  files: { config?: unknown; catalog?: unknown; state?: unknown } = {},
+  files: { config?: unknown; configFile?: string; catalog?: unknown; state?: unknown } = {},
   stopWhen?: (message: Message, all: Message[]) => boolean,
+  env: NodeJS.ProcessEnv = {},
 ): Promise<Run> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qualys-e2e-'));
   const args = [MAIN, command];
   if (files.config !== undefined) args.push('--config', tempFile(dir, 'config.json', files.config));
+  if (files.configFile !== undefined) args.push('--config', files.configFile);
   if (files.catalog !== undefined)
     args.push('--catalog', tempFile(dir, 'catalog.json', files.catalog));
   if (files.state !== undefined) args.push('--state', tempFile(dir, 'state.json', files.state));
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'info' },
+    env: { ...process.env, LOG_LEVEL: 'info', ...env },
   });
   const messages: Message[] = [];
   let stdout = '';
@@ -120,18 +125,24 @@ export function recordsOf<T = Message>(run: Run | Message[], stream: string): T[
     .map((m) => m.record.data as T);
 }
 
-/** The state to resume from: the last STATE message's state, as Airbyte would pass it back. */
-export function lastState(run: Run): unknown {
-  const states = run.messages.filter((m) => m.type === 'STATE');
-  return states[states.length - 1]?.state;
+/**
+ * The state to resume from, as the Airbyte platform passes it back: the last STATE message of
+ * each stream, as an array.
+ */
+export function lastState(run: Run): Message[] {
+  const last = new Map<string, Message>();
+  for (const m of run.messages) {
+    if (m.type === 'STATE') last.set(m.state.stream.stream_descriptor.name, m.state);
+  }
+  return [...last.values()];
 }
 
 let protocol: Ajv | undefined;
 
-/** Validator for one definition of shared/airbyte-protocol/airbyte_protocol.yaml. */
+/** Validator for one definition of the Airbyte protocol (test_files/airbyte-protocol). */
 export function protocolValidator(definition: string): ValidateFunction {
   if (!protocol) {
-    const file = path.join(ROOT, '../shared/airbyte-protocol/airbyte_protocol.yaml');
+    const file = path.join(ROOT, 'test_files/airbyte-protocol/airbyte_protocol.yaml');
     const schema = yaml.load(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
     protocol = new Ajv({ strict: false, allErrors: true });
     addFormats(protocol);
@@ -166,11 +177,15 @@ export function expectValid(validate: ValidateFunction, value: unknown, what: st
   }
 }
 
-/** The connector state of a STATE message, decompressed (the CDK gzips it on the CLI). */
+/**
+ * The stream states in a STATE message's state, or in a list of them (as lastState gives), by
+ * stream name.
+ */
 export function decodeState(state: unknown): Record<string, unknown> {
-  const data = (state as { data?: { format?: string; data?: string } }).data;
-  if (data?.format !== 'base64/gzip' || !data.data) return state as Record<string, unknown>;
-  return JSON.parse(zlib.gunzipSync(Buffer.from(data.data, 'base64')).toString('utf8'));
+  const states = (Array.isArray(state) ? state : [state]) as Message[];
+  return Object.fromEntries(
+    states.map((s) => [s.stream.stream_descriptor.name, s.stream.stream_state]),
+  );
 }
 
 /** Messages are valid Airbyte messages, and no output, state included, contains the password. */

@@ -202,16 +202,22 @@ describe('bin/main check', () => {
 
   it('reports an invalid configuration, naming the field, without calling Qualys', async () => {
     const before = totalCalls(sim);
-    expect(
-      await check({
-        ...configFor(sim),
-        base_url: 'http://qualysapi.qualys.com',
-        statuses: ['Closed'],
-      }),
-    ).toEqual({
-      status: 'FAILED',
-      message: 'Invalid configuration: statuses[0] must be one of New, Active, Re-Opened, Fixed',
+    const run = await runMain('check', {
+      config: { ...configFor(sim), base_url: 'http://qualysapi.qualys.com', statuses: ['Closed'] },
     });
+    // A config that cannot be used fails the process too (issue 14 §2).
+    expect(run.code).toBe(1);
+    expectCleanRun(run);
+    expect(run.messages).toEqual([
+      {
+        type: 'CONNECTION_STATUS',
+        connectionStatus: {
+          status: 'FAILED',
+          message:
+            'Invalid configuration: statuses[0] must be one of New, Active, Re-Opened, Fixed',
+        },
+      },
+    ]);
     expect(totalCalls(sim)).toBe(before);
   });
 });

@@ -168,11 +168,16 @@ describe('bin/main read against the simulator', () => {
       ['knowledge_base', 150],
     ]);
     const hostStates = streamStates(firstRun, 'hosts');
-    // One checkpoint per range of 10 hosts, each recording one more finished range.
-    const doneCounts = hostStates.map(
-      (s) => (s.pending as { done?: unknown[] } | undefined)?.done?.length,
-    );
-    for (let ranges = 1; ranges <= 12; ranges++) expect(doneCounts).toContain(ranges);
+    // One checkpoint per range of 10 hosts, each recording one more finished range (ranges
+    // done are kept merged: count the hosts they cover).
+    const ids = sim.dataset.hostIds();
+    const hostsDone = hostStates
+      .filter((s) => s.pending !== undefined)
+      .map((s) => {
+        const done = (s.pending as { done: [number, number][] }).done;
+        return ids.filter((id) => done.some(([from, to]) => id >= from && id <= to)).length;
+      });
+    expect(hostsDone).toEqual(Array.from({ length: 12 }, (_, i) => 10 * (i + 1)));
     // The cursor, and every host ID listed, to tell at the next sync which have gone.
     expect(hostStates[hostStates.length - 1]).toEqual({
       cursor: sim.clock.nowIso(),
@@ -190,25 +195,42 @@ describe('bin/main read against the simulator', () => {
     const [deleted, hosts] = partition(byId(recordsOf<HostRecord>(run, 'hosts')), (h) =>
       Boolean(h._ab_cdc_deleted_at),
     );
-    // Purged hosts arrive as deletions (Airbyte CDC), stamped with the server's time.
+    // Purged hosts arrive as deletions (Airbyte CDC), stamped with the server's time, in the
+    // cursor field too (destinations apply a deletion whose cursor is at least the row's).
     expect(report.purgedHostIds.length).toBeGreaterThan(0);
+    const now = sim.clock.nowIso();
     expect(deleted).toEqual(
       report.purgedHostIds.map((ID) => ({
         ID,
         subscription: 'sim',
-        _ab_cdc_deleted_at: sim.clock.nowIso(),
+        _ab_cdc_deleted_at: now,
+        LAST_VULN_SCAN_DATETIME: now,
       })),
     );
+    const [deletedDetections, detectionHosts] = partition(
+      byId(recordsOf<HostDetectionRecord>(run, 'host_detections')),
+      (h) => Boolean(h._ab_cdc_deleted_at),
+    );
+    expect(deletedDetections).toEqual(
+      report.purgedHostIds.map((ID) => ({
+        ID,
+        subscription: 'sim',
+        _ab_cdc_deleted_at: now,
+        LAST_SCAN_DATETIME: now,
+        VULNERABILITIES: [],
+      })),
+    );
+    for (const row of firstRun.messages.filter((m) => m.type === 'RECORD')) {
+      const { stream, data } = row.record;
+      if (stream === 'knowledge_base' || !report.purgedHostIds.includes(data.ID)) continue;
+      const cursor = data[stream === 'hosts' ? 'LAST_VULN_SCAN_DATETIME' : 'LAST_SCAN_DATETIME'];
+      if (cursor !== undefined) expect(Date.parse(now)).toBeGreaterThanOrEqual(Date.parse(cursor));
+    }
     expect(hosts.map((h) => h.ID)).toEqual(report.changedHostIds);
     expect(hosts).toEqual(
       report.changedHostIds.map((id) => ({ ...sim.dataset.host(id), subscription: 'sim' })),
     );
-    expectDetectionsOf(
-      sim,
-      config,
-      recordsOf<HostDetectionRecord>(run, 'host_detections'),
-      report.changedHostIds,
-    );
+    expectDetectionsOf(sim, config, detectionHosts, report.changedHostIds);
     for (const fixed of report.fixed) {
       const host = recordsOf<HostDetectionRecord>(run, 'host_detections').find(
         (h) => h.ID === fixed.hostId,
@@ -361,6 +383,7 @@ describe('bin/main read killed mid-way', () => {
       expect(resumedIds.filter((id) => id >= from && id <= to)).toEqual([]);
     }
     const final = streamStates(resumed, 'host_detections').pop();
-    expect(final).toEqual({ cursor: sim.clock.nowIso() });
+    const live = encodeIdRuns(mergeIdRuns(sim.dataset.hostIds().map((id) => [id, id])));
+    expect(final).toEqual({ cursor: sim.clock.nowIso(), live });
   });
 });

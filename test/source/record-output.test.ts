@@ -51,4 +51,53 @@ describe('RecordOutputLogger', () => {
       expect(record.data.text).toBe(String(n).padStart(8, '0').repeat(2500));
     });
   }, 60_000);
+
+  it('never leaves part of a record that cannot be encoded on stdout (issue 14 §2)', async () => {
+    // Record 1 stays buffered (400 KB); record 2 moves it out of the buffer (its 700 KB text does
+    // not fit behind it), then overflows the stack: only record 1 and the log lines may appear.
+    // Record 4, larger than the buffer, still comes out whole, before record 5.
+    const script = `
+      const { AirbyteLog, AirbyteLogLevel, AirbyteRecord } = require('faros-airbyte-cdk');
+      const { RecordOutputLogger } = require('./lib/record-output');
+      const logger = new RecordOutputLogger();
+      let deep = {};
+      for (let i = 0; i < 100000; i++) deep = { a: deep };
+      (async () => {
+        await logger.write(AirbyteRecord.make('s', { n: 1, text: 'x'.repeat(400000) }));
+        const records = [
+          { n: 2, text: 'y'.repeat(700000), deep },
+          { n: 3, deep },
+          { n: 4, text: 'z'.repeat(3000000) },
+          { n: 5 },
+        ];
+        for (const data of records) {
+          try {
+            await logger.write(AirbyteRecord.make('s', data));
+          } catch (err) {
+            await logger.write(AirbyteLog.make(AirbyteLogLevel.ERROR, err.constructor.name));
+          }
+        }
+        await logger.flush();
+      })();
+    `;
+    const child = spawn(process.execPath, ['-e', script], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let stdout = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => (stdout += chunk));
+    expect(await new Promise((resolve) => child.on('close', resolve))).toBe(0);
+    const lines = stdout.split('\n');
+    expect(lines.pop()).toBe('');
+    const messages = lines.map((line) => JSON.parse(line));
+    expect(messages.map((m) => m.record?.data.n ?? m.log.message)).toEqual([
+      1,
+      'RangeError',
+      'RangeError',
+      4,
+      5,
+    ]);
+    expect(messages[3].record.data.text).toBe('z'.repeat(3000000));
+  });
 });

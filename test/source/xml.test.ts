@@ -1,9 +1,22 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { ResponseEvent, ResponseReader } from '../../src/qualys/xml/response-reader';
+import { MAX_RECORD_WEIGHT } from '../../src/qualys/xml/record-builder';
+import {
+  HtmlDocumentError,
+  ResponseEvent,
+  ResponseReader,
+} from '../../src/qualys/xml/response-reader';
 import { compileRecordShape, ObjectShape } from '../../src/qualys/xml/shape';
-import { XmlHandler, XmlSyntaxError, XmlTokenizer } from '../../src/qualys/xml/tokenizer';
+import { capText } from '../../src/qualys/xml/text-cap';
+import {
+  MAX_DEPTH,
+  MAX_MARKUP_CHARS,
+  XmlHandler,
+  XmlLimitError,
+  XmlSyntaxError,
+  XmlTokenizer,
+} from '../../src/qualys/xml/tokenizer';
 import hostsSchema from '../../resources/schemas/hosts.json';
 import detectionsSchema from '../../resources/schemas/host_detections.json';
 import kbSchema from '../../resources/schemas/knowledge_base.json';
@@ -383,5 +396,134 @@ describe('ResponseReader on Qualys documents', () => {
     reader.end();
     expect(records(events)).toEqual([{ ID: 12, VULNERABILITIES: [{ QID: 5, FQDN: '' }] }]);
     expect(invalid).toEqual(['PORT=n/a:integer', 'SSL=maybe:boolean']);
+  });
+});
+
+describe('XmlTokenizer and ResponseReader within bounds', () => {
+  /** Counts text calls, and how many came before the element's close tag arrived. */
+  class TextCounter implements XmlHandler {
+    chars = 0;
+    calls = 0;
+    open() {}
+    wantsText() {
+      return true;
+    }
+    text(text: string) {
+      this.chars += text.length;
+      this.calls++;
+    }
+    close() {}
+  }
+
+  it('normalises CR LF and a lone CR to LF, wherever the chunks split them', () => {
+    const doc = Buffer.from('<R a="1">x\r\ny\rz\r\r\n<![CDATA[c\r\nd\r]]>\r\n</R>');
+    for (let split = 1; split < doc.length; split++) {
+      const recorder = new Recorder();
+      const tokenizer = new XmlTokenizer(recorder);
+      tokenizer.write(doc.subarray(0, split));
+      tokenizer.write(doc.subarray(split));
+      tokenizer.end();
+      expect(recorder.log).toEqual(['<R a="1">', '"x\ny\nz\n\nc\nd\n\n"', '</R>']);
+    }
+  });
+
+  it('passes on long text and CDATA as they stream in, and skips long comments', () => {
+    for (const [open, close] of [
+      ['<![CDATA[', ']]>'],
+      ['', ''],
+      ['<!--', '-->'],
+    ]) {
+      const counter = new TextCounter();
+      const tokenizer = new XmlTokenizer(counter);
+      tokenizer.write(Buffer.from(`<R>${open}`));
+      const chunk = Buffer.from('t'.repeat(65536));
+      for (let i = 0; i < 160; i++) tokenizer.write(chunk);
+      const beforeEnd = counter.chars;
+      tokenizer.write(Buffer.from(`${close}</R>`));
+      tokenizer.end();
+      if (open === '<!--') expect(counter.chars).toBe(0);
+      else {
+        expect(counter.chars).toBe(160 * 65536);
+        expect(beforeEnd).toBeGreaterThan(159 * 65536);
+      }
+    }
+  });
+
+  it('refuses elements nested deeper than MAX_DEPTH, and endless tags', () => {
+    const deep = '<A>'.repeat(MAX_DEPTH);
+    expect(() => new XmlTokenizer(new Recorder()).write(Buffer.from(deep))).not.toThrow();
+    expect(() => new XmlTokenizer(new Recorder()).write(Buffer.from(deep + '<B>'))).toThrow(
+      new XmlLimitError(`elements nested deeper than ${MAX_DEPTH} levels (<B>)`),
+    );
+    const tokenizer = new XmlTokenizer(new Recorder());
+    tokenizer.write(Buffer.from('<R><A x="'));
+    expect(() => tokenizer.write(Buffer.alloc(MAX_MARKUP_CHARS, 'x'))).toThrow(XmlLimitError);
+  });
+
+  it('keeps a character reference that is no XML character as written', () => {
+    const recorder = new Recorder();
+    const tokenizer = new XmlTokenizer(recorder);
+    tokenizer.write(Buffer.from('<R>&#0;&#xD800;&#x110000;&#x41;</R>'));
+    expect(recorder.log[1]).toBe('"&#0;&#xD800;&#x110000;A"');
+  });
+
+  it('cuts text to a prefix and a marker that counts exactly what was dropped', () => {
+    for (const length of [65, 100, 1000, 123456]) {
+      const text = 'x'.repeat(length);
+      const capped = capText(text, length, 64);
+      expect(capped.length).toBeLessThanOrEqual(64);
+      const [, kept, dropped] = /^(x*)\n\[… (\d+) more characters truncated\]$/.exec(capped) ?? [];
+      expect(kept.length + Number(dropped)).toBe(length);
+    }
+    expect(capText('abc', 3, 64)).toBe('abc');
+    // A surrogate pair is never cut in half.
+    const emoji = '😀'.repeat(100);
+    expect(capText(emoji, emoji.length, 64)).toMatch(/^(😀)+\n\[… \d+ more/);
+  });
+
+  it('caps RESULTS at their own length as they stream in', () => {
+    const results = 'r'.repeat(10_000);
+    const doc = Buffer.from(
+      '<HOST_LIST_VM_DETECTION_OUTPUT><RESPONSE><HOST_LIST><HOST><ID>1</ID><DETECTION_LIST>' +
+        `<DETECTION><QID>5</QID><RESULTS>${results}</RESULTS></DETECTION>` +
+        '</DETECTION_LIST></HOST></HOST_LIST></RESPONSE></HOST_LIST_VM_DETECTION_OUTPUT>',
+    );
+    const reader = new ResponseReader({ HOST: DETECTIONS }, undefined, new Map([['RESULTS', 100]]));
+    const [event] = reader.write(doc);
+    const host = (event as unknown as { record: { VULNERABILITIES: { RESULTS: string }[] } })
+      .record;
+    const capped = host.VULNERABILITIES[0].RESULTS;
+    expect(capped).toBe(`${'r'.repeat(65)}\n[… 9935 more characters truncated]`);
+    expect(capped).toHaveLength(100);
+  });
+
+  it('rejects a record holding more than MAX_RECORD_WEIGHT', () => {
+    const reader = new ResponseReader({ HOST: DETECTIONS });
+    reader.write(Buffer.from('<HOST_LIST_OUTPUT><RESPONSE><HOST_LIST><HOST><ID>1</ID>'));
+    const elements = Buffer.from('<X>1</X>'.repeat(64 * 1024));
+    expect(() => {
+      for (let i = 0; i < MAX_RECORD_WEIGHT / 64 / (64 * 1024); i++) reader.write(elements);
+    }).toThrow(new XmlLimitError('a <HOST> larger than 48 Mi (64 per element plus its text)'));
+  });
+
+  it('recognises an HTML page, and reads ID_SET entries strictly', () => {
+    for (const page of ['<!DOCTYPE html>\n<html lang="en"><head>', '<HTML><BODY>', '<body>']) {
+      expect(() => new ResponseReader({}).write(Buffer.from(page))).toThrow(HtmlDocumentError);
+    }
+    const { events } = readAll(
+      Buffer.from(
+        '<HOST_LIST_OUTPUT><RESPONSE><ID_SET><ID_RANGE>1-9007199254740000</ID_RANGE>' +
+          '<ID>0x10</ID><ID>1e3</ID><ID_RANGE>5-6-7</ID_RANGE><ID>42</ID></ID_SET></RESPONSE>' +
+          '</HOST_LIST_OUTPUT>',
+      ),
+      {},
+    );
+    expect(events).toEqual([
+      { kind: 'id', from: 1, to: 9007199254740000 },
+      { kind: 'id', from: NaN, to: NaN },
+      { kind: 'id', from: NaN, to: NaN },
+      { kind: 'id', from: 5, to: NaN },
+      { kind: 'id', from: 42, to: 42 },
+    ]);
   });
 });

@@ -1,10 +1,11 @@
 /**
- * `etm demo [--db etm-demo.db] [--hosts 300]`: the whole flow on one machine, for a person to
+ * `etm demo [--db etm-demo.db] [--hosts 300] [--no-serve] [--port 8080]`: the whole flow on one machine, for a person to
  * read. Starts two simulated subscriptions that share part of their hosts (demo/subscriptions.ts),
  * syncs both into a fresh demo store the way `etm sync` does (`bin/main read` per subscription),
  * shows one view of both and the riskiest assets, runs a scan cycle, syncs again incrementally and
- * shows what changed, then runs the two query tokens. The simulators and their configs go when the
- * demo ends; the store stays, for `etm query` and `etm status`.
+ * shows what changed, then runs the two query tokens, and ends by serving the ETM console on the
+ * store until Ctrl-C (`--no-serve`: it ends there). The simulators and their configs go when the
+ * walk-through ends; the store stays, for the console, `etm query` and `etm status`.
  */
 import { Writable } from 'stream';
 import { VError } from 'verror';
@@ -33,11 +34,16 @@ import { readSourceConfig } from '../sync/source-config';
 import { DEFAULT_SOURCE } from '../sync/source-process';
 import { formatCount as n, formatCounts, storeTotals } from '../sync/summary';
 import { cell, writeRecordTable, writeTable } from '../table';
+import { serveUntilStopped } from './serve';
 import { register, runJobs, SubscriptionJob, SyncSettings } from './sync';
 
 export interface DemoOptions {
   readonly db: string;
   readonly hosts: string;
+  /** End by serving the console on the demo store (`--no-serve`: false). */
+  readonly serve?: boolean;
+  /** The console's port; any free one when it is taken. */
+  readonly port?: string;
 }
 
 /** The product's two tokens: every VMDR asset, every VMDR finding. */
@@ -50,6 +56,18 @@ const CHANGE_ROWS = 3;
 type Say = (line?: string) => Promise<void>;
 
 export async function demo(options: DemoOptions, io: Io): Promise<number> {
+  const port = Number(options.port ?? 8080);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new VError('--port must be a port number (0-65535), not %j', options.port);
+  }
+  const code = await walkDemo(options, io);
+  if (code !== 0 || options.serve === false) return code;
+  await writeLine(io.stdout, '');
+  await serveUntilStopped({ db: options.db, host: '127.0.0.1', port }, io, true);
+  return 0;
+}
+
+async function walkDemo(options: DemoOptions, io: Io): Promise<number> {
   const hosts = Number(options.hosts);
   if (!Number.isInteger(hosts) || hosts < 1) {
     throw new VError(

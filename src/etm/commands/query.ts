@@ -1,49 +1,134 @@
 /**
- * `etm query [--db F] [--format table|json] [--limit N] QUERY`: assets or findings from the
- * store (see query/parser.ts for the language). json prints {model, record} lines, the same
- * records `etm convert` writes; table prints the model's tableColumns.
+ * `etm query [--db F] [--format table|json|csv] [--sort FIELD[:desc]] [--columns a,b] [--limit N]
+ * QUERY`: assets or findings from the store (see query/parser.ts for the language), read through
+ * the read model. json prints {model, record} lines, the same records `etm convert` writes; csv
+ * and table print the columns asked for (by default the model's table columns, findings with
+ * their asset's name and IP address), and the table ends with "(N of M findings)".
  */
 import { VError } from 'verror';
 
+import { formatCount } from '../sync/summary';
 import { Io, writeLine } from '../io';
 import { ASSET } from '../models';
+import { writeCsv } from '../query/output';
+import {
+  chosenColumns,
+  FINDING_ASSET_FIELDS,
+  ListedRecord,
+  listedValue,
+  listModel,
+  ReadModel,
+} from '../query/read-model';
+import { EtmStore } from '../store/database';
 import { compileQuery } from '../query/compiler';
 import { parseQuery } from '../query/parser';
 import { selectRecords } from '../query/select';
-import { EtmStore } from '../store/database';
-import { collect } from '../store/reader';
-import { writeRecordTable } from '../table';
+import { cell, writeTable } from '../table';
 
 export interface QueryOptions {
   readonly db: string;
   readonly format: string;
   readonly limit?: string;
+  readonly sort?: string;
+  readonly columns?: string;
 }
 
+const FORMATS = ['table', 'json', 'csv'];
+/** Wide enough for whole finding names; wider cells are cut with "…". */
+const TABLE_CELL_WIDTH = 100;
+
 export async function query(text: string, options: QueryOptions, io: Io): Promise<number> {
-  if (options.format !== 'table' && options.format !== 'json') {
-    throw new VError('--format must be table or json, not %j', options.format);
+  if (!FORMATS.includes(options.format)) {
+    throw new VError('--format must be table, json or csv, not %j', options.format);
   }
   const limit = options.limit === undefined ? undefined : Number(options.limit);
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) {
     throw new VError('--limit must be a whole number, not %j', options.limit);
   }
-  // A query that does not parse or names an unknown field is refused before the store is opened.
-  const compiled = compileQuery(parseQuery(text), limit);
+  const request = { query: text, sort: options.sort, limit };
+  // A query, sort or column list that does not hold is refused before the store is opened.
+  const model = listModel(request);
+  const columns = chosenColumns(model, options.columns);
   const store = await EtmStore.open(options.db, { readonly: true });
   try {
-    // Checked above with SQLite's SQL; run with the store's.
-    const forStore =
-      store.engine === 'sqlite' ? compiled : compileQuery(parseQuery(text), limit, store.dialect);
-    const { model, records } = selectRecords(store, forStore);
+    let rows: Iterable<ListedRecord>;
+    let count: () => Promise<number>;
+    if (store.engine === 'sqlite') {
+      const reader = new ReadModel(store.sqliteDb('etm query'));
+      rows = reader.records(request);
+      count = async () => reader.count(request);
+    } else {
+      if (options.sort !== undefined)
+        throw new VError('--sort reads SQLite stores for now; %s is PostgreSQL', store.label);
+      rows = await listedRecords(store, text, limit);
+      count = () => countRecords(store, text);
+    }
     if (options.format === 'json') {
-      for await (const r of records) await writeLine(io.stdout, JSON.stringify(r));
+      for (const r of rows) await writeLine(io.stdout, JSON.stringify({ model, record: r.record }));
       return 0;
     }
-    const n = await writeRecordTable(io.stdout, model, await collect(records));
-    io.stderr.write(`${n} ${model === ASSET ? 'assets' : 'findings'}\n`);
+    if (options.format === 'csv') {
+      await writeCsv(io.stdout, columns, rows);
+      return 0;
+    }
+    const shown = await writeTable(
+      io.stdout,
+      columns,
+      (function* () {
+        for (const r of rows) yield columns.map((c) => cell(listedValue(r, c)));
+      })(),
+      TABLE_CELL_WIDTH,
+    );
+    const total = limit === undefined ? shown : await count();
+    const noun = model === ASSET ? 'assets' : 'findings';
+    await writeLine(io.stdout, `(${formatCount(shown)} of ${formatCount(total)} ${noun})`);
     return 0;
   } finally {
     await store.close();
   }
+}
+
+/**
+ * A PostgreSQL store's records for a query, in store order, through the query compiler (the
+ * read model reads SQLite for now); findings carry their asset's name and IP address.
+ */
+async function listedRecords(
+  store: EtmStore,
+  text: string,
+  limit: number | undefined,
+): Promise<ListedRecord[]> {
+  const { model, records } = selectRecords(
+    store,
+    compileQuery(parseQuery(text), limit, store.dialect),
+  );
+  const assets = new Map<string, Record<string, unknown>>();
+  const out: ListedRecord[] = [];
+  for await (const r of records) {
+    if (model === ASSET) {
+      out.push({ model, record: r.record });
+      continue;
+    }
+    const key = r.record.assetKey as string;
+    let asset = assets.get(key);
+    if (!asset) {
+      const row = await store.sql.get<{ record: string | null }>(
+        `SELECT record FROM assets WHERE asset_key = ?`,
+        [key],
+      );
+      asset = row?.record ? (JSON.parse(row.record) as Record<string, unknown>) : {};
+      assets.set(key, asset);
+    }
+    const named = Object.fromEntries(FINDING_ASSET_FIELDS.map((f) => [f, asset[f] ?? null]));
+    out.push({ model, record: r.record, asset: named as ListedRecord['asset'] });
+  }
+  return out;
+}
+
+async function countRecords(store: EtmStore, text: string): Promise<number> {
+  const compiled = compileQuery(parseQuery(text), undefined, store.dialect);
+  const row = await store.sql.get<{ n: number }>(
+    `SELECT COUNT(*) AS n FROM (${compiled.sql}) q`,
+    compiled.params,
+  );
+  return row?.n ?? 0;
 }

@@ -23,6 +23,7 @@ export async function run(options: RunOptions, io: Io): Promise<number> {
   const profile = loadProfile(options.profile);
   const jobs: SubscriptionJob[] = profile.subscriptions.map((s) => ({
     config: readSourceConfig(s.config),
+    network: s.network,
     overrides: Object.keys(s.filters).length > 0 ? s.filters : undefined,
   }));
   const settings = {
@@ -52,11 +53,15 @@ export async function run(options: RunOptions, io: Io): Promise<number> {
       }
       io.stderr.write(`etm: profile ${profile.name}: next run at ${next.toISOString()}\n`);
       if (!(await sleepUntil(next))) {
-        io.stderr.write('etm: interrupted while waiting\n');
+        // Nothing will start the next run: the connectors say so.
+        for (const { config } of jobs) connectors.unschedule(config.name);
+        io.stderr.write('etm: interrupted while waiting; no run is scheduled any more\n');
         return 130;
       }
       lastRun = next;
-      ok = (await runJobs(store, jobs, settings, io)) && ok;
+      const outcome = await runJobs(store, jobs, settings, io);
+      if (outcome.interrupted) return 130;
+      ok = outcome.ok && ok;
     }
   } finally {
     await store.close();

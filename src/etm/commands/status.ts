@@ -1,12 +1,12 @@
 /**
  * `etm status [--db F] [--format table|json]`: every connector with its state (Registered,
  * Scheduled, Processing, Processed, Failed) and when it got there, its next scheduled run, and
- * its last run.
+ * its last run (json: one object per connector, the run's summary an object).
  */
 import { VError } from 'verror';
 
 import { Io, writeLine } from '../io';
-import { ConnectorRow, Connectors } from '../store/connectors';
+import { ConnectorRow, Connectors, isAlive } from '../store/connectors';
 import { EtmStore } from '../store/database';
 import { cell, writeTable } from '../table';
 
@@ -37,7 +37,13 @@ export async function status(options: StatusOptions, io: Io): Promise<number> {
     for (const c of await connectors.list()) {
       const run = await connectors.lastRun(c.name);
       const summary = run?.summary ? (JSON.parse(run.summary) as { records?: number }) : undefined;
-      rows.push({ connector: c, run, records: summary?.records, interrupted: interrupted(c) });
+      rows.push({
+        connector: c,
+        run,
+        records: summary?.records,
+        interrupted: interrupted(c),
+        orphaned: orphaned(c),
+      });
     }
     if (options.format === 'json') {
       for (const { connector, run, interrupted } of rows) {
@@ -45,8 +51,10 @@ export async function status(options: StatusOptions, io: Io): Promise<number> {
         const line = {
           ...fields,
           interrupted,
+          scheduler_running: connector.status === 'Scheduled' ? !orphaned(connector) : null,
           state_saved_at: stateSavedAt,
-          last_run: run ?? null,
+          // The run's summary as an object, not JSON inside a string.
+          last_run: run ? { ...run, summary: run.summary ? JSON.parse(run.summary) : null } : null,
         };
         await writeLine(io.stdout, JSON.stringify(line));
       }
@@ -55,9 +63,13 @@ export async function status(options: StatusOptions, io: Io): Promise<number> {
     await writeTable(
       io.stdout,
       COLUMNS,
-      rows.map(({ connector: c, run, records, interrupted }) => [
+      rows.map(({ connector: c, run, records, interrupted, orphaned }) => [
         c.name,
-        interrupted ? 'Processing (interrupted)' : c.status,
+        interrupted
+          ? 'Processing (interrupted)'
+          : orphaned
+            ? 'Scheduled (no scheduler running)'
+            : c.status,
         c.status_at,
         cell(c.profile),
         run ? `${run.status} ${run.finished_at ?? run.started_at}` : '-',
@@ -66,6 +78,10 @@ export async function status(options: StatusOptions, io: Io): Promise<number> {
         cell(c.last_error),
       ]),
     );
+    // The table cuts long cells; an error is worth reading whole.
+    for (const { connector: c } of rows) {
+      if (c.last_error) await writeLine(io.stdout, `\n${c.name} (${c.status}): ${c.last_error}`);
+    }
     return 0;
   } finally {
     await store.close();
@@ -77,11 +93,10 @@ export async function status(options: StatusOptions, io: Io): Promise<number> {
  * committed checkpoints stand and the next sync resumes from them.
  */
 function interrupted(c: ConnectorRow): boolean {
-  if (c.status !== 'Processing' || c.pid === null) return false;
-  try {
-    process.kill(c.pid, 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
+  return c.status === 'Processing' && c.pid !== null && !isAlive(c.pid);
+}
+
+/** Scheduled by an etm process that no longer runs: nothing will start its next run. */
+function orphaned(c: ConnectorRow): boolean {
+  return c.status === 'Scheduled' && (c.pid === null || !isAlive(c.pid));
 }

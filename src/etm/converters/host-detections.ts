@@ -20,6 +20,7 @@ import { normaliseDatetime } from '../normalisers';
 import { parseSourcePath } from '../source-path';
 import { DETECTIONS } from '../transform-map';
 import { assetRecord, hostRef } from './host-asset';
+import { CDC_DELETED_AT } from './hosts';
 
 const knowledgeVersion = parseSourcePath(knowledgeJoin.versionPath).get;
 
@@ -36,6 +37,9 @@ export class HostDetections extends Converter {
     record: AirbyteRecord,
     ctx: StreamContext,
   ): Promise<ReadonlyArray<DestinationRecord>> {
+    // A host no longer listed: the hosts stream's deletion of the same host purges it.
+    if (record.data[CDC_DELETED_AT] !== undefined && record.data[CDC_DELETED_AT] !== null)
+      return [];
     const host = await hostRef(this.stream, record.data, ctx);
     const out: DestinationRecord[] = [assetRecord(host, record.data, ctx)];
     const detections = record.data[DETECTIONS] ?? [];

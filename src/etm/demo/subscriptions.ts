@@ -1,9 +1,10 @@
 /**
  * The demo's two simulated Qualys subscriptions, started in this process on 127.0.0.1: 30% of the
  * second one's hosts are machines of the first (same agent ID, cloud instance or FQDN under other
- * host IDs) with the same vulnerabilities. With these seeds the identification rules recognise
- * exactly those shared hosts; with others a NetBIOS name or private IP can coincide, as in real
- * estates. Each subscription gets a random password and a source config in a private directory.
+ * host IDs) with the same vulnerabilities, and the identification rules recognise exactly those
+ * (NetBIOS names and private addresses also coincide, as in real estates, but identify nothing
+ * across subscriptions: docs/identification.md). Each subscription gets a random password and a
+ * source config in a private directory.
  */
 import crypto from 'crypto';
 import fs from 'fs';

@@ -22,6 +22,7 @@ import {
 import { VError } from 'verror';
 
 import { EtmDestination } from '../destination';
+import { IdentificationRules } from '../identification-rules';
 import { lines } from '../io';
 import { Connectors } from '../store/connectors';
 import { EtmStore } from '../store/database';
@@ -45,7 +46,7 @@ export class EtmAirbyteDestination extends AirbyteDestination<AirbyteConfig> {
       const settings = readDestinationConfig(config as DestinationConfig);
       const store = await EtmStore.open(settings.location);
       try {
-        newDestination(store, settings, this.logger);
+        await newDestination(store, settings, this.logger);
         await store.begin();
         await store.setMeta('checked_at', new Date().toISOString());
         // Nothing of a check stays: it only proves that writes are allowed.
@@ -72,7 +73,7 @@ export class EtmAirbyteDestination extends AirbyteDestination<AirbyteConfig> {
     const store = await EtmStore.open(settings.location);
     try {
       const run = new ConnectorRuns(new Connectors(store.sql));
-      const destination = newDestination(store, settings, this.logger);
+      const destination = await newDestination(store, settings, this.logger);
       const committed: unknown[] = [];
       const consumer = new SyncConsumer(destination, {
         commitAtEnd: true,
@@ -101,18 +102,21 @@ export class EtmAirbyteDestination extends AirbyteDestination<AirbyteConfig> {
   }
 }
 
-function newDestination(
+/** The destination, its rules told the networks the store's connectors declared. */
+async function newDestination(
   store: EtmStore,
   settings: DestinationSettings,
   logger: AirbyteLogger,
-): EtmDestination {
+): Promise<EtmDestination> {
+  const networks = await new Connectors(store.sql).networks();
+  const rules = (settings.rules ?? IdentificationRules.defaults()).withNetworks(networks);
   try {
     return withTransformMap(
       settings.transformMap,
       (file) =>
         new EtmDestination(store, {
           transformMap: file,
-          rules: settings.rules,
+          rules,
           logger: { info: (m) => logger.info(m), warn: (m) => logger.warn(m) },
         }),
     );

@@ -15,6 +15,8 @@ import { parseSchedule, Schedule } from './schedule';
 export interface ProfileSubscription {
   readonly config: string;
   readonly filters: Readonly<Record<string, unknown>>;
+  /** The network it shares with other subscriptions (private IP addresses match within it). */
+  readonly network?: string;
 }
 
 export interface Profile {
@@ -90,7 +92,7 @@ function subscription(
   dir: string,
   known: Set<string> | null,
 ): ProfileSubscription {
-  const s = raw as { config?: unknown; filters?: unknown };
+  const s = raw as { config?: unknown; filters?: unknown; network?: unknown };
   if (!s || typeof s !== 'object' || typeof s.config !== 'string')
     throw new VError('%s: "config" (a file) is required', label);
   const filters = (s.filters ?? {}) as Record<string, unknown>;
@@ -106,7 +108,13 @@ function subscription(
       );
     }
   }
-  return { config: path.resolve(dir, s.config), filters };
+  if (s.network !== undefined && (typeof s.network !== 'string' || s.network.trim() === ''))
+    throw new VError('%s: "network" must name a network, e.g. "corp-lan"', label);
+  return {
+    config: path.resolve(dir, s.config),
+    filters,
+    network: typeof s.network === 'string' ? s.network.trim() : undefined,
+  };
 }
 
 /** Source config keys from the source's spec, or null when the spec is not available. */

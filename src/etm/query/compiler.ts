@@ -18,8 +18,11 @@ import { Op, QueryNode } from './parser';
 
 export interface CompiledQuery {
   readonly model: EtmModel;
+  /** The whole statement, in store order. */
   readonly sql: string;
   readonly params: unknown[];
+  /** The condition alone, over FINDINGS_FROM (findings) or `assets a` (assets), for the read model. */
+  readonly where: string;
 }
 
 const MODEL_OF = { asset: ASSET, finding: FINDING } as const;
@@ -64,7 +67,25 @@ export function compileQuery(
     model === ASSET
       ? `SELECT a.record FROM assets a WHERE a.record IS NOT NULL AND (${where}) ORDER BY a.seq${tail}`
       : `SELECT ${FINDING_COLUMNS} FROM ${FINDINGS_FROM} WHERE f.current = 1 AND (${where}) ORDER BY f.asset_seq, f.detection_key${tail}`;
-  return { model, sql, params };
+  return { model, sql, params, where };
+}
+
+/**
+ * The SQL expression of a model attribute, as conditions read it: over `assets a` for assets,
+ * over FINDINGS_FROM for findings. Unknown fields are refused as in a condition.
+ */
+export function fieldExpression(model: EtmModel, field: string, d: Dialect = SQLITE): string {
+  const spec = MODELS[model].attributes.get(field);
+  if (!spec) {
+    throw new VError(
+      'unknown %s field %s (fields: %s)',
+      model,
+      field,
+      [...MODELS[model].attributes.keys()].join(', '),
+    );
+  }
+  const type = valueType(spec.type);
+  return model === ASSET ? assetField(field, type, d) : findingField(field, type, d);
 }
 
 function firstScope(node: QueryNode): 'asset' | 'finding' {
@@ -115,12 +136,20 @@ function condition(c: Extract<QueryNode, { kind: 'cond' }>, params: unknown[], d
     );
   }
   const type = valueType(spec.type);
-  const expr = model === ASSET ? assetField(c.field, type, d) : findingField(c.field, type, d);
   const label = `${c.scope}.${c.field}`;
+  const expr = model === ASSET ? assetField(c.field, type, d) : findingField(c.field, type, d);
   if (!c.quoted && c.value.toLowerCase() === 'null') {
     if (c.op === ':' || c.op === '=') return `${expr} IS NULL`;
     if (c.op === '!=') return `${expr} IS NOT NULL`;
     throw new VError('query: %s %s null: only :, = and != compare with null', label, c.op);
+  }
+  if (c.field === 'assetKey' && (c.op === ':' || c.op === '=') && !c.value.includes('*')) {
+    // Asset keys are lowercase (vmdr-<hex>), so this is the case-insensitive match, and the
+    // findings' index on their asset serves it (an asset's findings, from a million).
+    params.push(c.value);
+    return model === ASSET
+      ? `a.asset_key = lower(?)`
+      : `f.asset_seq = coalesce((SELECT seq FROM assets WHERE asset_key = lower(?)), -1)`;
   }
   // Two-valued, so that `not` also selects records where the field is missing.
   return `coalesce(${compare(expr, spec.type, c.op, c.value, label, params, d)}, FALSE)`;
@@ -132,6 +161,16 @@ function valueType(type: AttributeType): ValueType {
   if (type === 'integer' || type === 'number') return 'number';
   if (type === 'boolean') return 'boolean';
   return 'text';
+}
+
+/**
+ * Where the store keeps a finding attribute: `computed` from the finding's keys, or a `column`
+ * of findings (the QID's value when the column is empty); undefined: in the record's JSON.
+ */
+export function findingColumn(field: string): { computed?: string; column?: string } | undefined {
+  if (FINDING_COMPUTED[field]) return { computed: FINDING_COMPUTED[field] };
+  if (FINDING_COLUMN[field]) return { column: FINDING_COLUMN[field] };
+  return undefined;
 }
 
 function assetField(field: string, type: ValueType, d: Dialect): string {

@@ -12,7 +12,7 @@
 import { CompiledMap } from '../attribute-mapping';
 import { HostIdentity, IdentificationRules } from '../identification-rules';
 import { ASSET, MODELS, SOURCE } from '../models';
-import { OPEN_FINDINGS_SQL, TruRiskAccumulator, truRiskBand } from '../trurisk';
+import { criticalityUsed, OPEN_FINDINGS_SQL, TruRiskAccumulator, truRiskBand } from '../trurisk';
 import { Sql } from './sql';
 
 interface HostRow {
@@ -92,13 +92,13 @@ export class AssetMaterialiser {
     const attributes = this.mergeAttributes(hosts.map((h) => JSON.parse(h.attributes)));
     // Purged hosts count here: their closed reports are still findings of the asset.
     const risk = all.length === 1 ? await this.singleHostRisk(seq) : await this.risk(seq);
-    const criticality = attributes.assetCriticalityScore;
-    const score = risk.score(typeof criticality === 'number' ? criticality : null);
+    const reported = attributes.assetCriticalityScore;
+    const criticality = criticalityUsed(typeof reported === 'number' ? reported : null);
+    const score = risk.score(criticality.value);
     const band = truRiskBand(score);
-    const identities: HostIdentity[] = hosts.map((h) => ({
-      subscription: h.subscription,
-      values: new Map(Object.entries(JSON.parse(h.identifiers))),
-    }));
+    const identities: HostIdentity[] = hosts.map((h) =>
+      IdentificationRules.fromStored(h.subscription, h.host_id, h.identifiers),
+    );
     const record: Record<string, unknown> = {
       assetKey,
       source: SOURCE,
@@ -113,6 +113,8 @@ export class AssetMaterialiser {
       ...attributes,
       truRiskScore: score,
       truRiskBand: band,
+      truRiskCriticality: criticality.value,
+      truRiskCriticalitySource: criticality.source,
     };
     if (live.length === 0) {
       // Purged when its last host was.

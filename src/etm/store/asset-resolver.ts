@@ -31,6 +31,9 @@ interface HostRow {
 interface Match {
   readonly key: string;
   readonly rule: string;
+  /** The value the rule found equal, and the asset's host that has it. */
+  readonly value: string;
+  readonly matched: HostIdentity;
   readonly seq: number;
   readonly identifiedBy: string | null;
   readonly hosts: HostIdentity[];
@@ -41,6 +44,7 @@ export const emptyResolverStats = (): ResolverStats => ({
   hostsJoined: 0,
   assetsMerged: 0,
   hostsMoved: 0,
+  joinsByRule: {},
 });
 
 export interface ResolverStats {
@@ -49,6 +53,8 @@ export interface ResolverStats {
   hostsJoined: number;
   assetsMerged: number;
   hostsMoved: number;
+  /** Merge records written (a host joining an asset, or linking two), per deciding rule. */
+  joinsByRule: Record<string, number>;
 }
 
 /** Candidates per identifier are capped: an identifier shared that widely identifies nothing. */
@@ -70,6 +76,9 @@ const SQL = {
   moveHosts: `UPDATE asset_hosts SET asset_key = ? WHERE asset_key = ?`,
   moveFindings: `UPDATE findings SET asset_seq = ? WHERE asset_seq = ?`,
   moveHostFindings: `UPDATE findings SET asset_seq = ? WHERE asset_seq = ? AND host_seq = ?`,
+  recordMerge: `INSERT INTO asset_merges (asset_key, kind, subscription, host_id, matched_subscription,
+           matched_host_id, rule, value, merged_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  moveMerges: `UPDATE asset_merges SET asset_key = ? WHERE asset_key = ?`,
 };
 
 export class AssetResolver implements AssetIdentity {
@@ -83,8 +92,8 @@ export class AssetResolver implements AssetIdentity {
 
   async resolve(subscription: string, hostId: string, host: unknown): Promise<string> {
     const { sql } = this;
-    const identity = IdentificationRules.identify(subscription, host);
-    const identifiers = JSON.stringify(Object.fromEntries([...identity.values].sort()));
+    const identity = IdentificationRules.identify(subscription, host, hostId);
+    const identifiers = IdentificationRules.stored(identity);
     const known = await sql.get<HostRow>(SQL.host, [subscription, hostId]);
     if (known && known.identifiers === identifiers && known.purged_at === null)
       return known.asset_key;
@@ -96,7 +105,7 @@ export class AssetResolver implements AssetIdentity {
     const target =
       matches.length === 0
         ? await this.createAsset(subscription, hostId)
-        : await this.merge(matches, known, absorbed);
+        : await this.merge(identity, matches, known, absorbed);
     let hostSeq: number;
     if (known) {
       if (known.asset_key !== target && !absorbed.has(known.asset_key)) {
@@ -156,6 +165,8 @@ export class AssetResolver implements AssetIdentity {
       matches.push({
         key,
         rule: decision.rule,
+        value: decision.value as string,
+        matched: (decision.between as [HostIdentity, HostIdentity])[1],
         seq: asset.seq,
         identifiedBy: asset.identified_by,
         hosts,
@@ -171,6 +182,7 @@ export class AssetResolver implements AssetIdentity {
    * adds the assets merged into it to `absorbed`.
    */
   private async merge(
+    identity: HostIdentity,
     matches: Match[],
     known: HostRow | undefined,
     absorbed: Set<string>,
@@ -191,8 +203,26 @@ export class AssetResolver implements AssetIdentity {
       m.key === known?.asset_key ? null : m.rule,
     ]);
     const identifiedBy = this.best(rules);
+    const at = new Date().toISOString();
+    for (const m of cluster) {
+      if (m.key === known?.asset_key) continue;
+      // The first match is the asset this host joins; the others it links to that asset.
+      await this.sql.run(SQL.recordMerge, [
+        survivor.key,
+        m === cluster[0] ? 'joined' : 'linked',
+        identity.subscription,
+        identity.hostId,
+        m.matched.subscription,
+        m.matched.hostId,
+        m.rule,
+        m.value,
+        at,
+      ]);
+      this.stats.joinsByRule[m.rule] = (this.stats.joinsByRule[m.rule] ?? 0) + 1;
+    }
     for (const m of cluster) {
       if (m.key === survivor.key) continue;
+      await this.sql.run(SQL.moveMerges, [survivor.key, m.key]);
       await this.sql.run(SQL.moveHosts, [survivor.key, m.key]);
       await this.sql.run(SQL.moveFindings, [survivor.seq, m.seq]);
       await this.sql.run(SQL.deleteAsset, [m.key]);
@@ -233,7 +263,7 @@ export class AssetResolver implements AssetIdentity {
  * host whose identifiers changed, or one purged (store/host-purge.ts).
  */
 export async function unindexHost(sql: Sql, hostSeq: number, identifiers: string): Promise<void> {
-  for (const [rule, value] of Object.entries(JSON.parse(identifiers))) {
+  for (const [rule, value] of IdentificationRules.indexed(identifiers)) {
     await sql.run(`DELETE FROM host_identifiers WHERE rule = ? AND value = ? AND host_seq = ?`, [
       rule,
       value,
@@ -265,8 +295,5 @@ function insertIdentifiers(n: number): string {
 }
 
 function toIdentity(row: HostRow): HostIdentity {
-  return {
-    subscription: row.subscription,
-    values: new Map(Object.entries(JSON.parse(row.identifiers))),
-  };
+  return IdentificationRules.fromStored(row.subscription, row.host_id, row.identifiers);
 }

@@ -1,12 +1,16 @@
 /**
  * Connectors (one per subscription) and their runs. A connector moves Registered → Scheduled →
- * Processing → Processed, or Failed; each state change is stamped. The source's state is saved
+ * Processing → Processed, or Failed, or Interrupted (stopped by the user; the next sync resumes
+ * from its last checkpoint); each state change is stamped. The source's state is saved
  * by the sync inside the transaction that commits the data it covers (saveState), never alone.
  * Only the config file's path is kept, never its content: it holds the password.
  */
+import { VError } from 'verror';
+
 import { Sql } from './sql';
 
-export type ConnectorStatus = 'Registered' | 'Scheduled' | 'Processing' | 'Processed' | 'Failed';
+export type ConnectorStatus =
+  'Registered' | 'Scheduled' | 'Processing' | 'Processed' | 'Failed' | 'Interrupted';
 
 export interface ConnectorInfo {
   readonly name: string;
@@ -14,6 +18,8 @@ export interface ConnectorInfo {
   readonly username?: string;
   readonly configPath?: string;
   readonly profile?: string;
+  /** The network its private addresses belong to, shared with other subscriptions. */
+  readonly network?: string;
 }
 
 export interface ConnectorRow {
@@ -30,10 +36,12 @@ export interface ConnectorRow {
   processing_at: string | null;
   processed_at: string | null;
   failed_at: string | null;
+  interrupted_at: string | null;
   last_error: string | null;
   state_at: string | null;
   /** The etm process running the sync, while Processing. */
   pid: number | null;
+  network: string | null;
 }
 
 export interface RunRow {
@@ -46,8 +54,8 @@ export interface RunRow {
   error: string | null;
 }
 
-const COLUMNS = `name, base_url, username, config_path, profile, status, status_at, registered_at, scheduled_at,
-  next_run_at, processing_at, processed_at, failed_at, last_error, state_at, pid`;
+export const CONNECTOR_COLUMNS = `name, base_url, username, config_path, profile, status, status_at, registered_at, scheduled_at,
+  next_run_at, processing_at, processed_at, failed_at, interrupted_at, last_error, state_at, pid, network`;
 
 const STAMP: Record<ConnectorStatus, string> = {
   Registered: 'registered_at',
@@ -55,7 +63,18 @@ const STAMP: Record<ConnectorStatus, string> = {
   Processing: 'processing_at',
   Processed: 'processed_at',
   Failed: 'failed_at',
+  Interrupted: 'interrupted_at',
 };
+
+/** Whether a process with this id runs on this machine. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 export class Connectors {
   constructor(
@@ -63,34 +82,103 @@ export class Connectors {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  /** Creates the connector (Registered) or refreshes its descriptive fields. */
+  /**
+   * Creates the connector (Registered) or refreshes its descriptive fields; a network, once
+   * declared, stays until another is declared.
+   */
   async register(info: ConnectorInfo): Promise<void> {
     const at = this.now().toISOString();
     await this.sql.run(
-      `INSERT INTO connectors (name, base_url, username, config_path, profile, status, status_at, registered_at)
-         VALUES (?, ?, ?, ?, ?, 'Registered', ?, ?)
+      `INSERT INTO connectors (name, base_url, username, config_path, profile, network, status, status_at, registered_at)
+         VALUES (?, ?, ?, ?, ?, ?, 'Registered', ?, ?)
          ON CONFLICT (name) DO UPDATE SET base_url = excluded.base_url, username = excluded.username,
-           config_path = excluded.config_path, profile = COALESCE(excluded.profile, connectors.profile)`,
+           config_path = excluded.config_path, profile = COALESCE(excluded.profile, connectors.profile),
+           network = COALESCE(excluded.network, connectors.network)`,
       [
         info.name,
         info.baseUrl ?? null,
         info.username ?? null,
         info.configPath ?? null,
         info.profile ?? null,
+        info.network ?? null,
         at,
         at,
       ],
     );
   }
 
-  /** Moves the connector to `status` now; a Processing connector records this process's id. */
+  /** Subscription label → declared network, for the connectors that declared one. */
+  async networks(): Promise<Map<string, string>> {
+    const rows = await this.sql.all<{ name: string; network: string }>(
+      `SELECT name, network FROM connectors WHERE network IS NOT NULL`,
+    );
+    return new Map(rows.map((r) => [r.name, r.network]));
+  }
+
+  /**
+   * The connector, when another live process is syncing it (Processing with that process's id):
+   * one sync per connector at a time, or both would spend the subscription's API limits.
+   */
+  async busyElsewhere(name: string): Promise<ConnectorRow | null> {
+    return busyIn(await this.get(name));
+  }
+
+  /**
+   * Processing, by this process, unless another live one is syncing it: checked and set in one
+   * transaction (on PostgreSQL with the connector's row locked, SELECT … FOR UPDATE).
+   */
+  async claim(name: string): Promise<void> {
+    const own = !this.sql.inTransaction;
+    if (own) await this.sql.begin();
+    try {
+      const lock = this.sql.engine === 'postgres' ? ' FOR UPDATE' : '';
+      const row = await this.sql.get<ConnectorRow>(
+        `SELECT ${CONNECTOR_COLUMNS} FROM connectors WHERE name = ?${lock}`,
+        [name],
+      );
+      const busy = busyIn(row);
+      if (busy) throw busyError(busy);
+      await this.setStatus(name, 'Processing');
+      if (own) await this.sql.commit();
+    } catch (err) {
+      if (own) await this.sql.rollback();
+      throw err;
+    }
+  }
+
+  /**
+   * Back from Scheduled when no run will come (the scheduler stopped): the status of its last
+   * run, or Registered.
+   */
+  async unschedule(name: string): Promise<void> {
+    const last = (await this.lastRun(name))?.status;
+    const status: ConnectorStatus =
+      last === 'Processed' || last === 'Failed' || last === 'Interrupted' ? last : 'Registered';
+    await this.sql.run(
+      `UPDATE connectors SET status = ?, status_at = ?, next_run_at = NULL, pid = NULL
+          WHERE name = ? AND status = 'Scheduled'`,
+      [status, this.now().toISOString(), name],
+    );
+  }
+
+  /** Moves the connector to `status` now; Processing and Scheduled record this process's id. */
   async setStatus(name: string, status: ConnectorStatus, error?: string): Promise<void> {
     const at = this.now().toISOString();
     await this.sql.run(
       `UPDATE connectors SET status = ?, status_at = ?, ${STAMP[status]} = ?, pid = ?,
-           last_error = CASE ? WHEN 'Failed' THEN ? WHEN 'Processed' THEN NULL ELSE last_error END
+           last_error = CASE ? WHEN 'Failed' THEN ? WHEN 'Interrupted' THEN ? WHEN 'Processed' THEN NULL
+             ELSE last_error END
          WHERE name = ?`,
-      [status, at, at, status === 'Processing' ? process.pid : null, status, error ?? null, name],
+      [
+        status,
+        at,
+        at,
+        status === 'Processing' || status === 'Scheduled' ? process.pid : null,
+        status,
+        error ?? null,
+        error ?? null,
+        name,
+      ],
     );
   }
 
@@ -104,11 +192,14 @@ export class Connectors {
   }
 
   get(name: string): Promise<ConnectorRow | undefined> {
-    return this.sql.get<ConnectorRow>(`SELECT ${COLUMNS} FROM connectors WHERE name = ?`, [name]);
+    return this.sql.get<ConnectorRow>(
+      `SELECT ${CONNECTOR_COLUMNS} FROM connectors WHERE name = ?`,
+      [name],
+    );
   }
 
   list(): Promise<ConnectorRow[]> {
-    return this.sql.all<ConnectorRow>(`SELECT ${COLUMNS} FROM connectors ORDER BY name`);
+    return this.sql.all<ConnectorRow>(`SELECT ${CONNECTOR_COLUMNS} FROM connectors ORDER BY name`);
   }
 
   /** The Airbyte state to pass back to the source, as it sent it. */
@@ -125,6 +216,13 @@ export class Connectors {
     await this.sql.run(`UPDATE connectors SET state = ?, state_at = ? WHERE name = ?`, [
       JSON.stringify(state),
       this.now().toISOString(),
+      name,
+    ]);
+  }
+
+  /** Forgets the source's state: the next sync reads from scratch. */
+  async clearState(name: string): Promise<void> {
+    await this.sql.run(`UPDATE connectors SET state = NULL, state_at = NULL WHERE name = ?`, [
       name,
     ]);
   }
@@ -148,7 +246,7 @@ export class Connectors {
 
   async finishRun(
     id: number,
-    status: 'Processed' | 'Failed',
+    status: 'Processed' | 'Failed' | 'Interrupted',
     summary: unknown,
     error?: string,
   ): Promise<void> {
@@ -165,4 +263,19 @@ export class Connectors {
       [name, before ?? 2147483647],
     );
   }
+}
+
+/** The connector, when it is Processing by another live process. */
+function busyIn(c: ConnectorRow | undefined): ConnectorRow | null {
+  if (!c || c.status !== 'Processing' || c.pid === null || c.pid === process.pid) return null;
+  return isAlive(c.pid) ? c : null;
+}
+
+export function busyError(c: ConnectorRow): Error {
+  return new VError(
+    'connector %s is being synced by another etm process (pid %d, since %s); wait for it to finish or stop it',
+    c.name,
+    c.pid,
+    c.processing_at ?? c.status_at,
+  );
 }

@@ -51,8 +51,12 @@ export class FindingAssembler {
   }
 
   async record(row: FindingRow): Promise<EtmRecord> {
+    return this.recordAt(row, await this.layouts.positions(row.layout));
+  }
+
+  /** The record of `row`, its layout's positions given (read synchronously by the read model). */
+  recordAt(row: FindingRow, positions: ReadonlyMap<string, number>): EtmRecord {
     const knowledge = this.parsed(row);
-    const positions = await this.layouts.positions(row.layout);
     const values = JSON.parse(row.record) as unknown[];
     const record: Record<string, unknown> = {
       findingKey: findingKey(row.asset_key, row.detection_key),

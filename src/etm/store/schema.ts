@@ -16,7 +16,7 @@
  */
 import { Dialect } from './dialect';
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /**
  * What turns a store of version N into version N + 1, run in order by EtmStore.open. Only
@@ -24,6 +24,9 @@ export const SCHEMA_VERSION = 2;
  */
 export const MIGRATIONS: Readonly<Record<number, string>> = {
   1: `ALTER TABLE asset_hosts ADD COLUMN purged_at TEXT;`,
+  // asset_merges itself comes with SCHEMA (CREATE TABLE IF NOT EXISTS).
+  2: `ALTER TABLE connectors ADD COLUMN network TEXT;
+      ALTER TABLE connectors ADD COLUMN interrupted_at TEXT;`,
 };
 
 export const SCHEMA = `
@@ -106,7 +109,7 @@ CREATE TABLE IF NOT EXISTS connectors (
   username      TEXT,
   config_path   TEXT,                          -- the file the user gave; never its content
   profile       TEXT,
-  status        TEXT NOT NULL,                 -- Registered|Scheduled|Processing|Processed|Failed
+  status        TEXT NOT NULL,                 -- Registered|Scheduled|Processing|Processed|Failed|Interrupted
   status_at     TEXT NOT NULL,
   registered_at TEXT NOT NULL,
   scheduled_at  TEXT,
@@ -114,11 +117,29 @@ CREATE TABLE IF NOT EXISTS connectors (
   processing_at TEXT,
   processed_at  TEXT,
   failed_at     TEXT,
+  interrupted_at TEXT,                         -- stopped (Ctrl-C); the next sync resumes
   last_error    TEXT,
   state         TEXT,                          -- the source's Airbyte state, committed with its data
   state_at      TEXT,
-  pid           INTEGER                        -- the etm process, while Processing
+  pid           INTEGER,                       -- the etm process, while Processing
+  network       TEXT                           -- declared network: private IPs match within it
 );
+
+-- Why hosts are one asset: each time a host joined an asset (or linked two), the rule and the
+-- value that decided it and the host it matched (etm merges).
+CREATE TABLE IF NOT EXISTS asset_merges (
+  id                   INTEGER PRIMARY KEY,
+  asset_key            TEXT NOT NULL,         -- the asset they are now part of
+  kind                 TEXT NOT NULL,         -- joined | linked (two assets became one)
+  subscription         TEXT NOT NULL,         -- the host that joined
+  host_id              TEXT NOT NULL,
+  matched_subscription TEXT NOT NULL,         -- the asset's host it matched
+  matched_host_id      TEXT NOT NULL,
+  rule                 TEXT NOT NULL,
+  value                TEXT NOT NULL,
+  merged_at            TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS asset_merges_by_asset ON asset_merges (asset_key);
 
 CREATE TABLE IF NOT EXISTS runs (
   id          INTEGER PRIMARY KEY,

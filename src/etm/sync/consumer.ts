@@ -19,8 +19,20 @@ export interface ConsumerProgress {
   readonly records: number;
   readonly checkpoints: number;
   readonly findings: number;
+  /** Hosts read: the larger of the two streams that carry host records, not their sum. */
   readonly hosts: number;
+  /** Records per stream, and the source's ESTIMATE of its total once it has sent one. */
+  readonly streams: ReadonlyArray<StreamProgress>;
 }
+
+export interface StreamProgress {
+  readonly name: string;
+  readonly records: number;
+  readonly estimate: number | null;
+}
+
+/** Streams whose records are hosts (with or without their detections). */
+const HOST_STREAMS = ['hosts', 'host_detections'];
 
 export interface ConsumerOptions {
   /** Save each checkpoint's state on this connector (etm sync). */
@@ -88,6 +100,7 @@ export class SyncConsumer {
   /** A line that did not parse, not failed yet (see consume). */
   private unparsed: string | undefined;
   private lastProgress = Date.now();
+  private readonly streams = new Map<string, { records: number; estimate: number | null }>();
   private readonly connectors: Connectors;
   private started = false;
 
@@ -164,6 +177,7 @@ export class SyncConsumer {
     try {
       if (msg.type === 'RECORD' && msg.record) await this.hold(msg.record, line.length);
       else if (msg.type === 'STATE' && msg.state !== undefined) await this.commit(msg.state);
+      else if (msg.type === 'TRACE' && msg.trace?.type === 'ESTIMATE') this.estimate(msg);
       else if (msg.type === 'LOG' && LOUD.has(msg.log?.level ?? '')) {
         this.options.onLog?.(msg.log?.level ?? 'WARN', msg.log?.message ?? '');
       }
@@ -177,6 +191,7 @@ export class SyncConsumer {
     if (this.destination.converts(record.stream)) {
       this.staged++;
       this.result.records++;
+      this.stream(record.stream).records++;
     }
     this.heldBytes += bytes;
     if (this.heldBytes >= BUFFER_BYTES) await this.flush();
@@ -197,11 +212,27 @@ export class SyncConsumer {
         if (!(err instanceof RecordRejected)) throw err;
         this.staged--;
         this.result.records--;
+        this.stream(record.stream).records--;
         if (!this.options.onRejected) throw err;
         this.result.rejected++;
         this.options.onRejected(err);
       }
     }
+  }
+
+  private estimate(msg: AirbyteMessage): void {
+    const e = msg.trace?.estimate;
+    if (e?.name && typeof e.row_estimate === 'number')
+      this.stream(e.name).estimate = e.row_estimate;
+  }
+
+  private stream(name: string): { records: number; estimate: number | null } {
+    let s = this.streams.get(name);
+    if (!s) {
+      s = { records: 0, estimate: null };
+      this.streams.set(name, s);
+    }
+    return s;
   }
 
   private async commit(state: unknown, counted = true): Promise<void> {
@@ -256,11 +287,16 @@ export class SyncConsumer {
     if (!this.options.onProgress || (!force && Date.now() - this.lastProgress < every)) return;
     this.lastProgress = Date.now();
     const w = this.destination.writer.stats;
+    const streams = [...this.streams].map(([name, s]) => ({ name, ...s }));
     this.options.onProgress({
       records: this.result.records,
       checkpoints: this.result.checkpoints,
       findings: w.findingsNew + w.findingsUpdated + w.findingsStale,
-      hosts: w.hosts,
+      hosts: Math.max(
+        0,
+        ...streams.filter((s) => HOST_STREAMS.includes(s.name)).map((s) => s.records),
+      ),
+      streams,
     });
   }
 }

@@ -11,7 +11,11 @@ export interface AirbyteMessage {
   state?: unknown;
   sourceStatus?: { status?: string; message?: { summary?: string } | string };
   log?: { level?: string; message?: string };
-  trace?: { type?: string; error?: { message?: string; internal_message?: string } };
+  trace?: {
+    type?: string;
+    error?: { message?: string; internal_message?: string };
+    estimate?: { name?: string; row_estimate?: number };
+  };
   connectionStatus?: { status?: string; message?: string };
 }
 

@@ -45,7 +45,7 @@ export function readSourceConfig(file: string): SourceConfig {
   };
 }
 
-/** The source's default label (resources/spec.json): `username@base_url host`. */
+/** The source's default label (resources/spec.json): `username@base_url host name` (no port). */
 function subscriptionLabel(
   file: string,
   content: Record<string, unknown>,
@@ -56,7 +56,7 @@ function subscriptionLabel(
     return content.subscription.trim();
   let host: string | undefined;
   try {
-    host = baseUrl ? new URL(baseUrl).host : undefined;
+    host = baseUrl ? new URL(baseUrl).hostname : undefined;
   } catch {
     throw new VError('source config %s: base_url is not a URL', file);
   }

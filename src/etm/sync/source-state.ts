@@ -5,6 +5,8 @@
  * STREAM states (the Airbyte platform format) are kept per stream and passed back as their list.
  */
 
+import zlib from 'zlib';
+
 interface StreamState {
   type: 'STREAM';
   stream: { stream_descriptor: { name: string; namespace?: string } };
@@ -21,4 +23,36 @@ export function mergeState(kept: unknown, incoming: unknown): unknown {
   if (!isStreamState(incoming)) return incoming;
   const list = Array.isArray(kept) ? kept.filter(isStreamState) : [];
   return [...list.filter((s) => descriptor(s) !== descriptor(incoming)), incoming];
+}
+
+/**
+ * The state without one stream's part, so that the next sync reads that stream from scratch:
+ * per-stream states lose that stream's entry; a legacy state (one object keyed by stream, maybe
+ * gzipped by the Faros CDK) loses that key and is kept as plain JSON, which the CDK also reads.
+ */
+export function withoutStream(kept: unknown, stream: string): unknown {
+  if (Array.isArray(kept)) {
+    return kept.filter((s) => !isStreamState(s) || s.stream.stream_descriptor.name !== stream);
+  }
+  const streams = legacyStreams(kept);
+  if (!streams) return kept;
+  const { [stream]: _dropped, ...rest } = streams;
+  return rest;
+}
+
+/** The streams a stored state holds a part for. */
+export function streamsOf(kept: unknown): string[] {
+  if (Array.isArray(kept))
+    return kept.filter(isStreamState).map((s) => s.stream.stream_descriptor.name);
+  return Object.keys(legacyStreams(kept) ?? {});
+}
+
+/** A legacy state as stream name → state: `{data: gzipped}` as the CDK writes it, or plain. */
+function legacyStreams(kept: unknown): Record<string, unknown> | null {
+  if (!kept || typeof kept !== 'object') return null;
+  const d = (kept as { data?: { format?: unknown; data?: unknown } }).data;
+  if (d?.format === 'base64/gzip' && typeof d.data === 'string') {
+    return JSON.parse(zlib.gunzipSync(Buffer.from(d.data, 'base64')).toString('utf8'));
+  }
+  return kept as Record<string, unknown>;
 }

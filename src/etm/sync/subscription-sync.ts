@@ -27,10 +27,15 @@ export interface SyncOptions {
   readonly onProgress?: (connector: string, p: ConsumerProgress) => void;
   /** Lets the caller stop the source (Ctrl-C). */
   readonly onStart?: (source: SourceProcess) => void;
+  /** True once the user asked to stop: the run then ends Interrupted, not Failed. */
+  readonly interrupted?: () => boolean;
 }
 
+/** What an interrupted run says: committed checkpoints stand and the next sync resumes. */
+export const INTERRUPTED = 'interrupted; run again to resume';
+
 export interface SyncOutcome {
-  readonly status: 'Processed' | 'Failed';
+  readonly status: 'Processed' | 'Failed' | 'Interrupted';
   readonly summary: SyncSummary;
   readonly error?: string;
 }
@@ -43,12 +48,12 @@ export async function syncSubscription(
   const connectors = new Connectors(store.sql);
   const name = config.name;
   const say = (m: string): string => redact(m, config.secrets);
-  await connectors.setStatus(name, 'Processing');
+  await connectors.claim(name);
   const runId = await connectors.startRun(name);
   const before = await storeTotals(store);
   let outcome: SyncOutcome;
   try {
-    const destination = new EtmDestination(store, {
+    const destination = await EtmDestination.open(store, {
       transformMap: options.transformMap,
       rules: options.rules,
       logger: {
@@ -104,7 +109,11 @@ export async function syncSubscription(
       },
     };
     const error = failures.length > 0 ? say(failures.join('; ')) : undefined;
-    outcome = { status: error ? 'Failed' : 'Processed', summary, error };
+    outcome = error
+      ? options.interrupted?.()
+        ? { status: 'Interrupted', summary, error: INTERRUPTED }
+        : { status: 'Failed', summary, error }
+      : { status: 'Processed', summary };
   } catch (err) {
     await store.rollback();
     const error = say((err as Error).message);

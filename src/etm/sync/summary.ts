@@ -89,6 +89,8 @@ export function formatSummary(s: SyncSummary): string {
     `${s.connector}: ${n(s.records)} records, ${n(s.checkpoints)} checkpoints`,
     `  assets:               ${n(c.assetsCreated)} new, ${n(c.hostsJoined)} hosts joined known assets, ` +
       `${n(c.assetsMerged)} assets merged, ${n(c.hostsMoved)} hosts moved`,
+    // Which rules made those joins (etm merges lists each with its value).
+    `  joins by rule:        ${pairs(c.joinsByRule)}`,
     // Detections are host reports: one another subscription already reported is no new finding.
     `  detections:           ${n(c.findingsNew)} new, ${n(c.findingsUpdated)} updated, ${n(c.findingsStale)} older reports ignored`,
     `  detection statuses:   ${pairs(c.statusChanges)}`,

@@ -6,9 +6,11 @@
  *
  * It covers what Qualys sends: known elements in CDATA or plain text, attribute-carrying text
  * elements (QDS), wrapped lists (QDS_FACTORS). On anything else — an unknown element, an entity,
- * a value not of its type, a repeated element, a comment, invalid UTF-8 — it gives the HOST up
- * and the general reader (ResponseReader, RecordBuilder) reads it, so both paths give the same
- * records. test/source/detection-encoder.test.ts holds them to that.
+ * a value not of its type, a repeated element, a comment, invalid UTF-8, a CR (line ends are
+ * the tokenizer's to normalise), a value longer than a field may keep (text-cap) — it gives the
+ * HOST up and the general reader (ResponseReader, RecordBuilder) reads it, so both paths give the
+ * same records and respect the same bounds. test/source/detection-encoder.test.ts holds them to
+ * that.
  */
 import { isUtf8 } from 'node:buffer';
 
@@ -25,6 +27,7 @@ import {
   wordsOf,
 } from './fast-shape';
 import { LeafType, ObjectShape } from './shape';
+import { MAX_FIELD_CHARS } from './text-cap';
 
 const LT = 60;
 const GT = 62;
@@ -42,6 +45,7 @@ const COMMA = 44;
 const COLON = 58;
 const CDATA_OPEN = Buffer.from('<![CDATA[');
 const CLOSE_BRACE_BYTES = Buffer.from('}');
+const CR = 13;
 
 /** Fields a detection gets from the QID join; read from XML only by the general path. */
 const JOINED_FIELDS = new Set([
@@ -139,7 +143,8 @@ export class HostEncoder {
    * general path. The host's other fields are for the general reader (they are few).
    */
   encode(source: Buffer, from: number, to: number): EncodedHost | undefined {
-    if (!isUtf8(source.subarray(from, to))) return undefined;
+    const bytes = source.subarray(from, to);
+    if (!isUtf8(bytes) || bytes.indexOf(CR) >= 0) return undefined;
     const view = this.view;
     if (
       view.buffer !== source.buffer ||
@@ -459,6 +464,8 @@ export class HostEncoder {
       this.valueFrom = from;
       this.valueTo = i;
     }
+    // A UTF-8 byte is at most one UTF-16 character: within the cap, no value needs cutting.
+    if (this.valueTo - this.valueFrom > MAX_FIELD_CHARS) giveUp();
     return closeTag(source, this.view, i, to, nameFrom, nameTo);
   }
 

@@ -1,7 +1,9 @@
 /**
  * A Host List Detection response reader with the fast path (detection-encoder): it finds each
  * HOST's bytes and has the HostEncoder read it; the document around the hosts, and any HOST the
- * encoder gives up on, go to the general ResponseReader. Memory: the HOST being read, at most.
+ * encoder gives up on, go to the general ResponseReader. Memory: the HOST being read, at most,
+ * and never more than MAX_HOST_BYTES of it: a larger HOST, and the rest of the page, go to the
+ * general reader, which reads it as it streams in, within its own bounds.
  */
 import { EncodedHost, HostEncoder } from './detection-encoder';
 import { InvalidValueHandler } from './record-builder';
@@ -15,6 +17,8 @@ const CDATA_OPEN = Buffer.from('<![CDATA[');
 const CDATA_CLOSE = Buffer.from(']]>');
 const COMMENT_OPEN = Buffer.from('<!--');
 const COMMENT_CLOSE = Buffer.from('-->');
+/** A HOST's XML held to be encoded; a HOST with 3,000 detections is about 6 MB. */
+export const MAX_HOST_BYTES = 16 * 1024 * 1024;
 
 export class DetectionReader implements ListReader {
   private readonly reader: ResponseReader;
@@ -104,6 +108,7 @@ export class DetectionReader implements ListReader {
       const searchFrom = start + Math.max(HOST_OPEN.length, this.searched);
       const close = buffer.subarray(0, end).indexOf(HOST_CLOSE, searchFrom);
       if (close < 0) {
+        if (end - start > MAX_HOST_BYTES) break;
         this.searched = Math.max(0, end - start - HOST_CLOSE.length + 1);
         return;
       }

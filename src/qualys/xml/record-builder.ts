@@ -4,8 +4,15 @@
  * child, and attribute-carrying elements objects. Elements the shape does not know are kept
  * (text, or nested objects) so that new Qualys fields are not lost. An empty number or flag
  * element is omitted; an empty text element is an empty string.
+ *
+ * Whatever the server sends: objects reach no prototype (record-object: an element named
+ * __proto__ or constructor is a field like any other), text longer than its cap
+ * keeps a prefix and a marker (text-cap), and a record holding more than MAX_RECORD_WEIGHT is an
+ * error rather than a memory blow-up.
  */
-import { parseAttributes } from './tokenizer';
+import { newObject } from './record-object';
+import { capText, MAX_FIELD_CHARS } from './text-cap';
+import { parseAttributes, XmlLimitError } from './tokenizer';
 import { Field, LeafType, ObjectShape, Shape } from './shape';
 
 type Target = Record<string, unknown> | unknown[];
@@ -16,6 +23,9 @@ interface Frame {
   /** The object or array being built; undefined for leaves and for unknown elements so far. */
   value: Record<string, unknown> | unknown[] | undefined;
   text: string;
+  /** Characters of the text beyond `cap`, counted and not kept. */
+  dropped: number;
+  cap: number;
   /** Where the finished value goes, and how: set target[property], or push (arrays). */
   target: Target;
   property: string;
@@ -28,16 +38,40 @@ interface Frame {
 /** Reports a value that does not fit its field (e.g. text in a number field); it is omitted. */
 export type InvalidValueHandler = (element: string, value: string, expected: LeafType) => void;
 
+/** Caps on kept text: `byElement` for elements with their own (RESULTS), MAX_FIELD_CHARS else. */
+export type TextCaps = ReadonlyMap<string, number>;
+
+/**
+ * What a record may hold: kept text characters plus ELEMENT_WEIGHT per element (an element costs
+ * about that many bytes as a JS value). A HOST with 3,000 detections and RESULTS weighs ~20 Mi.
+ */
+export const MAX_RECORD_WEIGHT = 48 * 1024 * 1024;
+const ELEMENT_WEIGHT = 64;
+
 function emptyFrame(): Frame {
-  return { shape: undefined, value: undefined, text: '', target: [], property: '', append: false };
+  return {
+    shape: undefined,
+    value: undefined,
+    text: '',
+    dropped: 0,
+    cap: MAX_FIELD_CHARS,
+    target: [],
+    property: '',
+    append: false,
+  };
 }
 
 export class RecordBuilder {
   /** Frames are reused by depth: building a record allocates only the values it returns. */
   private readonly frames: Frame[] = [];
   private depth = 0;
+  private weight = 0;
+  private recordName = '';
 
-  constructor(private readonly onInvalidValue: InvalidValueHandler = () => undefined) {}
+  constructor(
+    private readonly onInvalidValue: InvalidValueHandler = () => undefined,
+    private readonly textCaps: TextCaps = new Map(),
+  ) {}
 
   get building(): boolean {
     return this.depth > 0;
@@ -46,7 +80,9 @@ export class RecordBuilder {
   /** Starts a record at its element's open tag. */
   begin(shape: ObjectShape, name: string, attributes: string | undefined): void {
     this.depth = 0;
-    this.push(shape, attributes, {}, 'record', false);
+    this.weight = 0;
+    this.recordName = name;
+    this.push(shape, attributes, newObject(), 'record', false, name);
   }
 
   open(name: string, attributes: string | undefined): void {
@@ -54,16 +90,16 @@ export class RecordBuilder {
     const parentShape = parent.shape;
     if (parent.item !== undefined) {
       if (name === parent.item) {
-        this.push(parent.itemShape, attributes, parent.value as unknown[], '', true);
+        this.push(parent.itemShape, attributes, parent.value as unknown[], '', true, name);
       } else {
-        this.pushUnknown({}, name);
+        this.pushUnknown(newObject(), name);
       }
       return;
     }
     const target = this.objectOf(parent);
     const field = parentShape?.kind === 'object' ? parentShape.fields.get(name) : undefined;
     if (field === undefined) this.pushUnknown(target, name);
-    else this.pushField(field, attributes, target);
+    else this.pushField(field, attributes, target, name);
   }
 
   /** Only leaves, text-carrying objects and unknown leaves keep text (not layout whitespace). */
@@ -77,7 +113,14 @@ export class RecordBuilder {
 
   text(text: string): void {
     const frame = this.frames[this.depth - 1];
-    frame.text = frame.text.length ? frame.text + text : text;
+    const room = frame.cap - frame.text.length;
+    let kept = text;
+    if (text.length > room) {
+      kept = room > 0 ? text.slice(0, room) : '';
+      frame.dropped += text.length - kept.length;
+    }
+    frame.text = frame.text.length ? frame.text + kept : kept;
+    this.weigh(kept.length);
   }
 
   /** Closes the current element; returns the record when its own element closes. */
@@ -104,13 +147,29 @@ export class RecordBuilder {
   }
 
   private objectOf(frame: Frame): Record<string, unknown> {
-    if (frame.value === undefined) frame.value = {};
+    if (frame.value === undefined) frame.value = newObject();
     return frame.value as Record<string, unknown>;
   }
 
-  private pushField(field: Field, attributes: string | undefined, target: Record<string, unknown>) {
+  private weigh(amount: number): void {
+    this.weight += amount;
+    if (this.weight > MAX_RECORD_WEIGHT) {
+      throw new XmlLimitError(
+        `a <${this.recordName}> larger than ${MAX_RECORD_WEIGHT / 1024 / 1024} Mi ` +
+          `(${ELEMENT_WEIGHT} per element plus its text)`,
+      );
+    }
+  }
+
+  private pushField(
+    field: Field,
+    attributes: string | undefined,
+    target: Record<string, unknown>,
+    name: string,
+  ) {
     if (field.mode !== 'wrapped') {
-      this.push(field.shape, attributes, target, field.property, field.mode === 'repeated');
+      const repeated = field.mode === 'repeated';
+      this.push(field.shape, attributes, target, field.property, repeated, name);
       return;
     }
     let list = target[field.property] as unknown[] | undefined;
@@ -118,7 +177,7 @@ export class RecordBuilder {
       list = [];
       target[field.property] = list;
     }
-    const frame = this.push(undefined, undefined, target, field.property, false);
+    const frame = this.push(undefined, undefined, target, field.property, false, name);
     frame.value = list;
     frame.item = field.item;
     frame.itemShape = field.shape;
@@ -130,6 +189,7 @@ export class RecordBuilder {
     target: Target,
     property: string,
     append: boolean,
+    name: string,
   ): Frame {
     let frame = this.frames[this.depth];
     if (frame === undefined) {
@@ -137,12 +197,15 @@ export class RecordBuilder {
       this.frames[this.depth] = frame;
     }
     this.depth++;
+    this.weigh(ELEMENT_WEIGHT);
     frame.shape = shape;
     frame.value =
       shape?.kind === 'object' && shape.textField !== undefined
         ? parseAttributes(attributes)
         : undefined;
     frame.text = '';
+    frame.dropped = 0;
+    frame.cap = this.textCaps.get(name) ?? MAX_FIELD_CHARS;
     frame.target = target;
     frame.property = property;
     frame.append = append;
@@ -153,12 +216,15 @@ export class RecordBuilder {
 
   /** An element the shape does not describe; if it repeats it becomes an array (finishUnknown). */
   private pushUnknown(target: Record<string, unknown>, name: string): void {
-    this.push(undefined, undefined, target, name, false);
+    this.push(undefined, undefined, target, name, false, name);
   }
 
   private finish(frame: Frame, name: string): unknown {
     const shape = frame.shape;
     if (frame.item !== undefined) return undefined; // the wrapper's array is already in place
+    if (frame.dropped > 0) {
+      frame.text = capText(frame.text, frame.text.length + frame.dropped, frame.cap);
+    }
     if (shape === undefined) return this.finishUnknown(frame);
     if (shape.kind === 'leaf') return this.convert(frame.text, shape.type, name);
     if (shape.textField !== undefined) {

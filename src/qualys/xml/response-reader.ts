@@ -2,11 +2,12 @@
  * Reads a Qualys list response as it streams in: RESPONSE/DATETIME, the list items one at a time
  * (HOST, VULN, or ID/ID_RANGE of an ID_SET), and the pagination WARNING. A SIMPLE_RETURN or
  * GENERIC_RETURN document, whatever the HTTP status, is collected and reported as an error
- * document. Only the item being built is in memory, never the page.
+ * document. Only the item being built is in memory, never the page. An HTML page (a proxy's
+ * login page served as text/xml) is recognised at its root element.
  */
-import { RecordBuilder, InvalidValueHandler } from './record-builder';
+import { RecordBuilder, InvalidValueHandler, TextCaps } from './record-builder';
 import { ObjectShape } from './shape';
-import { XmlHandler, XmlTokenizer } from './tokenizer';
+import { XmlHandler, XmlSyntaxError, XmlTokenizer } from './tokenizer';
 
 export type ResponseEvent =
   | { kind: 'datetime'; value: string }
@@ -22,6 +23,18 @@ export interface OtherDocument {
 }
 
 const GENERIC: ObjectShape = { kind: 'object', fields: new Map() };
+/** DATETIME, ID and ID_RANGE are short: more text than this is garbage, and is not kept. */
+const MAX_LEAF_CHARS = 256;
+/** Root elements of an HTML page (a proxy or SSO login page), whatever their case. */
+const HTML_ROOT = /^(html|head|body)$/i;
+
+/** The body is an HTML page, not a Qualys XML document. */
+export class HtmlDocumentError extends XmlSyntaxError {
+  constructor() {
+    super('the server answered HTML, not Qualys XML');
+    this.name = 'HtmlDocumentError';
+  }
+}
 const LIST_CONTAINERS = new Set(['HOST_LIST', 'VULN_LIST', 'ID_SET']);
 const LIST_ROOTS = new Set([
   'HOST_LIST_OUTPUT',
@@ -54,11 +67,13 @@ export class ResponseReader implements XmlHandler, ListReader {
   private document: Record<string, unknown> | undefined;
 
   /** @param items list item element name → its record shape, e.g. {HOST: hostShape} */
+  /** @param textCaps element → longest text kept, for elements with a cap of their own */
   constructor(
     private readonly items: Record<string, ObjectShape>,
     onInvalidValue?: InvalidValueHandler,
+    textCaps?: TextCaps,
   ) {
-    this.builder = new RecordBuilder(onInvalidValue);
+    this.builder = new RecordBuilder(onInvalidValue, textCaps);
   }
 
   /** Feeds bytes; returns the events completed by them (the array is the reader's, use at once). */
@@ -99,6 +114,7 @@ export class ResponseReader implements XmlHandler, ListReader {
     const depth = this.path.length;
     this.path.push(name);
     if (depth === 0) {
+      if (HTML_ROOT.test(name)) throw new HtmlDocumentError();
       this.rootName = name;
       if (!LIST_ROOTS.has(name)) this.startCapture('document', GENERIC, name, attributes);
       return;
@@ -125,8 +141,8 @@ export class ResponseReader implements XmlHandler, ListReader {
     const capture = this.capture;
     if (capture === 'record' || capture === 'warning' || capture === 'document') {
       this.builder.text(text);
-    } else if (capture !== undefined) {
-      this.leafText += text;
+    } else if (capture !== undefined && this.leafText.length < MAX_LEAF_CHARS) {
+      this.leafText += text.slice(0, MAX_LEAF_CHARS);
     }
   }
 
@@ -173,11 +189,14 @@ function warningOf(value: Record<string, unknown>): ResponseEvent {
   };
 }
 
+/** An ID or ID_RANGE; anything but decimal digits gives NaN, which the listing rejects. */
 function idEvent(element: string, text: string): ResponseEvent {
-  if (element === 'ID_RANGE') {
-    const [from, to] = text.split('-').map((part) => Number(part.trim()));
-    return { kind: 'id', from, to: to ?? from };
-  }
-  const id = Number(text);
-  return { kind: 'id', from: id, to: id };
+  const parts = element === 'ID_RANGE' ? text.split('-') : [text];
+  const [from, to = from] = parts.map(idOf);
+  return { kind: 'id', from, to: parts.length > 2 ? NaN : to };
+}
+
+function idOf(text: string): number {
+  const trimmed = text.trim();
+  return /^[0-9]{1,16}$/.test(trimmed) ? Number(trimmed) : NaN;
 }

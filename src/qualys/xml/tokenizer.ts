@@ -7,8 +7,15 @@
  * about 88 MB/s — 10 µs per detection, the whole per-detection budget of the read (see README,
  * "Benchmarks"). This scanner works on whole decoded chunks with indexOf and does no per-character
  * work outside tag names, which leaves room for building and writing records.
+ *
+ * Its work and memory are bounded whatever a server sends: line ends are normalised as XML 1.0
+ * §2.11 says (CR LF and a lone CR become LF), text, CDATA and comments longer than a chunk are
+ * passed on or skipped as they arrive instead of being held until they end, a tag or declaration
+ * may not exceed MAX_MARKUP_CHARS, and elements may not nest deeper than MAX_DEPTH.
  */
 import VError from 'verror';
+
+import { newObject } from './record-object';
 
 export interface XmlHandler {
   /** `attributes` is the raw text after the tag name (parse it with parseAttributes when needed). */
@@ -27,16 +34,40 @@ export class XmlSyntaxError extends VError {
   }
 }
 
+/** A response beyond what any Qualys document needs (nesting, tag length, record size). */
+export class XmlLimitError extends XmlSyntaxError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'XmlLimitError';
+  }
+}
+
+/** Qualys documents nest about ten deep (KB: …/VULN/CORRELATION/EXPLOITS/EXPLT_SRC/…). */
+export const MAX_DEPTH = 32;
+/** The longest tag, comment-free declaration or DOCTYPE; Qualys tags are under 200 characters. */
+export const MAX_MARKUP_CHARS = 64 * 1024;
+/** Text without a tag longer than this is passed on before its end arrives. */
+const TEXT_FLUSH_CHARS = 4096;
+/** Longer than any character reference (&#x10FFFF;) or named entity, leading zeros aside. */
+const MAX_ENTITY_CHARS = 32;
+
 const BANG = 33; // !
 const SLASH = 47; // /
 const QUESTION = 63; // ?
 const GT = 62; // >
 const DASH = 45; // -
 const BRACKET = 91; // [
+const CR = 13;
+const LF = 10;
+const CR_LF = /\r\n?/g;
 
 export class XmlTokenizer {
   private rest = '';
   private pendingBytes: Buffer | undefined;
+  /** Inside a CDATA section or a comment whose end has not arrived yet. */
+  private inside: 'cdata' | 'comment' | undefined;
+  /** The last chunk ended with CR: a LF starting the next one belongs to it. */
+  private afterCr = false;
   private readonly openNames: string[] = [];
   private rootClosed = false;
   private sawRoot = false;
@@ -59,8 +90,17 @@ export class XmlTokenizer {
       this.pendingBytes = Buffer.from(bytes.subarray(end));
       bytes = bytes.subarray(0, end);
     }
-    const decoded = bytes.toString('utf8');
-    this.rest = this.scan(this.rest.length ? this.rest + decoded : decoded);
+    let decoded = bytes.toString('utf8');
+    if (this.afterCr && decoded.length) {
+      this.afterCr = false;
+      if (decoded.charCodeAt(0) === LF) decoded = decoded.slice(1);
+    }
+    if (decoded.length) {
+      this.afterCr = decoded.charCodeAt(decoded.length - 1) === CR;
+      if (decoded.indexOf('\r') >= 0) decoded = decoded.replace(CR_LF, '\n');
+    }
+    const s = this.rest.length ? this.rest + decoded : decoded;
+    this.rest = this.inside === undefined ? this.scan(s, 0) : this.resumeInside(s);
   }
 
   /** Call at end of input; throws if the document is incomplete (a body cut mid-XML). */
@@ -73,9 +113,8 @@ export class XmlTokenizer {
     }
   }
 
-  /** Scans as far as complete constructs go; returns the unconsumed tail. */
-  private scan(s: string): string {
-    let i = 0;
+  /** Scans from `i` as far as complete constructs go; returns the unconsumed tail. */
+  private scan(s: string, i: number): string {
     for (;;) {
       const lt = s.indexOf('<', i);
       if (lt < 0) return this.trailingText(s, i);
@@ -90,9 +129,47 @@ export class XmlTokenizer {
             : c === QUESTION
               ? afterGt(s, lt)
               : this.openTag(s, lt);
-      if (next < 0) return s.slice(lt);
+      if (next < 0) return this.incomplete(s, lt);
       i = next;
     }
+  }
+
+  /**
+   * The construct at `lt` has not ended yet: a CDATA section or comment is passed on (or skipped)
+   * as far as it goes, anything else is kept for the next chunk, up to MAX_MARKUP_CHARS.
+   */
+  private incomplete(s: string, lt: number): string {
+    if (s.startsWith('<![CDATA[', lt)) {
+      if (this.openNames.length === 0) throw new XmlSyntaxError('CDATA outside the root element');
+      this.inside = 'cdata';
+      return this.partialCdata(s, lt + 9);
+    }
+    if (s.startsWith('<!--', lt)) {
+      this.inside = 'comment';
+      // Keep what could be the start of its end, '--'.
+      return s.slice(Math.max(lt + 4, s.length - 2));
+    }
+    if (s.length - lt > MAX_MARKUP_CHARS) {
+      throw new XmlLimitError(`a tag or declaration longer than ${MAX_MARKUP_CHARS} characters`);
+    }
+    return s.slice(lt);
+  }
+
+  /** CDATA content from `from` without its end yet: passes it on but for a possible ']]'. */
+  private partialCdata(s: string, from: number): string {
+    const keep = Math.max(from, s.length - 2);
+    if (keep > from && this.handler.wantsText()) this.handler.text(s.slice(from, keep));
+    return s.slice(keep);
+  }
+
+  /** Continues a CDATA section or comment that an earlier chunk opened. */
+  private resumeInside(s: string): string {
+    const cdata = this.inside === 'cdata';
+    const e = s.indexOf(cdata ? ']]>' : '-->');
+    if (e < 0) return cdata ? this.partialCdata(s, 0) : s.slice(Math.max(0, s.length - 2));
+    this.inside = undefined;
+    if (cdata && e > 0 && this.handler.wantsText()) this.handler.text(s.slice(0, e));
+    return this.scan(s, e + 3);
   }
 
   /** The open tag at `lt`; returns the index after it, or -1 if incomplete. */
@@ -108,6 +185,9 @@ export class XmlTokenizer {
     if (k >= s.length) return -1;
     const name = s.slice(lt + 1, k);
     if (this.rootClosed) throw new XmlSyntaxError(`element <${name}> after the root element`);
+    if (this.openNames.length >= MAX_DEPTH) {
+      throw new XmlLimitError(`elements nested deeper than ${MAX_DEPTH} levels (<${name}>)`);
+    }
     this.sawRoot = true;
     if (c === GT) {
       this.openNames.push(name);
@@ -116,6 +196,9 @@ export class XmlTokenizer {
     }
     const gt = s.indexOf('>', k);
     if (gt < 0) return -1;
+    if (gt - lt > MAX_MARKUP_CHARS) {
+      throw new XmlLimitError(`a tag or declaration longer than ${MAX_MARKUP_CHARS} characters`);
+    }
     const selfClosing = s.charCodeAt(gt - 1) === SLASH;
     const end = selfClosing ? gt - 1 : gt;
     this.openNames.push(name);
@@ -187,9 +270,22 @@ export class XmlTokenizer {
     this.handler.text(raw.indexOf('&') < 0 ? raw : decodeEntities(raw));
   }
 
-  /** Text after the last tag: keep it for the next chunk (it may end inside an entity). */
+  /**
+   * Text after the last tag: kept for the next chunk (it may end inside an entity), but text
+   * nobody wants is checked and dropped, and long text is passed on up to a possible entity.
+   */
   private trailingText(s: string, from: number): string {
-    return from < s.length ? s.slice(from) : '';
+    if (from >= s.length) return '';
+    if (s.length - from <= TEXT_FLUSH_CHARS) return s.slice(from);
+    if (this.openNames.length === 0 || !this.handler.wantsText()) {
+      this.characters(s, from, s.length);
+      return '';
+    }
+    let cut = s.length;
+    const amp = s.lastIndexOf('&');
+    if (amp >= from && amp > s.length - MAX_ENTITY_CHARS && s.indexOf(';', amp) < 0) cut = amp;
+    this.characters(s, from, cut);
+    return s.slice(cut);
   }
 }
 
@@ -228,7 +324,9 @@ export function decodeEntities(text: string): string {
   return text.replace(ENTITY, (whole, ref: string) => {
     if (ref.charCodeAt(0) === 35) {
       const code = ref[1] === 'x' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
-      return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : whole;
+      // Not characters XML allows (NUL, surrogate halves, beyond Unicode): kept as written.
+      const allowed = code > 0 && code <= 0x10ffff && (code < 0xd800 || code > 0xdfff);
+      return allowed ? String.fromCodePoint(code) : whole;
     }
     const named = NAMED_ENTITIES[ref];
     if (named === undefined) throw new XmlSyntaxError(`unknown entity ${whole}`);
@@ -238,7 +336,8 @@ export function decodeEntities(text: string): string {
 
 /** Parses `name="value"` pairs (single or double quotes); a hand loop, as it runs per QDS_FACTOR. */
 export function parseAttributes(raw: string | undefined): Record<string, string> {
-  const attributes: Record<string, string> = {};
+  // An attribute named __proto__ is a field like any other (record-object).
+  const attributes = newObject() as Record<string, string>;
   if (!raw) return attributes;
   let i = 0;
   for (;;) {
