@@ -1,4 +1,4 @@
-# The Airbyte source image: `docker build -t airbyte/source-qualys-vmdr:0.1.0 .`
+# The Airbyte source image: `docker build -t qualys-dataflow/source-qualys-vmdr:0.1.0 .`
 # Build stage: compile TypeScript, then keep only the runtime dependencies (better-sqlite3, used by
 # the ETM side, compiles here with the toolchain of the full image).
 FROM node:20-bookworm AS build
@@ -22,5 +22,5 @@ COPY resources ./resources
 USER node
 ENV AIRBYTE_ENTRYPOINT="node --initial-old-space-size=128 /app/bin/main"
 ENTRYPOINT ["node", "--initial-old-space-size=128", "/app/bin/main"]
-LABEL io.airbyte.name=airbyte/source-qualys-vmdr
+LABEL io.airbyte.name=qualys-dataflow/source-qualys-vmdr
 LABEL io.airbyte.version=0.1.0
