@@ -1,6 +1,6 @@
 # Both Airbyte images from one file, by build target:
-#   docker build --target source      -t airbyte/source-qualys-vmdr:0.1.0 .   (the default)
-#   docker build --target destination -t airbyte/destination-qualys-etm:0.1.0 .
+#   docker build --target source      -t qualys-dataflow/source-qualys-vmdr:0.1.0 .   (the default)
+#   docker build --target destination -t qualys-dataflow/destination-qualys-etm:0.1.0 .
 # Build stage: compile TypeScript, then keep only the runtime dependencies (better-sqlite3, used by
 # the ETM side, compiles here with the toolchain of the full image).
 FROM node:20-bookworm AS build
@@ -33,7 +33,7 @@ RUN rm -f bin/main bin/qualys-sim && rm -rf lib/simulator
 USER node
 ENV AIRBYTE_ENTRYPOINT="node /app/bin/destination"
 ENTRYPOINT ["node", "/app/bin/destination"]
-LABEL io.airbyte.name=airbyte/destination-qualys-etm
+LABEL io.airbyte.name=qualys-dataflow/destination-qualys-etm
 LABEL io.airbyte.version=0.1.0
 
 # The source (last, so the default target): the built tree only (no sources, tests or secrets),
@@ -50,5 +50,5 @@ RUN rm -f bin/etm bin/qualys-sim bin/destination
 USER node
 ENV AIRBYTE_ENTRYPOINT="node --initial-old-space-size=128 /app/bin/main"
 ENTRYPOINT ["node", "--initial-old-space-size=128", "/app/bin/main"]
-LABEL io.airbyte.name=airbyte/source-qualys-vmdr
+LABEL io.airbyte.name=qualys-dataflow/source-qualys-vmdr
 LABEL io.airbyte.version=0.1.0

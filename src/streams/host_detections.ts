@@ -43,6 +43,10 @@ export class HostDetections extends RangedStream<SourceHostDetections> {
     return { record: 'hosts', detail: 'detections' };
   }
 
+  protected override filters(): Record<string, unknown> {
+    return detectionFilters(this.client.config);
+  }
+
   /** A reader whose range is read may wait for its QIDs' batch; another uses the call meanwhile. */
   protected override get readersPerCall(): number {
     return 2;
@@ -114,4 +118,19 @@ async function* hostsOf(
 /** RESULTS keep results_max_length characters, ending with a marker saying how much was cut. */
 function resultsCap(config: QualysConfig): ReadonlyMap<string, number> {
   return new Map([['RESULTS', config.results_max_length]]);
+}
+
+/** The config values that decide which detections Qualys sends (src/qualys/params.ts). */
+export function detectionFilters(config: QualysConfig): Record<string, unknown> {
+  return {
+    // Sorted: the order a list is written in changes nothing Qualys sends.
+    finding_types: [...config.finding_types].sort(),
+    include_information_gathered: config.include_information_gathered,
+    severities: [...config.severities].sort(),
+    statuses: [...config.statuses].sort(),
+    tag_filter: config.tag_filter ?? null,
+    include_ignored: config.include_ignored,
+    include_disabled: config.include_disabled,
+    include_results: config.include_results,
+  };
 }

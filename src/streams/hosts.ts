@@ -34,6 +34,10 @@ export class Hosts extends RangedStream<HostRecord> {
     return { record: 'hosts' };
   }
 
+  protected override filters(): Record<string, unknown> {
+    return { tag_filter: this.client.config.tag_filter ?? null };
+  }
+
   protected rangeSource(): RangeSource<HostRecord> {
     const { client } = this;
     const config = client.config;

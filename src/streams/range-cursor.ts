@@ -7,9 +7,12 @@
  * The readers never touch the state; each checkpoint is a new object from state().
  *
  * The cursor value is the server's RESPONSE/DATETIME of the sync's ID listing, never the local
- * clock; it becomes the stream's `cursor` only when every range of the window was read.
+ * clock; it becomes the stream's `cursor` only when every range of the window was read. The state
+ * also keeps the config filters it was read with: when they change (a wider `severities`, say),
+ * the cursor no longer says what was read, and the whole window is read again.
  */
 import { SyncMode } from 'faros-airbyte-cdk';
+import { isEqual } from 'lodash';
 
 import { formatQualysDate } from '../config';
 import type { RangedStreamState } from './ranged-sync';
@@ -31,12 +34,21 @@ export class RangeCursor {
   /** Skipped by earlier syncs and not read yet; then those this sync skipped. */
   private readonly skipped: Set<number>;
   private finished = false;
+  /** Why the stored cursor was set aside, if it was. */
+  readonly filtersChanged: string | undefined;
 
   constructor(
-    input: RangedStreamState,
+    stored: RangedStreamState,
     private readonly mode: SyncMode,
     startDate: string | undefined,
+    private readonly filters: Record<string, unknown> = {},
   ) {
+    // A state written before filters were kept (no `filters`) is taken as read with these.
+    const changed = stored.filters !== undefined && !isEqual(stored.filters, filters);
+    this.filtersChanged = changed ? filterChanges(stored.filters ?? {}, filters) : undefined;
+    const input: RangedStreamState = changed
+      ? { live: stored.live, skipped: stored.skipped }
+      : stored;
     const pending = input.pending;
     this.resuming = pending !== undefined && pending.mode === mode;
     this.cursor = input.cursor;
@@ -108,7 +120,7 @@ export class RangeCursor {
 
   /** The state to checkpoint now: a new object, which later reports do not change. */
   state(): RangedStreamState {
-    const state: RangedStreamState = {};
+    const state: RangedStreamState = { filters: this.filters };
     if (this.cursor !== undefined) state.cursor = this.cursor;
     if (!this.finished) {
       state.pending = {
@@ -133,4 +145,13 @@ function lowerBound(
     return formatQualysDate(new Date(new Date(cursor).getTime() - CURSOR_OVERLAP_MS));
   }
   return startDate;
+}
+
+/** "severities [5] → [4,5]; tag_filter none → "PCI"", for the log line. */
+function filterChanges(before: Record<string, unknown>, after: Record<string, unknown>): string {
+  const show = (v: unknown) => (v === undefined ? 'none' : JSON.stringify(v));
+  return [...new Set([...Object.keys(before), ...Object.keys(after)])]
+    .filter((k) => !isEqual(before[k], after[k]))
+    .map((k) => `${k} ${show(before[k])} → ${show(after[k])}`)
+    .join('; ');
 }

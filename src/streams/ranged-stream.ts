@@ -33,6 +33,11 @@ export abstract class RangedStream<T extends object> extends AirbyteStreamBase {
   /** What one record is, and what its sub-items are, for progress logs. */
   protected abstract get units(): { record: string; detail?: string };
 
+  /** The config values that decide which records this stream reads, kept in its state. */
+  protected filters(): Record<string, unknown> {
+    return {};
+  }
+
   /** Range readers per call the subscription may run (a reader may wait for other things). */
   protected get readersPerCall(): number {
     return 1;
@@ -66,7 +71,13 @@ export abstract class RangedStream<T extends object> extends AirbyteStreamBase {
    */
   async *read(mode: SyncMode, input: RangedStreamState): AsyncGenerator<T | Checkpoint> {
     const { record, detail } = this.units;
-    const cursor = new RangeCursor(input, mode, this.client.config.start_date);
+    const cursor = new RangeCursor(input, mode, this.client.config.start_date, this.filters());
+    if (cursor.filtersChanged) {
+      this.logger.info(
+        `${this.name}: filters changed since the last sync (${cursor.filtersChanged}): ` +
+          'reading the whole window again',
+      );
+    }
     const sync = new RangedSync(this.name, this.rangeSource(), cursor, {
       syncMode: mode,
       // Ranges read at once; the call budget decides how many calls actually run.

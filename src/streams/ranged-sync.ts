@@ -34,6 +34,8 @@ export interface RangedStreamState {
   skipped?: number[];
   /** Every ID the last sync listed (id-runs text), to tell which have disappeared since. */
   live?: string;
+  /** The config filters the cursor was read with: other filters mean other records. */
+  filters?: Record<string, unknown>;
 }
 
 export interface RangeSource<T> {

@@ -113,8 +113,9 @@ function checkStreamState(stream: string, state: unknown): RangedStreamState {
 
 function streamStateProblem(state: unknown): string | undefined {
   if (!isObject(state)) return 'not a JSON object';
-  const { cursor, pending, skipped, live } = state;
+  const { cursor, pending, skipped, live, filters } = state;
   if (cursor !== undefined && !isDate(cursor)) return 'cursor is not a date-time';
+  if (filters !== undefined && !isObject(filters)) return 'filters is not a JSON object';
   if (skipped !== undefined && !(Array.isArray(skipped) && skipped.every(isId)))
     return 'skipped is not a list of IDs';
   if (live !== undefined) {

@@ -121,7 +121,7 @@ describe('the images', () => {
     const image = stage('destination');
     expect(image).toMatch(/^FROM node:20-bookworm-slim AS destination$/m);
     expect(image).toMatch(/^USER node$/m);
-    expect(image).toMatch(/^LABEL io\.airbyte\.name=airbyte\/destination-qualys-etm$/m);
+    expect(image).toMatch(/^LABEL io\.airbyte\.name=qualys-dataflow\/destination-qualys-etm$/m);
     const entrypoint = JSON.parse(
       (image.split('\n').find((l) => l.startsWith('ENTRYPOINT ')) as string).slice(11),
     ) as string[];

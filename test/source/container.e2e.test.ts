@@ -19,7 +19,7 @@ describe('the container Airbyte runs', () => {
     expect(runtimeStage).toMatch(/^\nFROM node:20-bookworm-slim AS source\n/);
     const env = runtimeStage.match(/^ENV AIRBYTE_ENTRYPOINT="(.*)"$/m)?.[1];
     expect(env).toBe(entrypoint().join(' '));
-    expect(runtimeStage).toMatch(/^LABEL io\.airbyte\.name=airbyte\/source-qualys-vmdr$/m);
+    expect(runtimeStage).toMatch(/^LABEL io\.airbyte\.name=qualys-dataflow\/source-qualys-vmdr$/m);
     expect(runtimeStage).toMatch(
       new RegExp(`^LABEL io\\.airbyte\\.version=${pkg.version.replace(/\./g, '\\.')}$`, 'm'),
     );

@@ -2,6 +2,7 @@ import { validateConfig } from '../../src/config';
 import { detectionParams } from '../../src/qualys/params';
 import { HostDetectionRecord } from '../../src/records';
 import { FaultRule, Simulator, SimulatorOptions } from '../../src/simulator';
+import { detectionFilters } from '../../src/streams/host_detections';
 import { encodeIdRuns, mergeIdRuns } from '../../src/streams/id-runs';
 import {
   catalog,
@@ -144,6 +145,7 @@ describe('bin/main read under faults ends with the full set', () => {
         poison,
       ]);
       expect(decodeState(lastState(next)).host_detections).toEqual({
+        filters: detectionFilters(validateConfig(configFor(healed))),
         cursor: healed.clock.nowIso(),
         live: encodeIdRuns(mergeIdRuns(healed.dataset.hostIds().map((id) => [id, id]))),
       });

@@ -188,6 +188,7 @@ describe('bin/main read as the platform runs it', () => {
     const state = lastState(first);
     expect(state.map((s) => s.stream.stream_descriptor.name)).toEqual([...STREAMS]);
     expect(decodeState(state).hosts).toEqual({
+      filters: { tag_filter: null },
       cursor: sim.clock.nowIso(),
       live: expect.any(String),
     });
@@ -279,6 +280,7 @@ describe('bin/main read as the platform runs it', () => {
       expectPlatformConformant(run, ['hosts']);
       expect(byId(recordsOf(run, 'hosts'))).toEqual(report.changedHostIds);
       expect(decodeState(lastState(run)).hosts).toEqual({
+        filters: { tag_filter: null },
         cursor: sim.clock.nowIso(),
         live: (streamStates.hosts as { live: string }).live,
       });

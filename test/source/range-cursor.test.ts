@@ -19,6 +19,7 @@ describe('RangeCursor', () => {
     cursor.close(1, 10);
     const first = cursor.state();
     expect(first).toEqual({
+      filters: {},
       cursor: '2025-06-02T12:00:00Z',
       pending: {
         mode: 'incremental',
@@ -40,7 +41,7 @@ describe('RangeCursor', () => {
     // A checkpoint taken earlier is not changed by later reports.
     expect(first.pending?.done).toHaveLength(2);
     cursor.finish(true);
-    expect(cursor.state()).toEqual({ cursor: '2025-06-03T12:00:00Z', live: '5.3' });
+    expect(cursor.state()).toEqual({ filters: {}, cursor: '2025-06-03T12:00:00Z', live: '5.3' });
   });
 
   it('resumes an interrupted sync of the same mode: its window, ranges and listing time', () => {
@@ -62,7 +63,7 @@ describe('RangeCursor', () => {
     ]);
     cursor.listed('2025-06-09T00:00:00Z'); // the resumed listing's time is not the window's
     cursor.finish(true);
-    expect(cursor.state()).toEqual({ cursor: '2025-06-02T00:00:00Z' });
+    expect(cursor.state()).toEqual({ filters: {}, cursor: '2025-06-02T00:00:00Z' });
     // Another mode starts afresh: a full refresh reads from start_date.
     const full = new RangeCursor({ pending }, FULL, '2024-01-01T00:00:00Z');
     expect([full.since, full.resuming, full.closed]).toEqual(['2024-01-01T00:00:00Z', false, []]);
@@ -77,8 +78,42 @@ describe('RangeCursor', () => {
     expect(cursor.state()).toMatchObject({ skipped: [9, 15], pending: { done: [[15, 15]] } });
     cursor.finish(false);
     expect(cursor.state()).toEqual({
+      filters: {},
       pending: { mode: 'incremental', startedAt: '2025-06-03T12:00:00Z', done: [[15, 15]] },
       skipped: [9, 15],
     });
+  });
+
+  it('keeps its filters; other filters set the cursor and the pending window aside, saying why', () => {
+    const filters = { severities: [4, 5], tag_filter: null };
+    const stored = {
+      cursor: '2025-06-02T12:00:00Z',
+      pending: {
+        mode: INCREMENTAL,
+        since: '2025-06-01T00:00:00Z',
+        done: [[1, 10]] as [number, number][],
+      },
+      live: '1.2',
+      skipped: [7],
+      filters: { severities: [5], tag_filter: null },
+    };
+    const changed = new RangeCursor(stored, INCREMENTAL, '2024-01-01T00:00:00Z', filters);
+    expect(changed.filtersChanged).toBe('severities [5] → [4,5]');
+    expect([changed.since, changed.resuming, changed.closed, changed.previousLive]).toEqual([
+      '2024-01-01T00:00:00Z',
+      false,
+      [],
+      '1.2',
+    ]);
+    expect(changed.toRetry).toEqual([7]);
+    expect(changed.state().filters).toEqual(filters);
+    // The same filters, or a state from before filters were kept: the cursor stands.
+    for (const same of [
+      { ...stored, filters },
+      { ...stored, filters: undefined },
+    ]) {
+      const cursor = new RangeCursor(same, INCREMENTAL, '2024-01-01T00:00:00Z', filters);
+      expect([cursor.filtersChanged, cursor.resuming]).toEqual([undefined, true]);
+    }
   });
 });

@@ -2,6 +2,7 @@ import { validateConfig } from '../../src/config';
 import { detectionParams, hostListParams } from '../../src/qualys/params';
 import { Detection, HostDetectionRecord, HostRecord, KnowledgeBaseRecord } from '../../src/records';
 import { Simulator } from '../../src/simulator';
+import { detectionFilters } from '../../src/streams/host_detections';
 import { encodeIdRuns, mergeIdRuns } from '../../src/streams/id-runs';
 import {
   catalog,
@@ -180,6 +181,7 @@ describe('bin/main read against the simulator', () => {
     expect(hostsDone).toEqual(Array.from({ length: 12 }, (_, i) => 10 * (i + 1)));
     // The cursor, and every host ID listed, to tell at the next sync which have gone.
     expect(hostStates[hostStates.length - 1]).toEqual({
+      filters: { tag_filter: null },
       cursor: sim.clock.nowIso(),
       live: encodeIdRuns(mergeIdRuns(sim.dataset.hostIds().map((id) => [id, id]))),
     });
@@ -262,7 +264,11 @@ describe('bin/main read against the simulator', () => {
     expect(hosts.filter((h) => h._ab_cdc_deleted_at)).toEqual([]);
     expect(hosts.map((h) => h.ID)).not.toContain(purged[0]);
     const live = encodeIdRuns(mergeIdRuns(sim.dataset.hostIds().map((id) => [id, id])));
-    expect(streamStates(run, 'hosts').pop()).toEqual({ cursor: sim.clock.nowIso(), live });
+    expect(streamStates(run, 'hosts').pop()).toEqual({
+      filters: { tag_filter: null },
+      cursor: sim.clock.nowIso(),
+      live,
+    });
   });
 });
 
@@ -384,6 +390,10 @@ describe('bin/main read killed mid-way', () => {
     }
     const final = streamStates(resumed, 'host_detections').pop();
     const live = encodeIdRuns(mergeIdRuns(sim.dataset.hostIds().map((id) => [id, id])));
-    expect(final).toEqual({ cursor: sim.clock.nowIso(), live });
+    expect(final).toEqual({
+      filters: detectionFilters(validateConfig(config)),
+      cursor: sim.clock.nowIso(),
+      live,
+    });
   });
 });
