@@ -9,6 +9,7 @@ import readline from 'readline';
 
 import { Connectors } from '../../src/etm/store/connectors';
 import { EtmStore } from '../../src/etm/store/database';
+import { SCHEMA_VERSION } from '../../src/etm/store/schema';
 import { Engine } from '../../src/etm/store/sql';
 import { readStore, requireBuilt } from './e2e';
 import {
@@ -178,7 +179,7 @@ onEachEngine('bin/destination', (engine) => {
       { type: 'CONNECTION_STATUS', connectionStatus: { status: 'SUCCEEDED' } },
     ]);
     const store = await EtmStore.open(db, { readonly: true });
-    expect(await store.getMeta('schema_version')).toBe('2');
+    expect(await store.getMeta('schema_version')).toBe(String(SCHEMA_VERSION));
     // The check wrote nothing that stays.
     expect(await store.getMeta('checked_at')).toBeUndefined();
     await store.close();

@@ -54,7 +54,7 @@ export async function run(options: RunOptions, io: Io): Promise<number> {
       io.stderr.write(`etm: profile ${profile.name}: next run at ${next.toISOString()}\n`);
       if (!(await sleepUntil(next))) {
         // Nothing will start the next run: the connectors say so.
-        for (const { config } of jobs) connectors.unschedule(config.name);
+        for (const { config } of jobs) await connectors.unschedule(config.name);
         io.stderr.write('etm: interrupted while waiting; no run is scheduled any more\n');
         return 130;
       }
