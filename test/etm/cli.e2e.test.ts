@@ -467,7 +467,18 @@ describe('a sync killed between two checkpoints', () => {
   }, 60000);
 });
 
-describe('connector lifecycle', () => {
+onEachEngine('connector lifecycle', () => {
+  const removals: (() => Promise<void>)[] = [];
+  afterAll(async () => {
+    for (const remove of removals.splice(0)) await remove();
+  });
+  /** A fresh store of the suite's engine, removed after the suite. */
+  const store = (): string => {
+    const { db, remove } = tempLocation();
+    removals.push(remove);
+    return db;
+  };
+
   /** `etm sync` of A that stops writing after `line` and waits, until the test stops it. */
   async function pausedSync(dir: string, db: string, line = 6): Promise<ChildProcess> {
     const paused = config(dir, 'paused.json', 'a', { pause_after_line: line });
@@ -477,7 +488,14 @@ describe('connector lifecycle', () => {
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     await waitFor(() => {
-      const c = fs.existsSync(db) ? statusOf(db)[SUB_A] : undefined;
+      // Until the sync has created the store, status refuses it.
+      const r = etm(['status', '--db', db, '--format', 'json']);
+      if (r.status !== 0) return false;
+      const c = r.stdout
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((row) => row.name === SUB_A);
       return c?.status === 'Processing' && !!c.state_saved_at;
     });
     return child;
@@ -496,9 +514,9 @@ describe('connector lifecycle', () => {
 
   test('Ctrl-C: Interrupted, "run again to resume", and the next sync resumes to the clean result', async () => {
     const dir = tempDir();
-    const clean = path.join(dir, 'clean.db');
+    const clean = store();
     expect(syncA(dir, clean).status).toBe(0);
-    const db = path.join(dir, 'etm.db');
+    const db = store();
     const child = await pausedSync(dir, db);
     const out = output(child);
     child.kill('SIGINT');
@@ -517,7 +535,7 @@ describe('connector lifecycle', () => {
 
   test('one sync per connector: a second sync, a reset or a remove is refused while one runs', async () => {
     const dir = tempDir();
-    const db = path.join(dir, 'etm.db');
+    const db = store();
     const child = await pausedSync(dir, db);
     const out = output(child);
     try {
@@ -545,7 +563,7 @@ describe('connector lifecycle', () => {
 
   test('reset: the next sync reads everything again; --stream forgets one stream', () => {
     const dir = tempDir();
-    const db = path.join(dir, 'etm.db');
+    const db = store();
     const probe = path.join(dir, 'probe.json');
     expect(syncA(dir, db).status).toBe(0);
     const one = etm(['reset', SUB_A, '--stream', 'host_detections', '--db', db]);
@@ -575,8 +593,8 @@ describe('connector lifecycle', () => {
 
   test("remove: a connector's data goes; the store equals one that never synced it", () => {
     const dir = tempDir();
-    const both = path.join(dir, 'both.db');
-    const aOnly = path.join(dir, 'a.db');
+    const both = store();
+    const aOnly = store();
     expect(syncA(dir, aOnly).status).toBe(0);
     const r = etm([
       'sync',
@@ -598,6 +616,17 @@ describe('connector lifecycle', () => {
     expect(dumpStore(both)).toEqual(dumpStore(aOnly));
     expect(Object.keys(statusOf(both))).toEqual([SUB_A]);
     expect(etm(['merges', '--db', both, '--format', 'json']).stdout).toBe('');
+  });
+});
+
+describe('arguments', () => {
+  test('etm serve refuses a PostgreSQL store: the console reads SQLite stores for now', () => {
+    const r = etm(['serve', '--db', 'postgres://etm:pw@127.0.0.1:1/etm?schema=x', '--port', '0']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(
+      /the console reads SQLite stores for now, not postgres:\/\/etm:\*\*\*@127\.0\.0\.1:1\/etm\?schema=x/,
+    );
+    expect(r.stderr).not.toMatch(/pw/);
   });
 
   test('etm sync without --config is an error, not an empty store', () => {
