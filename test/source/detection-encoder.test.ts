@@ -12,6 +12,7 @@ import { DetectionReader } from '../../src/qualys/xml/detection-reader';
 import { EncodedDetection, HostEncoder } from '../../src/qualys/xml/detection-encoder';
 import { ListReader, ResponseEvent, ResponseReader } from '../../src/qualys/xml/response-reader';
 import { compileRecordShape } from '../../src/qualys/xml/shape';
+import { Detection, detectionKey } from '../../src/records';
 import { XmlSyntaxError } from '../../src/qualys/xml/tokenizer';
 import { SharedJsonEncoder } from '../../src/shared-json';
 import { startSimulator } from '../../src/simulator';
@@ -349,5 +350,109 @@ describe('DetectionReader (the fast path) gives the general reader’s records',
       })(),
     );
     expect(reader.otherDocument?.root).toBe('SIMPLE_RETURN');
+  });
+});
+
+/** Each detection of `events` as JSON: keyed by the encoder, or parsed and keyed by detectionKey. */
+function keyedDetections(events: ResponseEvent[]): string[] {
+  return events.flatMap((event) => {
+    if (event.kind !== 'record') return [];
+    const detections = (event.record.VULNERABILITIES ?? []) as (Detection | EncodedDetection)[];
+    return detections.map((d) => {
+      if (!(d instanceof EncodedDetection)) {
+        return JSON.stringify({ ...d, DETECTION_KEY: detectionKey(d) });
+      }
+      const parts: Buffer[] = [];
+      d.writeJson({
+        text: (text) => parts.push(Buffer.from(text, 'utf8')),
+        bytes: (bytes, from = 0, to = bytes.length) => parts.push(bytes.subarray(from, to)),
+      });
+      return Buffer.concat(parts).toString('utf8');
+    });
+  });
+}
+
+/** The keyed encoder's detections equal the general reader's with detectionKey, byte for byte. */
+function expectSameKeyedDetections(doc: Buffer, chunkSize = doc.length): string[] {
+  const general = keyedDetections(read(new ResponseReader({ HOST }), doc, chunkSize));
+  const fast = new DetectionReader(HOST, undefined, new HostEncoder(HOST, true));
+  expect(keyedDetections(read(fast, doc, chunkSize))).toEqual(general);
+  expect(fast.hosts.encoded).toBeGreaterThan(0);
+  return general;
+}
+
+const keysOf = (json: string[]) =>
+  json.map((d) => (JSON.parse(d) as { DETECTION_KEY: string }).DETECTION_KEY);
+
+describe('HostEncoder keyed (the detections stream): each detection ends with its DETECTION_KEY', () => {
+  it('UNIQUE_VULN_ID where Qualys sends it, on a simulator page', async () => {
+    const doc = await simulatorPage();
+    const detections = expectSameKeyedDetections(doc, 65536);
+    const parsed = detections.map((d) => JSON.parse(d) as Detection & { DETECTION_KEY: string });
+    expect(parsed.length).toBeGreaterThan(5000);
+    for (const d of parsed) expect(d.DETECTION_KEY).toBe(String(d.UNIQUE_VULN_ID));
+  });
+
+  it('QID|PORT|PROTOCOL|SSL|FQDN|INSTANCE without it, unique per host on the same page', async () => {
+    const doc = Buffer.from(
+      (await simulatorPage())
+        .toString('utf8')
+        .replace(/<UNIQUE_VULN_ID>\d+<\/UNIQUE_VULN_ID>/g, ''),
+      'utf8',
+    );
+    const general = read(new ResponseReader({ HOST }), doc, doc.length);
+    const keys = expectSameKeyedDetections(doc, 65536);
+    const hosts = general.flatMap((e) => (e.kind === 'record' ? [e.record] : []));
+    let at = 0;
+    for (const host of hosts) {
+      const own = keysOf(keys.slice(at, (at += (host.VULNERABILITIES as unknown[]).length)));
+      expect(new Set(own).size).toBe(own.length);
+    }
+    expect(keysOf(keys).every((k) => /^\d+\|\d*\|(tcp|udp)?\|(true|false)\|[^|]*\|/.test(k))).toBe(
+      true,
+    );
+  });
+
+  it('on a real /api/2.0 capture (no UNIQUE_VULN_ID), in any chunking', () => {
+    const doc = fs.readFileSync(
+      path.join(__dirname, '../../test_files/real-captures/hld-j1-qg3-2020-04.xml'),
+    );
+    for (const chunkSize of [doc.length, 4096, 7]) {
+      const keys = keysOf(expectSameKeyedDetections(doc, chunkSize));
+      expect(keys).toHaveLength(29);
+      expect(keys.slice(0, 3)).toEqual([
+        '11|||false||',
+        '38739|22|tcp|false||',
+        '11827|443|tcp|false||',
+      ]);
+      expect(keys).toContain('38170|443|tcp|true||');
+    }
+  });
+
+  it('with strings as their escaped content, and parts absent in turn', () => {
+    const parts = [
+      '<PORT>8443</PORT>',
+      '<PROTOCOL>tcp</PROTOCOL>',
+      '<SSL>1</SSL>',
+      '<FQDN><![CDATA[a"b\\c.example.com]]></FQDN>',
+      '<INSTANCE><![CDATA[oracle|10:1:1521]]></INSTANCE>',
+    ];
+    const detections = parts.map((_, skip) => {
+      const kept = parts.filter((_, k) => k !== skip).join('');
+      return `<DETECTION><QID>${skip + 1}</QID><TYPE>Confirmed</TYPE>${kept}</DETECTION>`;
+    });
+    const doc = hld(
+      host(1, '').replace(/<DETECTION>[^]*<\/DETECTION>/, detections.join('\n')) +
+        host(2, '<SERVICE>a &amp; b</SERVICE>'),
+    );
+    const keys = keysOf(expectSameKeyedDetections(doc));
+    expect(keys).toEqual([
+      '1||tcp|true|a"b\\c.example.com|oracle|10:1:1521',
+      '2|8443||true|a"b\\c.example.com|oracle|10:1:1521',
+      '3|8443|tcp||a"b\\c.example.com|oracle|10:1:1521',
+      '4|8443|tcp|true||oracle|10:1:1521',
+      '5|8443|tcp|true|a"b\\c.example.com|',
+      '2001', // host 2, read by the general path
+    ]);
   });
 });

@@ -329,11 +329,12 @@ export class HostEncoder {
         i = this.leafContent(source, i, to, fieldFrom, fieldTo);
         if (this.valueWanted(source, field.type)) {
           out.bytes(first ? field.first : field.next);
-          const valueAt = out.length;
+          // From the detection's start: writing may move it to a new arena.
+          const valueAt = out.length - out.mark;
           this.writeValue(source, field);
           first = false;
           if (field.keyPart >= 0 && object === this.detection) {
-            this.keyFrom[field.keyPart] = valueAt - out.mark;
+            this.keyFrom[field.keyPart] = valueAt;
             this.keyTo[field.keyPart] = out.length - out.mark;
             this.keySerial[field.keyPart] = serial;
           }
