@@ -334,7 +334,7 @@ describe('bin/main read of a catalog it cannot serve', () => {
       [
         'config_error',
         'The catalog asks for streams this source does not have: vulns; ' +
-          'it has hosts, host_detections, knowledge_base',
+          'it has hosts, host_detections, knowledge_base, detections',
       ],
     ]);
   });
