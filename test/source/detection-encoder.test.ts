@@ -17,6 +17,7 @@ import { XmlSyntaxError } from '../../src/qualys/xml/tokenizer';
 import { SharedJsonEncoder } from '../../src/shared-json';
 import { startSimulator } from '../../src/simulator';
 import detectionsSchema from '../../resources/schemas/host_detections.json';
+import flatSchema from '../../resources/schemas/detections.json';
 
 const HOST = compileRecordShape(detectionsSchema);
 
@@ -385,6 +386,23 @@ const keysOf = (json: string[]) =>
   json.map((d) => (JSON.parse(d) as { DETECTION_KEY: string }).DETECTION_KEY);
 
 describe('HostEncoder keyed (the detections stream): each detection ends with its DETECTION_KEY', () => {
+  it('writes the fields detections.json describes: host_detections’ detection fields but the join', () => {
+    const joined = ['QID_INFO', 'MITRE_TACTIC_ID', 'MITRE_TACTIC_NAME', 'MITRE_TECHNIQUE_ID'];
+    const nested = Object.entries(detectionsSchema.properties.VULNERABILITIES.items.properties);
+    const flat = flatSchema.properties as Record<string, unknown>;
+    const own = nested.filter(
+      ([name]) => !joined.includes(name) && name !== 'MITRE_TECHNIQUE_NAME',
+    );
+    expect(own.length).toBeGreaterThan(25);
+    for (const [name, property] of own) expect([name, flat[name]]).toEqual([name, property]);
+    for (const name of ['subscription', 'HOST_ID', 'DETECTION_KEY', 'LAST_SCAN_DATETIME']) {
+      expect(flat).toHaveProperty(name);
+    }
+    expect(
+      Object.keys(flat).filter((name) => name.startsWith('MITRE') || name === 'QID_INFO'),
+    ).toEqual([]);
+  });
+
   it('UNIQUE_VULN_ID where Qualys sends it, on a simulator page', async () => {
     const doc = await simulatorPage();
     const detections = expectSameKeyedDetections(doc, 65536);
