@@ -8,7 +8,9 @@
  * elements (QDS), wrapped lists (QDS_FACTORS). On anything else — an unknown element, an entity,
  * a value not of its type, a repeated element, a comment, invalid UTF-8 — it gives the HOST up
  * and the general reader (ResponseReader, RecordBuilder) reads it, so both paths give the same
- * records. test/source/detection-encoder.test.ts holds them to that.
+ * records. test/source/detection-encoder.test.ts holds them to that. Keyed (the `detections`
+ * stream's encoder), each detection also ends with its DETECTION_KEY, made from the bytes its key
+ * fields were written as.
  */
 import { isUtf8 } from 'node:buffer';
 
