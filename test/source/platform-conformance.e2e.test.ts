@@ -228,6 +228,7 @@ describe('bin/main read as the platform runs it', () => {
     ).toEqual(report.modifiedQids);
 
     // Nothing changed since: no records, and still one STATE per stream.
+    const hostListCalls = sim.stats().calls.host_list;
     const third = await runMain(
       'read',
       { config, catalog: catalog(), state: lastState(second) },
@@ -239,6 +240,8 @@ describe('bin/main read as the platform runs it', () => {
     expect(third.messages.filter((m) => m.type === 'RECORD')).toEqual([]);
     expect(lastState(third)).toEqual(lastState(second));
     for (const stream of STREAMS) expect(statuses[stream]).toEqual(['STARTED', 'COMPLETE']);
+    // The check, each stream's window listing, and one listing of every ID for both streams.
+    expect(sim.stats().calls.host_list - hostListCalls).toBe(4);
   });
 
   it('upgrades the Faros CDK legacy state once, then writes per-stream states', async () => {
