@@ -4,6 +4,8 @@ export interface HostileServer {
   username: string;
   password: string;
   requests: { host_list: number; detection: number; knowledge_base: number };
+  /** Config values the case needs (a short timeout, say), laid over hostileConfig's. */
+  config: Record<string, unknown>;
   close(): Promise<void>;
 }
 export const CASES: Record<string, unknown>;

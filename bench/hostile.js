@@ -223,6 +223,11 @@ const CASES = {
       };
     },
   },
+  // One byte every 400 ms, each well inside the 1 s timeout: the call must still end.
+  'slow-drip': {
+    config: { timeout: 1, max_retries: 0 },
+    detection: (params) => ({ body: honestPage(params), dripMs: 400 }),
+  },
   'garbage-datetime': {
     hostList: () => ({
       body: idListing(`<ID_RANGE>${ids[0]}-${ids[ids.length - 1]}</ID_RANGE>`, 'yesterday-ish'),
@@ -300,7 +305,8 @@ function startHostileServer(caseName) {
         'content-type': 'text/xml;charset=UTF-8',
         ...answer.headers,
       });
-      res.end(answer.body);
+      if (answer.dripMs) drip(res, answer.body, answer.dripMs);
+      else res.end(answer.body);
     });
   });
   server.on('clientError', (_err, socket) => socket.destroy());
@@ -312,6 +318,7 @@ function startHostileServer(caseName) {
         username: 'jdoe',
         password: PASSWORD,
         requests,
+        config: hostileCase.config ?? {},
         close: () =>
           new Promise((done) => {
             server.closeAllConnections();
@@ -334,7 +341,24 @@ function hostileConfig(server) {
     kb_batch_size: 50,
     max_retries: 1,
     timeout: 20,
+    ...server.config,
   };
+}
+
+/** Writes the first 100 bytes of `body`, then one byte every `everyMs` until the client goes. */
+function drip(res, body, everyMs) {
+  const bytes = Buffer.from(body);
+  res.write(bytes.subarray(0, 100));
+  let at = 100;
+  const timer = setInterval(() => {
+    if (at >= bytes.length || res.destroyed) {
+      clearInterval(timer);
+      res.end();
+      return;
+    }
+    res.write(bytes.subarray(at, ++at));
+  }, everyMs);
+  res.on('close', () => clearInterval(timer));
 }
 
 const CATALOG = {

@@ -1,13 +1,13 @@
 /**
- * Read benchmark (not a test): `bin/main read` of host_detections from the simulator → /dev/null,
- * and again into a pipe drained as fast as it fills (as Airbyte reads a source), beside the naive
- * baseline (bench/naive-read.js) in the same run, then a latency-bound read whose
- * wall time is compared with pages × latency ÷ concurrency limit. Each program runs as its own
- * process; the simulator too, so that it has the other core.
- * The source's reads run RUNS times each (the median by wall time is reported, with the range):
- * on a shared machine a single 10-second run varies by a third.
- * Run: npm run build && node bench/read.js [--hosts 20000] [--detections-per-host 50]
- *      [--runs 3] [--only throughput|latency]
+ * Read benchmark (not a test): at each size, `bin/main read` of each detection stream
+ * (host_detections, detections) from the simulator → /dev/null, and again into a pipe drained as
+ * fast as it fills (as Airbyte reads a source), beside the naive baseline (bench/naive-read.js)
+ * in the same run, then a latency-bound read whose wall time is compared with pages × latency ÷
+ * concurrency limit. Each program runs as its own process; the simulator too, so that it has
+ * the other core. The source's reads run RUNS times each (the median by wall time is reported,
+ * with every run's rate): on a shared machine a single 10-second run varies by a third.
+ * Run: npm run build && node bench/read.js [--hosts 1000,4000,20000] [--detections-per-host 50]
+ *      [--streams host_detections,detections] [--runs 3] [--only throughput|latency]
  */
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -21,7 +21,8 @@ const { startSimulator } = require('../lib/simulator');
 const { numberArg, simulatorProcess, stringArg } = require('./common');
 
 const ROOT = path.join(__dirname, '..');
-const HOSTS = numberArg('--hosts', 20000);
+const SIZES = (stringArg('--hosts') ?? '1000,4000,20000').split(',').map(Number);
+const STREAMS = (stringArg('--streams') ?? 'host_detections,detections').split(',');
 const PER_HOST = numberArg('--detections-per-host', 50);
 const QIDS = 2000;
 const PAGE_SIZE = 500;
@@ -61,7 +62,7 @@ function writeJson(dir, name, value) {
   return file;
 }
 
-async function readWithSource(sim, extraConfig, outputOptions) {
+async function readWithSource(sim, stream, extraConfig, outputOptions) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-read-'));
   const config = {
     base_url: sim.base_url,
@@ -73,7 +74,7 @@ async function readWithSource(sim, extraConfig, outputOptions) {
     streams: [
       {
         stream: {
-          name: 'host_detections',
+          name: stream,
           json_schema: {},
           supported_sync_modes: ['full_refresh'],
         },
@@ -140,28 +141,27 @@ function median(runs) {
   return { ...middle, maxRssMb: Math.max(...runs.map((r) => r.maxRssMb)) };
 }
 
-async function throughput() {
-  const options = { hosts: HOSTS, detectionsPerHost: PER_HOST };
+/** Reads of one size: each stream to /dev/null and to a pipe, RUNS times, and the baseline. */
+async function throughputAt(hosts) {
+  const options = { hosts, detectionsPerHost: PER_HOST };
   const base = { username: 'u', password: 'p', detections_page_size: PAGE_SIZE };
   const { detections } = await expectedCounts(options, base);
   const sim = await readSimulator([
     '--hosts',
-    String(HOSTS),
+    String(hosts),
     '--detections-per-host',
     String(PER_HOST),
   ]);
   try {
-    const sourceRuns = [];
-    const pipedRuns = [];
-    // Alternating, so that a busy spell of the machine weighs on both.
+    const runs = new Map(STREAMS.map((stream) => [stream, { devNull: [], pipe: [] }]));
+    // Alternating, so that a busy spell of the machine weighs on all.
     for (let run = 0; run < RUNS; run++) {
-      sourceRuns.push(await readWithSource(sim, { detections_page_size: PAGE_SIZE }));
-      pipedRuns.push(
-        await readWithSource(sim, { detections_page_size: PAGE_SIZE }, { pipe: true }),
-      );
+      for (const stream of STREAMS) {
+        const config = { detections_page_size: PAGE_SIZE };
+        runs.get(stream).devNull.push(await readWithSource(sim, stream, config));
+        runs.get(stream).pipe.push(await readWithSource(sim, stream, config, { pipe: true }));
+      }
     }
-    const source = median(sourceRuns);
-    const piped = median(pipedRuns);
     const naive = await measure(path.join(__dirname, 'naive-read.js'), [
       sim.base_url,
       sim.username,
@@ -169,16 +169,17 @@ async function throughput() {
       String(PAGE_SIZE),
     ]);
     const rate = (r) => detections / (r.wallMs / 1000);
-    console.log(
-      `\nRead: ${HOSTS} hosts x ${PER_HOST} mean detections (${detections} detections), host_detections -> /dev/null`,
-    );
-    console.log(row(['program', 'wall s', 'detections/s', 'CPU s', 'peak RSS MB']));
-    console.log(row(['---', '---:', '---:', '---:', '---:']));
-    for (const [name, r] of [
-      ['bin/main read (streaming, ranges in parallel)', source],
-      ['the same, stdout a pipe (as under Airbyte)', piped],
-      ['naive baseline (whole pages, fast-xml-parser)', naive],
-    ]) {
+    console.log(`\nRead: ${hosts} hosts x ${PER_HOST} mean detections (${detections} detections)`);
+    console.log(row(['program', 'wall s', 'detections/s', 'CPU s', 'peak RSS MB', 'x baseline']));
+    console.log(row(['---', '---:', '---:', '---:', '---:', '---:']));
+    const rows = [];
+    for (const stream of STREAMS) {
+      const { devNull, pipe } = runs.get(stream);
+      rows.push([`bin/main read ${stream} -> /dev/null`, median(devNull)]);
+      rows.push([`bin/main read ${stream} -> a pipe (as under Airbyte)`, median(pipe)]);
+    }
+    rows.push(['naive baseline (whole pages, fast-xml-parser)', naive]);
+    for (const [name, r] of rows) {
       console.log(
         row([
           name,
@@ -186,20 +187,27 @@ async function throughput() {
           Math.round(rate(r)).toLocaleString('en-US'),
           ((r.userMs + r.systemMs) / 1000).toFixed(1),
           r.maxRssMb.toFixed(0),
+          `${(rate(r) / rate(naive)).toFixed(1)}x`,
         ]),
       );
     }
-    const rates = (runs) =>
-      runs.map((r) => Math.round(rate(r) / 100) / 10).join(', ') + 'k detections/s';
+    const rates = (list) =>
+      list.map((r) => Math.round(rate(r) / 100) / 10).join(', ') + 'k detections/s';
     if (RUNS > 1) {
-      console.log(
-        `(medians of ${RUNS} runs; /dev/null: ${rates(sourceRuns)}; pipe: ${rates(pipedRuns)})`,
-      );
+      for (const stream of STREAMS) {
+        const { devNull, pipe } = runs.get(stream);
+        console.log(
+          `(${stream}: medians of ${RUNS} runs; /dev/null: ${rates(devNull)}; pipe: ${rates(pipe)})`,
+        );
+      }
     }
-    console.log(`speed-up over the baseline: ${(rate(source) / rate(naive)).toFixed(1)}x`);
   } finally {
     sim.child.kill('SIGTERM');
   }
+}
+
+async function throughput() {
+  for (const hosts of SIZES) await throughputAt(hosts);
 }
 
 async function latencyBound() {
@@ -219,7 +227,7 @@ async function latencyBound() {
     String(limit),
   ]);
   try {
-    const run = await readWithSource(sim, { detections_page_size: pageSize });
+    const run = await readWithSource(sim, 'host_detections', { detections_page_size: pageSize });
     const stats = await simStats(sim);
     const pages = stats.calls.hld;
     const ideal = (pages * latencyMs) / limit / 1000;

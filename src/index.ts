@@ -1,6 +1,6 @@
 /**
  * The Airbyte source for Qualys VMDR on the Faros CDK: spec, check, discover and read of the
- * streams hosts, host_detections and knowledge_base. bin/main runs mainCommand().
+ * streams hosts, host_detections, knowledge_base and detections. bin/main runs mainCommand().
  */
 import { Command } from 'commander';
 import {
@@ -20,10 +20,11 @@ import { QualysClient } from './qualys/client';
 import { RecordOutputLogger } from './record-output';
 import { redactOutput } from './redaction';
 import { checkAccess } from './qualys/lists';
-import { STREAM_NAMES } from './records';
+import { SOURCE_STREAM_NAMES } from './records';
 import { QualysSourceRunner } from './source-runner';
 import { CatalogRead } from './streams/catalog-read';
 import { decodeInputState } from './streams/stream-state';
+import { Detections } from './streams/detections';
 import { HostDetections } from './streams/host_detections';
 import { Hosts } from './streams/hosts';
 import { KnowledgeBase } from './streams/knowledge_base';
@@ -67,6 +68,7 @@ export class QualysSource extends AirbyteSourceBase<QualysConfig> {
       new Hosts(client, this.logger),
       new HostDetections(client, this.logger),
       new KnowledgeBase(client, this.logger),
+      new Detections(client, this.logger),
     ];
   }
 
@@ -88,7 +90,7 @@ export class QualysSource extends AirbyteSourceBase<QualysConfig> {
       if (rawConfig.debug === true) this.logger.level = AirbyteLogLevel.DEBUG;
       config = validateConfig(rawConfig);
       checkCatalog(catalog);
-      states = decodeInputState(inputState, STREAM_NAMES);
+      states = decodeInputState(inputState, SOURCE_STREAM_NAMES);
     } catch (err) {
       reportFailure(this.logger, err as Error);
       this.readState = 'ended';
@@ -132,11 +134,11 @@ export class QualysSource extends AirbyteSourceBase<QualysConfig> {
 function checkCatalog(catalog: AirbyteConfiguredCatalog): void {
   const unknown = (catalog.streams ?? [])
     .map((s) => s.stream?.name)
-    .filter((name) => !(STREAM_NAMES as readonly string[]).includes(name));
+    .filter((name) => !(SOURCE_STREAM_NAMES as readonly string[]).includes(name));
   if (!Array.isArray(catalog.streams) || unknown.length > 0) {
     throw new ConfigError(
       `The catalog asks for streams this source does not have: ${unknown.join(', ') || 'no streams list'}; ` +
-        `it has ${STREAM_NAMES.join(', ')}`,
+        `it has ${SOURCE_STREAM_NAMES.join(', ')}`,
     );
   }
 }

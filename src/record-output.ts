@@ -14,7 +14,7 @@ import {
   AirbyteSourceLogger,
 } from 'faros-airbyte-cdk';
 
-import { JsonSink, SharedJsonEncoder } from './shared-json';
+import { JsonSink, RawJson, SharedJsonEncoder } from './shared-json';
 
 const BUFFER_BYTES = 1 << 20;
 /** A record written while records are sparse reaches stdout within this time. */
@@ -67,7 +67,9 @@ export class RecordOutputLogger extends AirbyteSourceLogger implements JsonSink 
     this.text(
       `{"record":{"stream":${JSON.stringify(record.stream)}${namespace},"emitted_at":${record.emitted_at},"data":`,
     );
-    this.encoder.encodeObject(record.data as Record<string, unknown>, this);
+    // A record that is already JSON bytes (a `detections` record on the fast path) is copied.
+    if (record.data instanceof RawJson) record.data.writeJson(this);
+    else this.encoder.encodeObject(record.data as Record<string, unknown>, this);
     this.text('},"type":"RECORD"}');
     this.text('\n');
   }

@@ -5,8 +5,11 @@
  * Absent Qualys elements are absent fields; repeatable elements are always arrays.
  */
 
+/** The streams the ETM converter reads (its catalog, src/etm/sync/catalog.ts). */
 export const STREAM_NAMES = ['hosts', 'host_detections', 'knowledge_base'] as const;
 export type StreamName = (typeof STREAM_NAMES)[number];
+/** Every stream of the source: ETM's, and `detections` (one row per detection) for warehouses. */
+export const SOURCE_STREAM_NAMES = [...STREAM_NAMES, 'detections'] as const;
 
 export interface DnsData {
   HOSTNAME?: string;
@@ -175,6 +178,44 @@ export interface HostDetectionRecord extends HostCommon {
   VULNERABILITIES: Detection[];
 }
 
+/** The host fields a `detections` record carries (the ones people filter on). */
+export interface DetectionHost {
+  subscription: string;
+  HOST_ID: number;
+  ASSET_ID?: number;
+  IP?: string;
+  TRACKING_METHOD?: string;
+  DNS?: string;
+  NETBIOS?: string;
+  OS?: string;
+  /** The host's LAST_SCAN_DATETIME: the cursor, as in host_detections. */
+  LAST_SCAN_DATETIME?: string;
+}
+
+/**
+ * `detections` stream: one detection of a Host List Detection HOST, flat, with its host's fields
+ * and no QID_INFO (join knowledge_base on QID). A deletion record (a purged host) has only the
+ * host's subscription and HOST_ID, DETECTION_KEY `*`, `_ab_cdc_deleted_at` and the cursor.
+ */
+export type DetectionRecord = DetectionHost &
+  Omit<Detection, 'QID' | 'QID_INFO' | `MITRE_${string}`> & {
+    QID?: number;
+    DETECTION_KEY: string;
+    _ab_cdc_deleted_at?: string;
+  };
+
+/**
+ * A detection's key within its host (the `detections` primary key is subscription, HOST_ID and
+ * this): its UNIQUE_VULN_ID where Qualys sends it (API 3.0 on), else — older responses, such as
+ * the real /api/2.0 captures — QID, PORT, PROTOCOL, SSL, FQDN and INSTANCE joined by '|', an
+ * absent one empty: what tells a host's detections of one QID apart in Qualys.
+ */
+export function detectionKey(detection: Detection): string {
+  if (detection.UNIQUE_VULN_ID !== undefined) return String(detection.UNIQUE_VULN_ID);
+  const { QID, PORT, PROTOCOL, SSL, FQDN, INSTANCE } = detection;
+  return [QID, PORT, PROTOCOL, SSL, FQDN, INSTANCE].map((part) => part ?? '').join('|');
+}
+
 /** `knowledge_base` stream: one KB VULN (details=All); see resources/schemas/knowledge_base.json. */
 export interface KnowledgeBaseRecord {
   subscription: string;
@@ -200,5 +241,10 @@ export interface KnowledgeBaseRecord {
   CVSS?: { BASE?: number; TEMPORAL?: number; VECTOR_STRING?: string; ACCESS?: { VECTOR?: number } };
   CVSS_V3?: { BASE?: number; TEMPORAL?: number; VECTOR_STRING?: string };
   THREAT_INTELLIGENCE?: { id?: string; value?: string }[];
+  /** MITRE ATT&CK from THREAT_INTELLIGENCE and CATEGORY (see qualys/mitre). */
+  MITRE_TACTIC_ID?: string[];
+  MITRE_TACTIC_NAME?: string[];
+  MITRE_TECHNIQUE_ID?: string[];
+  MITRE_TECHNIQUE_NAME?: string[];
   [element: string]: unknown;
 }

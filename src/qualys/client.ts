@@ -466,7 +466,11 @@ function readAhead(source: Readable, onReceived: () => void): Readable {
   return ahead;
 }
 
-/** Reads a body chunk by chunk, with the idle timer running only while waiting for bytes. */
+/**
+ * Reads a body chunk by chunk, with the idle timer running only while waiting for bytes. Once the
+ * body has started, the waits add up to at most the timeout: a server that drips a byte just
+ * inside each timeout would otherwise hold the call open forever.
+ */
 async function* idleGuarded(
   body: Readable,
   timer: IdleTimer,
@@ -475,9 +479,12 @@ async function* idleGuarded(
   const chunks = body[Symbol.asyncIterator]();
   const onAbort = () => body.destroy(new Error('idle timeout'));
   timer.signal.addEventListener('abort', onAbort);
+  let started = false;
+  let waitedMs = 0;
   try {
     for (;;) {
       timer.start();
+      const waitFrom = Date.now();
       let next: IteratorResult<Buffer>;
       try {
         next = await chunks.next();
@@ -485,6 +492,15 @@ async function* idleGuarded(
         throw networkError(err, what, timer.expired, timer.seconds);
       } finally {
         timer.pause();
+      }
+      if (started) waitedMs += Date.now() - waitFrom;
+      started = true;
+      if (waitedMs > timer.seconds * 1000) {
+        throw new QualysError(
+          'transient',
+          `${what}: Qualys sent the response too slowly (more than ${timer.seconds} s waiting ` +
+            'for its bytes after the first)',
+        );
       }
       if (next.done) return;
       yield next.value;

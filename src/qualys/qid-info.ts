@@ -16,6 +16,11 @@ class SharedQidInfo extends SharedJson implements QidInfo {
   }
 }
 
+/** The threat-intelligence tags of a KB entry (the values of THREAT_INTELLIGENCE). */
+export function threatIntelOf(record: KnowledgeBaseRecord): string[] {
+  return (record.THREAT_INTELLIGENCE ?? []).flatMap((t) => (t.value ? [t.value] : []));
+}
+
 /** CVSS v2 access vector letters in VECTOR_STRING → Qualys' numeric ACCESS/VECTOR codes. */
 const ACCESS_VECTOR_CODES: Record<string, number> = { L: 1, A: 2, N: 3 };
 
@@ -42,7 +47,7 @@ export function qidInfoOf(record: KnowledgeBaseRecord): QidInfo {
       category: kb.CATEGORY,
       vulnType: kb.VULN_TYPE,
       severityLevel: kb.SEVERITY_LEVEL,
-      threatIntel: (kb.THREAT_INTELLIGENCE ?? []).flatMap((t) => (t.value ? [t.value] : [])),
+      threatIntel: threatIntelOf(kb),
       publishedDate: kb.PUBLISHED_DATETIME,
       lastServiceModified: kb.LAST_SERVICE_MODIFICATION_DATETIME,
     },

@@ -1,7 +1,7 @@
 /**
  * Deletion records for hosts no longer listed — purged from Qualys, or outside the tag filter —
  * in Airbyte's CDC convention, for every stream that holds rows of a host (hosts,
- * host_detections). Each carries `_ab_cdc_deleted_at` and, in the stream's cursor field, the
+ * host_detections, detections). Each carries `_ab_cdc_deleted_at` and, in the stream's cursor field, the
  * same time: the server's time of the listing that no longer has the host. Airbyte's dedup
  * (Postgres, Snowflake, BigQuery) applies a deletion only when its cursor is at least the stored
  * row's, and a stored row's scan time is never later than the server's clock at the listing.
@@ -12,8 +12,8 @@ import { listAllIds } from '../qualys/lists';
 import { decodeIdRuns, encodeIdRuns, idsGone, mergeIdRuns } from './id-runs';
 
 /**
- * One listing of every host ID per client, that is per sync: hosts and host_detections then
- * delete the same hosts, and the sync spends one call on it, not two.
+ * One listing of every host ID per client, that is per sync: hosts, host_detections and
+ * detections then delete the same hosts, and the sync spends one call on it, not two.
  */
 const listings = new WeakMap<QualysClient, ReturnType<typeof listAllIds>>();
 

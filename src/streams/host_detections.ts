@@ -8,6 +8,7 @@
 import { Dictionary } from 'ts-essentials';
 
 import { QualysConfig } from '../config';
+import { QualysClient } from '../qualys/client';
 import { knowledgeBaseBatch, listIds, rangeRecords } from '../qualys/lists';
 import { detectionParams, sinceParams } from '../qualys/params';
 import { HostEncoder } from '../qualys/xml/detection-encoder';
@@ -23,7 +24,8 @@ import { QidInfoJoin, SourceHostDetections } from './qid-join';
 import { RangedStream } from './ranged-stream';
 import { RangeSource } from './ranged-sync';
 
-const HOST_SHAPE = compileRecordShape(detectionSchema);
+/** The HOST of a Host List Detection response, for host_detections and `detections`. */
+export const HOST_SHAPE = compileRecordShape(detectionSchema);
 const KB_SHAPE = compileRecordShape(kbSchema);
 
 export class HostDetections extends RangedStream<SourceHostDetections> {
@@ -72,24 +74,8 @@ export class HostDetections extends RangedStream<SourceHostDetections> {
           ...listing,
           size: listing.size ?? config.detections_page_size,
         }),
-      read: (range, since, stallsToSplit) => {
-        const request = {
-          api: 'detection' as const,
-          params: { ...detectionParams(config), ...sinceParams('hosts', since) },
-          // The fast path (detection-reader) unless RESULTS are to be capped (field lessons
-          // #15), which the general reader does as they stream in.
-          items: config.include_results
-            ? (onInvalidValue: InvalidValueHandler) =>
-                new ResponseReader({ HOST: HOST_SHAPE }, onInvalidValue, resultsCap(config))
-            : (onInvalidValue: InvalidValueHandler) =>
-                new DetectionReader(HOST_SHAPE, onInvalidValue, encoder),
-          idField: 'ID',
-          pageSize: config.detections_page_size,
-          stallsToSplit,
-          what: 'Failed to list host detections',
-        };
-        return join.joined(hostsOf(rangeRecords(client, request, range), config));
-      },
+      read: (range, since, stallsToSplit) =>
+        join.joined(detectionHosts(client, encoder, range, since, stallsToSplit)),
       detailCount: (host) => host.VULNERABILITIES.length,
       removed: async (previous) => {
         const { records, live } = await hostDeletions(client, previous, this.cursorField[0]);
@@ -100,6 +86,37 @@ export class HostDetections extends RangedStream<SourceHostDetections> {
       },
     };
   }
+}
+
+/**
+ * The HOSTs of a range of the Host List Detection API, with their detections, not joined: what
+ * host_detections joins with the knowledge base and `detections` flattens. `encoder` is the
+ * stream's, one for all its calls (its output arena and learned element orders outlive each page).
+ */
+export function detectionHosts(
+  client: QualysClient,
+  encoder: HostEncoder,
+  range: { from: number; to: number },
+  since: string | undefined,
+  stallsToSplit: number,
+): AsyncGenerator<SourceHostDetections> {
+  const config = client.config;
+  const request = {
+    api: 'detection' as const,
+    params: { ...detectionParams(config), ...sinceParams('hosts', since) },
+    // The fast path (detection-reader) unless RESULTS are to be capped (field lessons #15),
+    // which the general reader does as they stream in.
+    items: config.include_results
+      ? (onInvalidValue: InvalidValueHandler) =>
+          new ResponseReader({ HOST: HOST_SHAPE }, onInvalidValue, resultsCap(config))
+      : (onInvalidValue: InvalidValueHandler) =>
+          new DetectionReader(HOST_SHAPE, onInvalidValue, encoder),
+    idField: 'ID',
+    pageSize: config.detections_page_size,
+    stallsToSplit,
+    what: 'Failed to list host detections',
+  };
+  return hostsOf(rangeRecords(client, request, range), config);
 }
 
 /** The parsed HOSTs of a range as host_detections records. */

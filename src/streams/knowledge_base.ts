@@ -1,11 +1,14 @@
 /**
  * `knowledge_base`: the KnowledgeBase API (details=All), one record per QID, incremental on
  * LAST_SERVICE_MODIFICATION_DATETIME through last_modified_after. QIDs are listed first
- * (details=None) and read in ranges of kb_batch_size, like hosts.
+ * (details=None) and read in ranges of kb_batch_size, like hosts. Each record also carries the
+ * QID's MITRE ATT&CK arrays, which `detections` (unlike host_detections) leaves to this stream.
  */
 import { Dictionary } from 'ts-essentials';
 
 import { listIds, rangeRecords } from '../qualys/lists';
+import { attackMappingOf } from '../qualys/mitre';
+import { threatIntelOf } from '../qualys/qid-info';
 import { sinceParams } from '../qualys/params';
 import { compileRecordShape } from '../qualys/xml/shape';
 import { KnowledgeBaseRecord } from '../records';
@@ -52,7 +55,8 @@ export class KnowledgeBase extends RangedStream<KnowledgeBaseRecord> {
         };
         for await (const vuln of rangeRecords(client, request, range)) {
           vuln.subscription = config.subscription;
-          yield vuln as unknown as KnowledgeBaseRecord;
+          const record = vuln as unknown as KnowledgeBaseRecord;
+          yield Object.assign(record, attackMappingOf(threatIntelOf(record), record.CATEGORY));
         }
       },
     };

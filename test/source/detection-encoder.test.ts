@@ -14,10 +14,12 @@ import { ListReader, ResponseEvent, ResponseReader } from '../../src/qualys/xml/
 import { compileRecordShape } from '../../src/qualys/xml/shape';
 import { RECORD_PROTOTYPE } from '../../src/qualys/xml/record-object';
 import { MAX_FIELD_CHARS } from '../../src/qualys/xml/text-cap';
+import { Detection, detectionKey } from '../../src/records';
 import { XmlSyntaxError } from '../../src/qualys/xml/tokenizer';
 import { SharedJsonEncoder } from '../../src/shared-json';
 import { startSimulator } from '../../src/simulator';
 import detectionsSchema from '../../resources/schemas/host_detections.json';
+import flatSchema from '../../resources/schemas/detections.json';
 
 const HOST = compileRecordShape(detectionsSchema);
 
@@ -428,5 +430,126 @@ describe('DetectionReader and the general reader respect the same bounds', () =>
     expect(JSON.stringify(detectionsOf(second)[0].QDS)).toBe('{"__proto__":"p","value":1}');
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(Object.getOwnPropertyNames(Object.prototype)).toEqual(objectPrototype);
+  });
+});
+
+/** Each detection of `events` as JSON: keyed by the encoder, or parsed and keyed by detectionKey. */
+function keyedDetections(events: ResponseEvent[]): string[] {
+  return events.flatMap((event) => {
+    if (event.kind !== 'record') return [];
+    const detections = (event.record.VULNERABILITIES ?? []) as (Detection | EncodedDetection)[];
+    return detections.map((d) => {
+      if (!(d instanceof EncodedDetection)) {
+        return JSON.stringify({ ...d, DETECTION_KEY: detectionKey(d) });
+      }
+      const parts: Buffer[] = [];
+      d.writeJson({
+        text: (text) => parts.push(Buffer.from(text, 'utf8')),
+        bytes: (bytes, from = 0, to = bytes.length) => parts.push(bytes.subarray(from, to)),
+      });
+      return Buffer.concat(parts).toString('utf8');
+    });
+  });
+}
+
+/** The keyed encoder's detections equal the general reader's with detectionKey, byte for byte. */
+function expectSameKeyedDetections(doc: Buffer, chunkSize = doc.length): string[] {
+  const general = keyedDetections(read(new ResponseReader({ HOST }), doc, chunkSize));
+  const fast = new DetectionReader(HOST, undefined, new HostEncoder(HOST, true));
+  expect(keyedDetections(read(fast, doc, chunkSize))).toEqual(general);
+  expect(fast.hosts.encoded).toBeGreaterThan(0);
+  return general;
+}
+
+const keysOf = (json: string[]) =>
+  json.map((d) => (JSON.parse(d) as { DETECTION_KEY: string }).DETECTION_KEY);
+
+describe('HostEncoder keyed (the detections stream): each detection ends with its DETECTION_KEY', () => {
+  it('writes the fields detections.json describes: host_detections’ detection fields but the join', () => {
+    const joined = ['QID_INFO', 'MITRE_TACTIC_ID', 'MITRE_TACTIC_NAME', 'MITRE_TECHNIQUE_ID'];
+    const nested = Object.entries(detectionsSchema.properties.VULNERABILITIES.items.properties);
+    const flat = flatSchema.properties as Record<string, unknown>;
+    const own = nested.filter(
+      ([name]) => !joined.includes(name) && name !== 'MITRE_TECHNIQUE_NAME',
+    );
+    expect(own.length).toBeGreaterThan(25);
+    for (const [name, property] of own) expect([name, flat[name]]).toEqual([name, property]);
+    for (const name of ['subscription', 'HOST_ID', 'DETECTION_KEY', 'LAST_SCAN_DATETIME']) {
+      expect(flat).toHaveProperty(name);
+    }
+    expect(
+      Object.keys(flat).filter((name) => name.startsWith('MITRE') || name === 'QID_INFO'),
+    ).toEqual([]);
+  });
+
+  it('UNIQUE_VULN_ID where Qualys sends it, on a simulator page', async () => {
+    const doc = await simulatorPage();
+    const detections = expectSameKeyedDetections(doc, 65536);
+    const parsed = detections.map((d) => JSON.parse(d) as Detection & { DETECTION_KEY: string });
+    expect(parsed.length).toBeGreaterThan(5000);
+    for (const d of parsed) expect(d.DETECTION_KEY).toBe(String(d.UNIQUE_VULN_ID));
+  });
+
+  it('QID|PORT|PROTOCOL|SSL|FQDN|INSTANCE without it, unique per host on the same page', async () => {
+    const doc = Buffer.from(
+      (await simulatorPage())
+        .toString('utf8')
+        .replace(/<UNIQUE_VULN_ID>\d+<\/UNIQUE_VULN_ID>/g, ''),
+      'utf8',
+    );
+    const general = read(new ResponseReader({ HOST }), doc, doc.length);
+    const keys = expectSameKeyedDetections(doc, 65536);
+    const hosts = general.flatMap((e) => (e.kind === 'record' ? [e.record] : []));
+    let at = 0;
+    for (const host of hosts) {
+      const own = keysOf(keys.slice(at, (at += (host.VULNERABILITIES as unknown[]).length)));
+      expect(new Set(own).size).toBe(own.length);
+    }
+    expect(keysOf(keys).every((k) => /^\d+\|\d*\|(tcp|udp)?\|(true|false)\|[^|]*\|/.test(k))).toBe(
+      true,
+    );
+  });
+
+  it('on a real /api/2.0 capture (no UNIQUE_VULN_ID), in any chunking', () => {
+    const doc = fs.readFileSync(
+      path.join(__dirname, '../../test_files/real-captures/hld-j1-qg3-2020-04.xml'),
+    );
+    for (const chunkSize of [doc.length, 4096, 7]) {
+      const keys = keysOf(expectSameKeyedDetections(doc, chunkSize));
+      expect(keys).toHaveLength(29);
+      expect(keys.slice(0, 3)).toEqual([
+        '11|||false||',
+        '38739|22|tcp|false||',
+        '11827|443|tcp|false||',
+      ]);
+      expect(keys).toContain('38170|443|tcp|true||');
+    }
+  });
+
+  it('with strings as their escaped content, and parts absent in turn', () => {
+    const parts = [
+      '<PORT>8443</PORT>',
+      '<PROTOCOL>tcp</PROTOCOL>',
+      '<SSL>1</SSL>',
+      '<FQDN><![CDATA[a"b\\c.example.com]]></FQDN>',
+      '<INSTANCE><![CDATA[oracle|10:1:1521]]></INSTANCE>',
+    ];
+    const detections = parts.map((_, skip) => {
+      const kept = parts.filter((_, k) => k !== skip).join('');
+      return `<DETECTION><QID>${skip + 1}</QID><TYPE>Confirmed</TYPE>${kept}</DETECTION>`;
+    });
+    const doc = hld(
+      host(1, '').replace(/<DETECTION>[^]*<\/DETECTION>/, detections.join('\n')) +
+        host(2, '<SERVICE>a &amp; b</SERVICE>'),
+    );
+    const keys = keysOf(expectSameKeyedDetections(doc));
+    expect(keys).toEqual([
+      '1||tcp|true|a"b\\c.example.com|oracle|10:1:1521',
+      '2|8443||true|a"b\\c.example.com|oracle|10:1:1521',
+      '3|8443|tcp||a"b\\c.example.com|oracle|10:1:1521',
+      '4|8443|tcp|true||oracle|10:1:1521',
+      '5|8443|tcp|true|a"b\\c.example.com|',
+      '2001', // host 2, read by the general path
+    ]);
   });
 });

@@ -226,6 +226,19 @@ describe('bin/main read against a hostile server', () => {
     },
   );
 
+  it('ends a call whose server drips its bytes, each inside the timeout (slow-drip)', async () => {
+    const started = Date.now();
+    const { run, requests } = await readCase('slow-drip');
+    expect(run.code).toBe(1);
+    expect(errorTrace(run)).toMatch(
+      /Failed to list host detections for ids 1[0-2]1-1[1-3]0: Qualys sent the response too slowly \(more than 1 s waiting for its bytes after the first\)/,
+    );
+    expect(hostIds(run)).toEqual([]);
+    // max_retries 0: one call per range, each ended after about a second of dripping.
+    expect(requests.detection).toBe(3);
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
   it.each(['html-as-xml', 'html-as-html'])('recognises an HTML login page (%s)', async (name) => {
     const { run, requests } = await readCase(name);
     expect(run.code).toBe(1);

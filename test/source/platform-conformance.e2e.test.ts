@@ -133,7 +133,7 @@ describe('bin/main spec, discover and --version for the platform', () => {
     expect(run.code).toBe(0);
     const streams = run.messages[0].catalog.streams as Message[];
     expect(streams.map((s) => [s.name, s.is_resumable])).toEqual(
-      STREAMS.map((name) => [name, true]),
+      [...STREAMS, 'detections'].map((name) => [name, true]),
     );
     for (const stream of streams) {
       const schema = JSON.parse(
@@ -339,7 +339,7 @@ describe('bin/main read of a catalog it cannot serve', () => {
       [
         'config_error',
         'The catalog asks for streams this source does not have: vulns; ' +
-          'it has hosts, host_detections, knowledge_base',
+          'it has hosts, host_detections, knowledge_base, detections',
       ],
     ]);
   });

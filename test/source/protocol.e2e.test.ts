@@ -34,7 +34,7 @@ describe('bin/main spec and discover', () => {
     );
   });
 
-  it('discover offers the three streams, full refresh and incremental, with their schemas', async () => {
+  it('discover offers the four streams, full refresh and incremental, with their schemas', async () => {
     const run = await runMain('discover', {
       config: {
         base_url: 'https://qualysapi.qg2.apps.qualys.com',
@@ -80,8 +80,19 @@ describe('bin/main spec and discover', () => {
         sourceDefinedCursor: true,
         title: 'knowledge_base',
       },
+      {
+        name: 'detections',
+        modes: ['full_refresh', 'incremental'],
+        cursor: ['LAST_SCAN_DATETIME'],
+        key: [['subscription'], ['HOST_ID'], ['DETECTION_KEY']],
+        sourceDefinedCursor: true,
+        title: 'detections',
+      },
     ]);
-    expect(catalog.streams.map((s: { name: string }) => s.name)).toEqual([...STREAMS]);
+    expect(catalog.streams.map((s: { name: string }) => s.name)).toEqual([
+      ...STREAMS,
+      'detections',
+    ]);
   });
 });
 

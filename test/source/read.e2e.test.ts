@@ -1,6 +1,14 @@
 import { validateConfig } from '../../src/config';
 import { detectionParams, hostListParams } from '../../src/qualys/params';
-import { Detection, HostDetectionRecord, HostRecord, KnowledgeBaseRecord } from '../../src/records';
+import { attackMappingOf } from '../../src/qualys/mitre';
+import { threatIntelOf } from '../../src/qualys/qid-info';
+import {
+  Detection,
+  DetectionRecord,
+  HostDetectionRecord,
+  HostRecord,
+  KnowledgeBaseRecord,
+} from '../../src/records';
 import { Simulator } from '../../src/simulator';
 import { detectionFilters } from '../../src/streams/host_detections';
 import { encodeIdRuns, mergeIdRuns } from '../../src/streams/id-runs';
@@ -38,6 +46,12 @@ const IDENTITY = [
 ] as const;
 /** KB elements that need request flags the source does not send (show_disabled_flag…). */
 const KB_FLAG_ONLY = ['IS_DISABLED', 'CHANGE_LOG_LIST', 'SUPPORTED_MODULES'];
+const MITRE = [
+  'MITRE_TACTIC_ID',
+  'MITRE_TACTIC_NAME',
+  'MITRE_TECHNIQUE_ID',
+  'MITRE_TECHNIQUE_NAME',
+] as const;
 
 function byId<T extends { ID: number }>(records: T[]): T[] {
   return [...records].sort((a, b) => a.ID - b.ID);
@@ -118,10 +132,57 @@ function expectKbOf(sim: Simulator, records: KnowledgeBaseRecord[], qids: number
   sorted.forEach((record) => {
     const { subscription, ...rest } = record;
     expect(subscription).toBe('sim');
-    const model = { ...sim.dataset.kb(record.QID) } as Record<string, unknown>;
+    const model = { ...sim.dataset.kb(record.QID) } as KnowledgeBaseRecord;
     for (const key of KB_FLAG_ONLY) delete model[key];
-    expect(rest).toEqual(model);
+    // With the QID's ATT&CK arrays, as host_detections puts them on its detections.
+    expect(rest).toEqual({ ...model, ...attackMappingOf(threatIntelOf(model), model.CATEGORY) });
   });
+}
+
+/**
+ * `detections` records equal what the simulator serves for the source's request filters: one per
+ * detection, in the host's order, with the host's fields, its key, and no QID_INFO or ATT&CK.
+ */
+function expectFlatDetectionsOf(
+  sim: Simulator,
+  config: Record<string, unknown>,
+  records: DetectionRecord[],
+  only?: number[],
+) {
+  let expected = sim.dataset.matchDetections(detectionParams(validateConfig(config)));
+  if (only) expected = expected.filter((m) => only.includes(m.hostId));
+  const rows = expected.flatMap(({ hostId, detections }) => {
+    const host = sim.dataset.host(hostId) as HostRecord;
+    const fields = {
+      subscription: config.subscription,
+      HOST_ID: hostId,
+      ...pick(host, ['ASSET_ID', 'IP', 'TRACKING_METHOD', 'DNS', 'NETBIOS', 'OS']),
+      // The simulator's LAST_SCAN_DATETIME is its LAST_VULN_SCAN_DATETIME.
+      LAST_SCAN_DATETIME: host.LAST_VULN_SCAN_DATETIME,
+    };
+    return detections.map((d) => ({
+      ...fields,
+      ...withoutResults(d),
+      DETECTION_KEY: String(d.UNIQUE_VULN_ID),
+    }));
+  });
+  expect(rows.length).toBeGreaterThan(0);
+  // Stable: each host's detections keep their order.
+  expect([...records].sort((a, b) => a.HOST_ID - b.HOST_ID)).toEqual(rows);
+}
+
+/** Bytes per detection on stdout: RECORD lines of `stream`, per detection in them. */
+function bytesPerDetection(run: Run, stream: 'detections' | 'host_detections'): number {
+  const lines = run.stdout.split('\n').filter((l) => l.includes(`"stream":"${stream}"`));
+  const detections = lines.reduce(
+    (n, line) =>
+      n +
+      (stream === 'detections'
+        ? 1
+        : (JSON.parse(line).record.data as HostDetectionRecord).VULNERABILITIES.length),
+    0,
+  );
+  return lines.reduce((n, line) => n + Buffer.byteLength(line) + 1, 0) / detections;
 }
 
 function streamStates(run: Run, stream: string): Record<string, unknown>[] {
@@ -312,7 +373,10 @@ describe('bin/main read with filters', () => {
       results_max_length: 64,
       tag_filter: `${tag.name}, no-such-tag`,
     });
-    const run = await runMain('read', { config, catalog: catalog(['hosts', 'host_detections']) });
+    const run = await runMain('read', {
+      config,
+      catalog: catalog(['hosts', 'host_detections', 'detections']),
+    });
     expect(run.code).toBe(0);
     expectCleanRun(run);
     const expectedHosts = sim.dataset.matchHosts(hostListParams(validateConfig(config)));
@@ -336,6 +400,20 @@ describe('bin/main read with filters', () => {
         }
       });
     });
+    // detections (parsed, not encoded, with RESULTS): the same detections, flat, capped alike.
+    const flat = recordsOf<DetectionRecord>(run, 'detections');
+    expect(flat.sort((a, b) => a.HOST_ID - b.HOST_ID)).toEqual(
+      byId(recordsOf<HostDetectionRecord>(run, 'host_detections')).flatMap((host) =>
+        host.VULNERABILITIES.map((d) => ({
+          subscription: 'sim',
+          HOST_ID: host.ID,
+          ...pick(host, ['ASSET_ID', 'IP', 'TRACKING_METHOD', 'DNS', 'NETBIOS', 'OS']),
+          LAST_SCAN_DATETIME: host.LAST_SCAN_DATETIME,
+          ...withoutJoin(d),
+          DETECTION_KEY: String(d.UNIQUE_VULN_ID),
+        })),
+      ),
+    );
   });
 });
 
@@ -395,5 +473,127 @@ describe('bin/main read killed mid-way', () => {
       cursor: sim.clock.nowIso(),
       live,
     });
+  });
+});
+
+describe('bin/main read: the detections stream', () => {
+  let sim: Simulator;
+  let firstRun: Run;
+  const config = configFor({} as Simulator);
+  const streams = catalog(['host_detections', 'knowledge_base', 'detections']);
+
+  beforeAll(async () => {
+    sim = await simulator({ hosts: 60, detectionsPerHost: 6, qids: 100, seed: 9 });
+    Object.assign(config, configFor(sim));
+    firstRun = await runMain('read', { config, catalog: streams });
+  });
+  afterAll(() => sim.close());
+
+  it('a full read: one flat record per detection, exactly the data set', () => {
+    expect(firstRun.code).toBe(0);
+    expectCleanRun(firstRun);
+    expectValidRecords(firstRun);
+    expectFlatDetectionsOf(sim, config, recordsOf<DetectionRecord>(firstRun, 'detections'));
+    // host_detections is as it was, and knowledge_base now carries its detections' ATT&CK.
+    const hosts = recordsOf<HostDetectionRecord>(firstRun, 'host_detections');
+    expectDetectionsOf(sim, config, hosts);
+    const kb = new Map(
+      recordsOf<KnowledgeBaseRecord>(firstRun, 'knowledge_base').map((r) => [r.QID, r]),
+    );
+    for (const detection of hosts.flatMap((h) => h.VULNERABILITIES)) {
+      expect(pick(kb.get(detection.QID) as KnowledgeBaseRecord, MITRE)).toEqual(
+        pick(detection, MITRE),
+      );
+    }
+    const final = streamStates(firstRun, 'detections').pop();
+    const live = encodeIdRuns(mergeIdRuns(sim.dataset.hostIds().map((id) => [id, id])));
+    expect(final).toEqual({
+      filters: detectionFilters(validateConfig(config)),
+      cursor: sim.clock.nowIso(),
+      live,
+    });
+  });
+
+  it("an incremental read: the changed hosts' detections, and a deletion per purged host", async () => {
+    const report = sim.scanCycle({ hostFraction: 0.2, purgeFraction: 0.05, kbFraction: 0 });
+    expect(report.purgedHostIds.length).toBeGreaterThan(0);
+    const run = await runMain('read', {
+      config,
+      catalog: catalog(['detections']),
+      state: lastState(firstRun),
+    });
+    expect(run.code).toBe(0);
+    expectCleanRun(run);
+    expectValidRecords(run);
+    const [deleted, rows] = partition(recordsOf<DetectionRecord>(run, 'detections'), (r) =>
+      Boolean(r._ab_cdc_deleted_at),
+    );
+    const now = sim.clock.nowIso();
+    expect(deleted).toEqual(
+      report.purgedHostIds.map((HOST_ID) => ({
+        subscription: 'sim',
+        HOST_ID,
+        DETECTION_KEY: '*',
+        _ab_cdc_deleted_at: now,
+        LAST_SCAN_DATETIME: now,
+      })),
+    );
+    // Deletions come first, before the first checkpoint.
+    const firstState = run.messages.findIndex((m) => m.type === 'STATE');
+    const records = run.messages.filter((m) => m.type === 'RECORD');
+    expect(run.messages.indexOf(records[deleted.length - 1])).toBeLessThan(firstState);
+    // No stored row of a purged host has a later cursor than its deletion.
+    for (const row of recordsOf<DetectionRecord>(firstRun, 'detections')) {
+      if (report.purgedHostIds.includes(row.HOST_ID)) {
+        expect(Date.parse(now)).toBeGreaterThanOrEqual(
+          Date.parse(row.LAST_SCAN_DATETIME as string),
+        );
+      }
+    }
+    expect([...new Set(rows.map((r) => r.HOST_ID))].sort((a, b) => a - b)).toEqual(
+      report.changedHostIds,
+    );
+    expectFlatDetectionsOf(sim, config, rows, report.changedHostIds);
+    // Fixed detections the source ingests (not information gathered, on hosts still listed).
+    const ingested = new Set(
+      recordsOf<DetectionRecord>(firstRun, 'detections').map((r) => r.DETECTION_KEY),
+    );
+    const fixedIngested = report.fixed.filter(
+      (f) => ingested.has(String(f.uniqueVulnId)) && !report.purgedHostIds.includes(f.hostId),
+    );
+    expect(fixedIngested.length).toBeGreaterThan(0);
+    for (const fixed of fixedIngested) {
+      const row = rows.find((r) => r.DETECTION_KEY === String(fixed.uniqueVulnId));
+      expect(row).toMatchObject({ HOST_ID: fixed.hostId, STATUS: 'Fixed' });
+    }
+    // Said once: a third read, with nothing changed, has no records.
+    const again = await runMain('read', {
+      config,
+      catalog: catalog(['detections']),
+      state: lastState(run),
+    });
+    expect(again.code).toBe(0);
+    expect(recordsOf(again, 'detections')).toEqual([]);
+  });
+});
+
+describe('bin/main read: bytes per detection on stdout', () => {
+  it('detections takes at most 1,100 bytes a detection, under 60% of host_detections', async () => {
+    // The benchmark's data set: 50 detections a host, 2,000 QIDs, QDS factors on each.
+    const sim = await simulator({ hosts: 100, detectionsPerHost: 50, qids: 2000, seed: 3 });
+    try {
+      const run = await runMain('read', {
+        config: configFor(sim, { detections_page_size: 50 }),
+        catalog: catalog(['host_detections', 'detections']),
+      });
+      expect(run.code).toBe(0);
+      const flat = bytesPerDetection(run, 'detections');
+      const nested = bytesPerDetection(run, 'host_detections');
+      expect(recordsOf(run, 'detections').length).toBeGreaterThan(4000);
+      expect(flat).toBeLessThanOrEqual(1100);
+      expect(flat / nested).toBeLessThan(0.6);
+    } finally {
+      await sim.close();
+    }
   });
 });

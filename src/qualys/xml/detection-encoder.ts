@@ -10,13 +10,15 @@
  * the tokenizer's to normalise), a value longer than a field may keep (text-cap) — it gives the
  * HOST up and the general reader (ResponseReader, RecordBuilder) reads it, so both paths give the
  * same records and respect the same bounds. test/source/detection-encoder.test.ts holds them to
- * that.
+ * that. Keyed (the `detections` stream's encoder), each detection also ends with its
+ * DETECTION_KEY, made from the bytes its key fields were written as.
  */
 import { isUtf8 } from 'node:buffer';
 
 import { RawJson, JsonSink } from '../../shared-json';
 import { hasZeroByte, JsonBytes } from './json-bytes';
 import {
+  DETECTION_KEY_PARTS,
   FastField,
   FastObject,
   fastObject,
@@ -46,6 +48,9 @@ const COLON = 58;
 const CDATA_OPEN = Buffer.from('<![CDATA[');
 const CLOSE_BRACE_BYTES = Buffer.from('}');
 const CR = 13;
+const KEY_OPEN = Buffer.from(',"DETECTION_KEY":"');
+const PIPE = 124;
+const UNIQUE_VULN_ID = DETECTION_KEY_PARTS.indexOf('UNIQUE_VULN_ID');
 
 /** Fields a detection gets from the QID join; read from XML only by the general path. */
 const JOINED_FIELDS = new Set([
@@ -76,6 +81,11 @@ export class EncodedDetection extends RawJson {
   writeJson(sink: JsonSink): void {
     sink.bytes(this.bytes, this.from, this.to);
     sink.bytes(this.tail);
+  }
+
+  /** The detection's fields, without the braces (for a flat `detections` record). */
+  writeFields(sink: JsonSink): void {
+    sink.bytes(this.bytes, this.from + 1, this.to);
   }
 }
 
@@ -125,8 +135,22 @@ export class HostEncoder {
   private qid: number | undefined;
   /** The source being read, as a DataView for reading four bytes at once. */
   private view: DataView = new DataView(new ArrayBuffer(0));
+  /**
+   * Per key part, the written value's bytes (from the detection's start), and the detection that
+   * last had it; only with `keyed`.
+   */
+  private readonly keyFrom = new Int32Array(DETECTION_KEY_PARTS.length);
+  private readonly keyTo = new Int32Array(DETECTION_KEY_PARTS.length);
+  private readonly keySerial = new Float64Array(DETECTION_KEY_PARTS.length);
 
-  constructor(hostShape: ObjectShape) {
+  /**
+   * @param keyed whether each detection ends with its DETECTION_KEY (the `detections` stream's;
+   *   see detectionKey in records.ts), made from the bytes of the values it was written with
+   */
+  constructor(
+    hostShape: ObjectShape,
+    private readonly keyed = false,
+  ) {
     const field = [...hostShape.fields.entries()].find(([, f]) => f.property === 'VULNERABILITIES');
     if (!field || field[1].mode !== 'wrapped' || field[1].shape.kind !== 'object') {
       throw new Error('the host shape has no wrapped VULNERABILITIES object list');
@@ -215,9 +239,43 @@ export class HostEncoder {
       out.byte(OPEN_BRACE);
       i = this.objectFields(source, itemTo + 1, to, this.detection, i + 1, itemTo);
       if (this.qid === undefined) giveUp();
+      if (this.keyed) this.writeKey();
       detections.push(new EncodedDetection(this.qid, out.buffer, out.mark, out.length));
       out.mark = out.length;
     }
+  }
+
+  /**
+   * Appends `,"DETECTION_KEY":"…"` to the detection being written: its UNIQUE_VULN_ID, or else
+   * its other key parts joined by '|' (each as written: numbers and flags as their JSON, strings
+   * as their escaped content), as detectionKey() makes it from a parsed detection.
+   */
+  private writeKey(): void {
+    const out = this.out;
+    const serial = this.serial;
+    const parts = DETECTION_KEY_PARTS.length;
+    const only = this.keySerial[UNIQUE_VULN_ID] === serial;
+    let length = KEY_OPEN.length + 1 + parts;
+    for (let k = 0; k < parts; k++) length += this.keyTo[k] - this.keyFrom[k];
+    // Reserving may move the detection to a new arena: offsets are from its start (mark).
+    out.reserve(length);
+    const buffer = out.buffer;
+    out.bytes(KEY_OPEN);
+    const from = only ? UNIQUE_VULN_ID : UNIQUE_VULN_ID + 1;
+    const to = only ? UNIQUE_VULN_ID + 1 : parts;
+    for (let k = from; k < to; k++) {
+      if (k > from) buffer[out.length++] = PIPE;
+      if (this.keySerial[k] !== serial) continue;
+      let valueFrom = out.mark + this.keyFrom[k];
+      let valueTo = out.mark + this.keyTo[k];
+      if (buffer[valueFrom] === QUOTE) {
+        valueFrom++;
+        valueTo--;
+      }
+      buffer.copyWithin(out.length, valueFrom, valueTo);
+      out.length += valueTo - valueFrom;
+    }
+    buffer[out.length++] = QUOTE;
   }
 
   /**
@@ -277,8 +335,15 @@ export class HostEncoder {
         i = this.leafContent(source, i, to, fieldFrom, fieldTo);
         if (this.valueWanted(source, field.type)) {
           out.bytes(first ? field.first : field.next);
+          // From the detection's start: writing may move it to a new arena.
+          const valueAt = out.length - out.mark;
           this.writeValue(source, field);
           first = false;
+          if (field.keyPart >= 0 && object === this.detection) {
+            this.keyFrom[field.keyPart] = valueAt;
+            this.keyTo[field.keyPart] = out.length - out.mark;
+            this.keySerial[field.keyPart] = serial;
+          }
         }
         continue;
       }

@@ -20,6 +20,8 @@ export interface FastField extends Named {
   first: Buffer; // "PROPERTY":
   next: Buffer; // ,"PROPERTY":
   isQid: boolean;
+  /** Its place in a detection's key (DETECTION_KEY_PARTS), or -1. */
+  keyPart: number;
   kind: 'leaf' | 'text' | 'object' | 'wrapped';
   type: LeafType; // leaf, or the text of a text object
   textFirst?: Buffer; // "value": of a text object
@@ -33,6 +35,20 @@ export interface FastField extends Named {
    */
   followers: FastField[];
 }
+
+/**
+ * The detection fields its `detections` key is made of: UNIQUE_VULN_ID where Qualys sends it,
+ * else the others (see detectionKey in records.ts).
+ */
+export const DETECTION_KEY_PARTS = [
+  'UNIQUE_VULN_ID',
+  'QID',
+  'PORT',
+  'PROTOCOL',
+  'SSL',
+  'FQDN',
+  'INSTANCE',
+] as const;
 
 /** How many recent followers a field keeps: enough for a couple of optional elements. */
 const FOLLOWERS = 3;
@@ -74,6 +90,7 @@ function fastField(
     first: key(property, false),
     next: key(property, true),
     isQid: property === 'QID',
+    keyPart: DETECTION_KEY_PARTS.indexOf(property as (typeof DETECTION_KEY_PARTS)[number]),
     kind: 'leaf',
     type: 'string',
     textFirst: undefined,
