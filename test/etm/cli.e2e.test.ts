@@ -292,6 +292,40 @@ onEachEngine('etm sync, status, query', () => {
     expect(noStore.stderr).toMatch(/cannot open ETM store .*none\.db/);
   });
 
+  test('query: csv of chosen columns, findings named by their asset; a limited table counts all', () => {
+    const q = 'finding.vendorProductName: VMDR and finding.findingSeverity >= 4';
+    const assets = new Map(
+      jsonLines(
+        etm(['query', '--db', db, '--format', 'json', 'inventory: (source: VMDR)']).stdout,
+      ).map((a) => [a.record.assetKey, a.record]),
+    );
+    const found = jsonLines(etm(['query', '--db', db, '--format', 'json', q]).stdout);
+    expect(found).toHaveLength(4);
+    const csv = etm([
+      'query',
+      '--db',
+      db,
+      '--format',
+      'csv',
+      '--columns',
+      'assetName,ipAddress,sourceVulnerabilityId',
+      q,
+    ]);
+    expect(csv.status).toBe(0);
+    expect(csv.stdout).toBe(
+      [
+        'assetName,ipAddress,sourceVulnerabilityId',
+        ...found.map((f) => {
+          const a = assets.get(f.record.assetKey) as Record<string, unknown>;
+          return [a.assetName ?? '', a.ipAddress ?? '', f.record.sourceVulnerabilityId].join(',');
+        }),
+        '',
+      ].join('\n'),
+    );
+    const limited = etm(['query', '--db', db, '--limit', '2', q]);
+    expect(limited.stdout.trimEnd().split('\n').pop()).toBe('(2 of 4 findings)');
+  });
+
   test('the source is run with a private catalog of all three streams, incremental, append_dedup', () => {
     const probe = JSON.parse(fs.readFileSync(path.join(dir, 'probe.json'), 'utf8'));
     expect(probe.catalogStreams).toEqual([
