@@ -210,7 +210,8 @@ export class RangedSync<T> {
   }
 
   private estimate(rows: number): void {
-    this.options.logger.write({
+    // The logger keeps messages in order; the estimate need not wait for its write.
+    void this.options.logger.write({
       type: 'TRACE',
       trace: {
         type: 'ESTIMATE',
