@@ -102,7 +102,6 @@ export class QualysSourceRunner extends AirbyteSourceRunner<Record<string, unkno
     let files;
     try {
       files = {
-        config: readJson(opts.config, 'config'),
         catalog: readJson(opts.catalog, 'catalog') as unknown as AirbyteConfiguredCatalog,
         state: opts.state === undefined ? undefined : readJson(opts.state, 'state'),
       };
@@ -110,8 +109,11 @@ export class QualysSourceRunner extends AirbyteSourceRunner<Record<string, unkno
       reportFailure(this.logger, err as Error);
       return;
     }
-    const spec = addSourceCommonProperties(await this.qualys.spec());
-    const config = withDefaults(files.config, spec);
+    // The config as check and discover get it: config-file.ts read and checked it already.
+    const { config: loaded, spec } = await (this as unknown as ConfigLoader).loadConfig(
+      opts.config,
+    );
+    const config = withDefaults(loaded, spec);
     this.logger.info(`Source version: ${CONNECTOR_VERSION}`);
     this.logger.info(`Config: ${JSON.stringify(redactConfig(config, spec))}`);
     this.logger.info(
@@ -119,6 +121,11 @@ export class QualysSourceRunner extends AirbyteSourceRunner<Record<string, unkno
     );
     await this.qualys.readCatalog(config, files.catalog, files.state);
   }
+}
+
+/** The CDK runner's config loading: private in its types, replaced by config-file.ts. */
+interface ConfigLoader {
+  loadConfig(file: string): Promise<{ config: Record<string, unknown>; spec: AirbyteSpec }>;
 }
 
 /** A JSON file given on the command line; a one-line error when it is missing or not JSON. */
