@@ -50,8 +50,11 @@ describe('authentication and headers', () => {
       });
       // Byte for byte the recorded answer (real-captures simple-return-2000-j1-qg3-2020-09.xml),
       // but for the host and the time.
-      const capture = 'real-captures/simple-return-2000-j1-qg3-2020-09.xml';
-      const recorded = readFileSync(join(__dirname, '../../test_files/qualys', capture), 'utf8')
+      const capture = 'simple-return-2000-j1-qg3-2020-09.xml';
+      const recorded = readFileSync(
+        join(__dirname, '../../test_files/real-captures', capture),
+        'utf8',
+      )
         .replace('https://qualysapi.qg3.apps.qualys.com', sim.baseUrl)
         .replace('2020-09-23T21:41:06Z', '2025-06-02T12:00:00Z');
       expect(reply.body).toBe(recorded);

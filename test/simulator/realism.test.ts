@@ -1,6 +1,6 @@
 /**
- * What real responses carry beyond the documented structure (../shared/real-captures/README.md,
- * copies in test_files/qualys/real-captures): the comments around and inside the documents, CR LF
+ * What real responses carry beyond the documented structure (test_files/real-captures/README.md
+ * and the captures beside it): the comments around and inside the documents, CR LF
  * and entity references inside CDATA, empty CDATA, KB entries without CVSS or with an integer one,
  * BUGTRAQ and COMPLIANCE lists, and hosts out of ID order as a fault. Defaults keep what clients
  * relied on; the rest is opt-in (options evaluation, keepAliveEvery, crlfText, fault unordered_hosts).

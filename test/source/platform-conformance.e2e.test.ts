@@ -1,6 +1,6 @@
 /**
- * bin/main as a real Airbyte 1.x sync runs it (WORKER_JOB_ID set, see
- * ../shared/docs/airbyte-platform.md): every message is a valid Airbyte message and follows the
+ * bin/main as a real Airbyte 1.x sync runs it (WORKER_JOB_ID set; the rules are summarised in
+ * docs/architecture.md, "How a read works"): every message is a valid Airbyte message and follows the
  * platform's and the Bulk-CDK destinations' rules — STATE only for configured streams, per stream,
  * plain JSON, with sourceStats.recordCount; no heartbeat records; STREAM_STATUS per stream — and
  * state passed back as the platform does (the last STATE per stream, as an array) makes the next
