@@ -81,10 +81,8 @@ export async function register(
   loadTransformMap(settings.transformMap);
   const connectors = new Connectors(store.sql);
   // Before any write: a running sync holds the store's write lock.
-  for (const { config } of jobs) {
-    const busy = await connectors.busyElsewhere(config.name);
-    if (busy) throw busyError(busy);
-  }
+  const busy = await connectors.firstBusy(names);
+  if (busy) throw busyError(busy);
   for (const { config, network } of jobs) {
     await connectors.register({
       name: config.name,
@@ -116,12 +114,10 @@ export async function runJobs(
 ): Promise<JobsOutcome> {
   const connectors = new Connectors(store.sql);
   // One sync per connector at a time: two would spend one subscription's API limits twice.
-  for (const { config } of jobs) {
-    const busy = await connectors.busyElsewhere(config.name);
-    if (busy) {
-      io.stderr.write(`etm: ${busyError(busy).message}\n`);
-      return { ok: false, interrupted: false };
-    }
+  const busy = await connectors.firstBusy(jobs.map((j) => j.config.name));
+  if (busy) {
+    io.stderr.write(`etm: ${busyError(busy).message}\n`);
+    return { ok: false, interrupted: false };
   }
   for (const { config } of jobs) await connectors.setStatus(config.name, 'Scheduled');
   const logger = stderrLogger(io);

@@ -123,6 +123,15 @@ export class Connectors {
     return busyIn(await this.get(name));
   }
 
+  /** The first of these connectors another live process is syncing, or null. */
+  async firstBusy(names: ReadonlyArray<string>): Promise<ConnectorRow | null> {
+    for (const name of names) {
+      const busy = await this.busyElsewhere(name);
+      if (busy) return busy;
+    }
+    return null;
+  }
+
   /**
    * Processing, by this process, unless another live one is syncing it: checked and set in one
    * transaction (on PostgreSQL with the connector's row locked, SELECT … FOR UPDATE).
