@@ -6,7 +6,7 @@
 import { VError } from 'verror';
 
 import { Io, writeLine } from '../io';
-import { ConnectorRow, Connectors, isAlive } from '../store/connectors';
+import { Connectors, isInterrupted, isOrphaned } from '../store/connectors';
 import { EtmStore } from '../store/database';
 import { cell, writeTable } from '../table';
 
@@ -41,8 +41,8 @@ export async function status(options: StatusOptions, io: Io): Promise<number> {
         connector: c,
         run,
         records: summary?.records,
-        interrupted: interrupted(c),
-        orphaned: orphaned(c),
+        interrupted: isInterrupted(c),
+        orphaned: isOrphaned(c),
       });
     }
     if (options.format === 'json') {
@@ -51,7 +51,7 @@ export async function status(options: StatusOptions, io: Io): Promise<number> {
         const line = {
           ...fields,
           interrupted,
-          scheduler_running: connector.status === 'Scheduled' ? !orphaned(connector) : null,
+          scheduler_running: connector.status === 'Scheduled' ? !isOrphaned(connector) : null,
           state_saved_at: stateSavedAt,
           // The run's summary as an object, not JSON inside a string.
           last_run: run ? { ...run, summary: run.summary ? JSON.parse(run.summary) : null } : null,
@@ -86,17 +86,4 @@ export async function status(options: StatusOptions, io: Io): Promise<number> {
   } finally {
     await store.close();
   }
-}
-
-/**
- * A connector left Processing by an etm process that no longer runs (killed mid-sync): its
- * committed checkpoints stand and the next sync resumes from them.
- */
-function interrupted(c: ConnectorRow): boolean {
-  return c.status === 'Processing' && c.pid !== null && !isAlive(c.pid);
-}
-
-/** Scheduled by an etm process that no longer runs: nothing will start its next run. */
-function orphaned(c: ConnectorRow): boolean {
-  return c.status === 'Scheduled' && (c.pid === null || !isAlive(c.pid));
 }

@@ -10,7 +10,13 @@ import { VError } from 'verror';
 
 import params from '../../../resources/etm/trurisk.json';
 import { ASSET, EtmModel, FINDING, MODELS } from '../models';
-import { CONNECTOR_COLUMNS, ConnectorRow, isAlive, RunRow } from '../store/connectors';
+import {
+  CONNECTOR_COLUMNS,
+  ConnectorRow,
+  isAlive,
+  isInterrupted,
+  RunRow,
+} from '../store/connectors';
 import { Db } from '../store/database';
 import { FINDING_COLUMNS, FINDINGS_FROM, FindingAssembler, FindingRow } from '../store/reader';
 import { SqliteSql } from '../store/sql';
@@ -755,7 +761,7 @@ export class ReadModel {
       return {
         name: c.name,
         status: c.status,
-        interrupted: c.status === 'Processing' && alive === false,
+        interrupted: isInterrupted(c),
         statusAt: c.status_at,
         baseUrl: c.base_url,
         username: c.username,

@@ -76,6 +76,19 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * A connector left Processing by an etm process that no longer runs (killed mid-sync): its
+ * committed checkpoints stand and the next sync resumes from them.
+ */
+export function isInterrupted(c: ConnectorRow): boolean {
+  return c.status === 'Processing' && c.pid !== null && !isAlive(c.pid);
+}
+
+/** Scheduled by an etm process that no longer runs: nothing will start its next run. */
+export function isOrphaned(c: ConnectorRow): boolean {
+  return c.status === 'Scheduled' && (c.pid === null || !isAlive(c.pid));
+}
+
 export class Connectors {
   constructor(
     private readonly sql: Sql,
