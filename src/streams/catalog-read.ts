@@ -11,7 +11,7 @@
  * minutes to a first byte, so when a whole keep-alive interval passes without either, the
  * stream's latest checkpoint is written again (it is still true: nothing after it is lost).
  *
- * Checkpoints: a stream's read() yields its records and, after each completed range, a
+ * Checkpoints: a stream's read() yields its records (in batches) and, after each completed range, a
  * Checkpoint of its state (see RangeCursor). A small state is written at every checkpoint; a
  * large one (hosts' `live` list at many hosts) at most at STATE_BYTES_PER_SECOND, so that state
  * never dwarfs the records; the last one always.
@@ -44,7 +44,7 @@ export class Checkpoint {
 export interface CheckpointedStream {
   readonly name: string;
   readonly supportsIncremental: boolean;
-  read(mode: SyncMode, input: RangedStreamState): AsyncIterable<object | Checkpoint>;
+  read(mode: SyncMode, input: RangedStreamState): AsyncIterable<object[] | Checkpoint>;
 }
 
 export interface CatalogReadOptions {
@@ -136,7 +136,7 @@ export class CatalogRead {
     try {
       for await (const item of stream.read(mode, input)) {
         if (item instanceof Checkpoint) await this.checkpoint(item.state);
-        else await this.record(name, item as Dictionary<unknown>);
+        else await this.records(name, item as Dictionary<unknown>[]);
       }
       await this.finalCheckpoint();
       await this.status(name, 'COMPLETE');
@@ -153,16 +153,22 @@ export class CatalogRead {
     }
   }
 
-  private record(stream: string, data: Dictionary<unknown>): Promise<void> {
+  /** Writes a batch of records; resolves when the output has taken them all (backpressure). */
+  private records(stream: string, batch: Dictionary<unknown>[]): Promise<unknown> {
     const current = this.current as Current;
     if (!current.running || current.rateLimitedUntil !== undefined) {
       current.running = true;
       current.rateLimitedUntil = undefined;
       void this.status(stream, 'RUNNING');
     }
-    current.recordsSinceState++;
     this.activity++;
-    return this.logger.write(AirbyteRecord.make(stream, data));
+    const writes: Promise<void>[] = [];
+    for (const data of batch) {
+      // A record that cannot be encoded throws here: the ones before it are counted, not it.
+      writes.push(this.logger.write(AirbyteRecord.make(stream, data)));
+      current.recordsSinceState++;
+    }
+    return writes.length === 1 ? writes[0] : Promise.all(writes);
   }
 
   /** Takes a checkpoint; writes it now if it is small or due. */

@@ -77,7 +77,7 @@ export class Detections extends RangedStream<SourceDetectionRecord> {
         }),
       read: async function* (range, since, stallsToSplit) {
         for await (const host of detectionHosts(client, encoder, range, since, stallsToSplit)) {
-          yield* flatten(host);
+          yield flatten(host);
         }
       },
       removed: async (previous) => {
@@ -115,16 +115,15 @@ function hostFieldsOf(host: SourceHostDetections): DetectionHost {
   };
 }
 
-/** A host's detections as `detections` records, in their order. */
-function* flatten(host: SourceHostDetections): Generator<SourceDetectionRecord> {
+/** A host's detections as `detections` records, in their order: one batch. */
+function flatten(host: SourceHostDetections): SourceDetectionRecord[] {
   const fields = hostFieldsOf(host);
   let prefix: Buffer | undefined;
-  for (const detection of host.VULNERABILITIES) {
+  return host.VULNERABILITIES.map((detection) => {
     if (detection instanceof EncodedDetection) {
       prefix ??= Buffer.from(`${JSON.stringify(fields).slice(0, -1)},`, 'utf8');
-      yield new FlatDetection(prefix, detection);
-    } else {
-      yield { ...fields, ...detection, DETECTION_KEY: detectionKey(detection) };
+      return new FlatDetection(prefix, detection);
     }
-  }
+    return { ...fields, ...detection, DETECTION_KEY: detectionKey(detection) };
+  });
 }

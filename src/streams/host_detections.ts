@@ -75,7 +75,7 @@ export class HostDetections extends RangedStream<SourceHostDetections> {
           size: listing.size ?? config.detections_page_size,
         }),
       read: (range, since, stallsToSplit) =>
-        join.joined(detectionHosts(client, encoder, range, since, stallsToSplit)),
+        oneEach(join.joined(detectionHosts(client, encoder, range, since, stallsToSplit))),
       detailCount: (host) => host.VULNERABILITIES.length,
       removed: async (previous) => {
         const { records, live } = await hostDeletions(client, previous, this.cursorField[0]);
@@ -130,6 +130,11 @@ async function* hostsOf(
     host.VULNERABILITIES ??= [];
     yield host;
   }
+}
+
+/** Each record a batch of its own (a host already carries its detections). */
+async function* oneEach<T>(records: AsyncIterable<T>): AsyncGenerator<T[]> {
+  for await (const record of records) yield [record];
 }
 
 /** RESULTS keep results_max_length characters, ending with a marker saying how much was cut. */

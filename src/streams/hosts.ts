@@ -56,7 +56,7 @@ export class Hosts extends RangedStream<HostRecord> {
         };
         for await (const host of rangeRecords(client, request, range)) {
           host.subscription = config.subscription;
-          yield host as unknown as HostRecord;
+          yield [host as unknown as HostRecord];
         }
       },
       removed: async (previous) => {

@@ -56,7 +56,7 @@ export class KnowledgeBase extends RangedStream<KnowledgeBaseRecord> {
         for await (const vuln of rangeRecords(client, request, range)) {
           vuln.subscription = config.subscription;
           const record = vuln as unknown as KnowledgeBaseRecord;
-          yield Object.assign(record, attackMappingOf(threatIntelOf(record), record.CATEGORY));
+          yield [Object.assign(record, attackMappingOf(threatIntelOf(record), record.CATEGORY))];
         }
       },
     };

@@ -65,11 +65,11 @@ export abstract class RangedStream<T extends object> extends AirbyteStreamBase {
   }
 
   /**
-   * Reads the stream from `input`: its records, each completed range followed by a Checkpoint
+   * Reads the stream from `input`: its records in batches, each completed range followed by a Checkpoint
    * of the cursor's state, and a last Checkpoint at the end. Throws (after reporting a TRACE
    * error) when ranges failed for good; their progress is in the checkpoints before.
    */
-  async *read(mode: SyncMode, input: RangedStreamState): AsyncGenerator<T | Checkpoint> {
+  async *read(mode: SyncMode, input: RangedStreamState): AsyncGenerator<T[] | Checkpoint> {
     const { record, detail } = this.units;
     const cursor = new RangeCursor(input, mode, this.client.config.start_date, this.filters());
     if (cursor.filtersChanged) {
@@ -107,7 +107,7 @@ export abstract class RangedStream<T extends object> extends AirbyteStreamBase {
     streamState?: Dictionary<unknown>,
   ): AsyncGenerator<T> {
     for await (const item of this.read(syncMode, (streamState ?? {}) as RangedStreamState)) {
-      if (!(item instanceof Checkpoint)) yield item;
+      if (!(item instanceof Checkpoint)) yield* item;
     }
   }
 }

@@ -46,12 +46,16 @@ export interface RangeSource<T> {
     within?: { from: number; to: number };
     size?: number;
   }): Promise<{ datetime?: string; ranges: IdRange[]; total: number }>;
-  /** The records of one range; throws RangeStalledError for the range to be split. */
+  /**
+   * The records of one range, in batches (a host's detections, or one record), so that the
+   * queue and the generators between reader and output are passed once per batch, not once per
+   * record; throws RangeStalledError for the range to be split.
+   */
   read(
     range: { from: number; to: number },
     since: string | undefined,
     stallsToSplit: number,
-  ): AsyncGenerator<T>;
+  ): AsyncGenerator<T[]>;
   /** Sub-items of a record, for progress (detections of a host). */
   detailCount?(record: T): number;
   /**
@@ -71,7 +75,7 @@ interface Task {
 }
 
 type Item<T> =
-  | { kind: 'record'; record: T }
+  | { kind: 'records'; records: T[] }
   | { kind: 'done'; from: number; to: number; retryOfSkipped?: boolean }
   | { kind: 'skipped'; id: number }
   | { kind: 'failed'; task: Task; error: Error }
@@ -164,17 +168,19 @@ export class RangedSync<T> {
     );
   }
 
-  /** Records until the next range closes (a checkpoint for the cursor's state), or the end. */
-  async *nextRange(): AsyncGenerator<T> {
+  /** Batches of records until the next range closes (a checkpoint for the cursor's state), or the end. */
+  async *nextRange(): AsyncGenerator<T[]> {
     const removed = this.removedRecords;
     this.removedRecords = [];
-    yield* removed;
+    if (removed.length > 0) yield removed;
+    const { progress } = this.options;
+    const detailCount = this.source.detailCount;
     for (;;) {
       const item = await this.queue.shift();
       switch (item.kind) {
-        case 'record':
-          this.options.progress.record(this.source.detailCount?.(item.record) ?? 0);
-          yield item.record;
+        case 'records':
+          for (const record of item.records) progress.record(detailCount?.(record) ?? 0);
+          yield item.records;
           break;
         case 'done':
           if (item.retryOfSkipped) this.cursor.retried(item.from);
@@ -230,8 +236,8 @@ export class RangedSync<T> {
   private async readTasks(): Promise<void> {
     for (let task = this.tasks.shift(); task; task = this.tasks.shift()) {
       try {
-        for await (const record of this.source.read(task, task.since, task.stallsToSplit)) {
-          await this.queue.push({ kind: 'record', record });
+        for await (const records of this.source.read(task, task.since, task.stallsToSplit)) {
+          await this.queue.push({ kind: 'records', records });
         }
         await this.queue.push({
           kind: 'done',

@@ -30,13 +30,17 @@ class Fake implements CheckpointedStream {
       failAt?: number;
     },
   ) {}
-  async *read(_mode: SyncMode, input: RangedStreamState): AsyncGenerator<object | Checkpoint> {
+  async *read(_mode: SyncMode, input: RangedStreamState): AsyncGenerator<object[] | Checkpoint> {
     const done: number[] = [...((input as { done?: number[] }).done ?? [])];
     const pad = this.plan.padding ? 'x'.repeat(this.plan.padding) : undefined;
     for (let slice = 1; slice <= this.plan.slices; slice++) {
       await this.plan.beforeSlice?.(slice);
       if (slice === this.plan.failAt) throw new Error(`slice ${slice} failed`);
-      for (let i = 0; i < this.plan.perSlice; i++) yield { ID: slice * 100 + i };
+      // Records in batches of up to two, as a stream yields a host's detections.
+      for (let i = 0; i < this.plan.perSlice; i += 2) {
+        const batch = [{ ID: slice * 100 + i }, { ID: slice * 100 + i + 1 }];
+        yield batch.slice(0, Math.min(2, this.plan.perSlice - i));
+      }
       done.push(slice);
       yield new Checkpoint({ done: [...done], ...(pad && { pad }) } as RangedStreamState);
     }
