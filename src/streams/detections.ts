@@ -75,6 +75,7 @@ export class Detections extends RangedStream<SourceDetectionRecord> {
           ...listing,
           size: listing.size ?? config.detections_page_size,
         }),
+      manyRecordsPerId: true,
       read: async function* (range, since, stallsToSplit) {
         for await (const host of detectionHosts(client, encoder, range, since, stallsToSplit)) {
           yield flatten(host);

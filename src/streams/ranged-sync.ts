@@ -59,6 +59,11 @@ export interface RangeSource<T> {
   /** Sub-items of a record, for progress (detections of a host). */
   detailCount?(record: T): number;
   /**
+   * Whether a listed ID gives many records (`detections`: a host's detections, one batch): the
+   * ESTIMATE then waits for the first closed range and extrapolates its records per ID.
+   */
+  readonly manyRecordsPerId?: boolean;
+  /**
    * Deletion records for the IDs listed by the last sync (`previous`, the state's `live`) and no
    * longer listed, and the IDs listed now, to keep for the next sync. Once per sync, not on resume.
    */
@@ -68,6 +73,8 @@ export interface RangeSource<T> {
 interface Task {
   from: number;
   to: number;
+  /** IDs listed in it, when known. */
+  count?: number;
   since: string | undefined;
   stallsToSplit: number;
   /** A host skipped by an earlier sync, retried without the date filter. */
@@ -76,7 +83,14 @@ interface Task {
 
 type Item<T> =
   | { kind: 'records'; records: T[] }
-  | { kind: 'done'; from: number; to: number; retryOfSkipped?: boolean }
+  | {
+      kind: 'done';
+      from: number;
+      to: number;
+      retryOfSkipped?: boolean;
+      /** The IDs the range was listed with and the records read from it (whole ranges only). */
+      read?: { ids: number; records: number };
+    }
   | { kind: 'skipped'; id: number }
   | { kind: 'failed'; task: Task; error: Error }
   | { kind: 'end' };
@@ -95,6 +109,9 @@ export class RangedSync<T> {
   private finishedFlag = false;
   /** Deletion records, emitted before the first checkpoint, which records the new `live`. */
   private removedRecords: T[] = [];
+  /** IDs listed to read, for the estimate. */
+  private listedIds = 0;
+  private estimated = false;
 
   constructor(
     private readonly name: string,
@@ -146,7 +163,8 @@ export class RangedSync<T> {
       });
     }
     const total = listing.total + retries.length;
-    this.estimate(total);
+    this.listedIds = total;
+    if (!this.source.manyRecordsPerId || total === 0) this.estimate(total);
     logger.info(
       `${this.name}: ${total} to read in ${this.tasks.length} ranges` +
         (since ? ` (changed since ${since})` : ''),
@@ -180,11 +198,12 @@ export class RangedSync<T> {
       switch (item.kind) {
         case 'records':
           for (const record of item.records) progress.record(detailCount?.(record) ?? 0);
-          yield item.records;
+          if (item.records.length > 0) yield item.records;
           break;
         case 'done':
           if (item.retryOfSkipped) this.cursor.retried(item.from);
           else this.cursor.close(item.from, item.to);
+          if (item.read) this.extrapolateEstimate(item.read);
           return;
         case 'skipped':
           this.cursor.skip(item.id);
@@ -215,7 +234,14 @@ export class RangedSync<T> {
     );
   }
 
+  /** The estimate of a many-records-per-ID stream: the first range's records per ID, times IDs. */
+  private extrapolateEstimate(read: { ids: number; records: number }): void {
+    if (!this.source.manyRecordsPerId || this.estimated || read.ids === 0) return;
+    this.estimate(Math.round((read.records / read.ids) * this.listedIds));
+  }
+
   private estimate(rows: number): void {
+    this.estimated = true;
     // The logger keeps messages in order; the estimate need not wait for its write.
     void this.options.logger.write({
       type: 'TRACE',
@@ -236,7 +262,9 @@ export class RangedSync<T> {
   private async readTasks(): Promise<void> {
     for (let task = this.tasks.shift(); task; task = this.tasks.shift()) {
       try {
+        let read = 0;
         for await (const records of this.source.read(task, task.since, task.stallsToSplit)) {
+          read += records.length;
           await this.queue.push({ kind: 'records', records });
         }
         await this.queue.push({
@@ -244,6 +272,7 @@ export class RangedSync<T> {
           from: task.from,
           to: task.to,
           retryOfSkipped: task.retryOfSkipped,
+          ...(task.count !== undefined && { read: { ids: task.count, records: read } }),
         });
       } catch (err) {
         if (err instanceof RangeStalledError) await this.split(task, err);
@@ -286,7 +315,13 @@ export class RangedSync<T> {
         `${this.name}: ids ${stall.resumeFrom}-${task.to} keep timing out; splitting ${ids} ids in two`,
       );
       for (const half of halves.ranges.reverse()) {
-        this.tasks.unshift({ from: half.from, to: half.to, since: task.since, stallsToSplit: 1 });
+        this.tasks.unshift({
+          from: half.from,
+          to: half.to,
+          count: half.count,
+          since: task.since,
+          stallsToSplit: 1,
+        });
       }
     } catch (err) {
       await this.queue.push({ kind: 'failed', task, error: err as Error });

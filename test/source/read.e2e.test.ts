@@ -402,6 +402,16 @@ describe('bin/main read with filters', () => {
     });
     // detections (parsed, not encoded, with RESULTS): the same detections, flat, capped alike.
     const flat = recordsOf<DetectionRecord>(run, 'detections');
+    // Its ESTIMATE counts detections, not hosts: the first range's detections per listed host
+    // times the hosts listed (exact here: one range).
+    const estimates = run.messages
+      .filter((m) => m.type === 'TRACE' && m.trace.type === 'ESTIMATE')
+      .map((m) => [m.trace.estimate.name, m.trace.estimate.row_estimate]);
+    expect(estimates).toEqual([
+      ['hosts', expectedHosts.length],
+      ['host_detections', expectedHosts.length],
+      ['detections', flat.length],
+    ]);
     expect(flat.sort((a, b) => a.HOST_ID - b.HOST_ID)).toEqual(
       byId(recordsOf<HostDetectionRecord>(run, 'host_detections')).flatMap((host) =>
         host.VULNERABILITIES.map((d) => ({
