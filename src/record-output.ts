@@ -21,6 +21,7 @@ const BUFFER_BYTES = 1 << 20;
 const FLUSH_AFTER_MS = 100;
 /** Written buffers kept for reuse; backpressure keeps at most about two in flight. */
 const SPARE_BUFFERS = 2;
+const RECORD_END = Buffer.from('},"type":"RECORD"}\n');
 
 interface RecordMessage {
   record: { stream: string; namespace?: string; emitted_at: number; data: unknown };
@@ -35,6 +36,8 @@ export class RecordOutputLogger extends AirbyteSourceLogger implements JsonSink 
   /** Where the record being encoded starts in the buffer; -1 between records. */
   private recordStart = -1;
   private timer: NodeJS.Timeout | undefined;
+  private prefix:
+    { stream: string; namespace?: string; emittedAt: number; bytes: Buffer } | undefined;
 
   override write(msg: AirbyteMessage): Promise<void> {
     if (msg.type !== AirbyteMessageType.RECORD) {
@@ -61,17 +64,35 @@ export class RecordOutputLogger extends AirbyteSourceLogger implements JsonSink 
   }
 
   private encodeRecord({ record }: RecordMessage): void {
-    // The CDK's own shape: {"record":{"stream","namespace"?,"emitted_at","data"},"type":"RECORD"}.
-    const namespace =
-      record.namespace === undefined ? '' : `,"namespace":${JSON.stringify(record.namespace)}`;
-    this.text(
-      `{"record":{"stream":${JSON.stringify(record.stream)}${namespace},"emitted_at":${record.emitted_at},"data":`,
-    );
+    this.bytes(this.prefixOf(record));
     // A record that is already JSON bytes (a `detections` record on the fast path) is copied.
     if (record.data instanceof RawJson) record.data.writeJson(this);
     else this.encoder.encodeObject(record.data as Record<string, unknown>, this);
-    this.text('},"type":"RECORD"}');
-    this.text('\n');
+    this.bytes(RECORD_END);
+  }
+
+  /**
+   * `{"record":{"stream":…,"namespace"?:…,"emitted_at":…,"data":` as bytes, the CDK's own shape,
+   * kept while stream, namespace and millisecond stay the same (hundreds of records share one).
+   */
+  private prefixOf(record: RecordMessage['record']): Buffer {
+    const last = this.prefix;
+    if (
+      last &&
+      last.emittedAt === record.emitted_at &&
+      last.stream === record.stream &&
+      last.namespace === record.namespace
+    ) {
+      return last.bytes;
+    }
+    const namespace =
+      record.namespace === undefined ? '' : `,"namespace":${JSON.stringify(record.namespace)}`;
+    const bytes = Buffer.from(
+      `{"record":{"stream":${JSON.stringify(record.stream)}${namespace},"emitted_at":${record.emitted_at},"data":`,
+    );
+    const { stream, namespace: ns, emitted_at: emittedAt } = record;
+    this.prefix = { stream, namespace: ns, emittedAt, bytes };
+    return bytes;
   }
 
   override async flush(): Promise<void> {
