@@ -171,6 +171,7 @@ async function contents(db: string): Promise<StoreContent & { view: unknown[] }>
 const NESTED = ['hosts', 'host_detections'];
 const FLAT = ['hosts', 'knowledge_base', 'detections'];
 const KNOWLEDGE_LAST = ['hosts', 'detections', 'knowledge_base'];
+const HOSTS_LAST = ['detections', 'knowledge_base', 'hosts'];
 const FLAT_ONLY = ['detections', 'knowledge_base'];
 
 onEachEngine('the detections stream through bin/destination', (engine) => {
@@ -186,7 +187,7 @@ onEachEngine('the detections stream through bin/destination', (engine) => {
     scratch = tempDir();
     sim = await startSimulator({ hosts: 60, detectionsPerHost: 8, qids: 150, seed: 23 });
     source = sourceConfig(scratch, 'flat', sim);
-    for (const streams of [NESTED, FLAT, KNOWLEDGE_LAST, FLAT_ONLY]) {
+    for (const streams of [NESTED, FLAT, KNOWLEDGE_LAST, HOSTS_LAST, FLAT_ONLY]) {
       const { db, remove } = tempLocation(engine);
       const destinationConfig = writeJson('destination', { store: storeConfig(engine, db) });
       const c: Connection = { streams, db, remove, destinationConfig };
@@ -211,8 +212,21 @@ onEachEngine('the detections stream through bin/destination', (engine) => {
     expect(before.get(FLAT)).toEqual(nested);
   });
 
-  test('knowledge_base after detections in the catalog: the same store', () => {
+  test('knowledge_base after detections, or hosts after both, in the catalog: the same store', () => {
     expect(before.get(KNOWLEDGE_LAST)).toEqual(before.get(NESTED));
+    // Hosts first known from their detections' few fields are completed by the Host List; the
+    // hosts without detections come last (the store lists assets in the order it made them).
+    const byKey = (c: StoreContent & { view: unknown[] }) => ({
+      assets: [...c.assets].sort((a, b) => String(a.assetKey).localeCompare(String(b.assetKey))),
+      findings: [...c.findings].sort((a, b) =>
+        String(a.findingKey).localeCompare(String(b.findingKey)),
+      ),
+      view: c.view,
+    });
+    const nested = before.get(NESTED) as StoreContent & { view: unknown[] };
+    const hostsLast = before.get(HOSTS_LAST) as StoreContent & { view: unknown[] };
+    expect(hostsLast).not.toEqual(nested);
+    expect(byKey(hostsLast)).toEqual(byKey(nested));
   });
 
   test('detections + knowledge_base without hosts: the same findings, and assets of the same hosts', () => {

@@ -124,6 +124,19 @@ onEachEngine('the detections converter', () => {
     expect(fromFlat.assets).toEqual(fromNested.assets);
   });
 
+  test('records re-delivered after a failed attempt change nothing', async () => {
+    const lines = [
+      recordMessage('knowledge_base', kb(91234)),
+      ...DETECTIONS.map((d) => flat(HOST, d)),
+      stateMessage({ n: 1 }),
+    ];
+    const once = await convertAll(lines);
+    const again = await convertAll([...lines, ...lines.slice(1)]);
+    expect(again.result.failures).toEqual([]);
+    expect(again.assets).toEqual(once.assets);
+    expect(again.findings).toEqual(once.findings);
+  });
+
   test("a host the store holds keeps its identifiers and attributes; a new one is resolved from the record's fields", async () => {
     const t = await tempStore();
     try {
