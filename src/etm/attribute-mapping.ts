@@ -30,6 +30,8 @@ export interface CompiledMap {
   readonly knowledge: Mapping;
   /** The knowledge attributes a knowledge_base record can refresh (its join covers their paths). */
   readonly refreshable: Mapping;
+  /** The knowledge attributes mapped from paths a knowledge_base record carries as they are. */
+  readonly carried: Mapping;
 }
 
 type Filler = (from: unknown, out: Record<string, unknown>, reject: Rejection) => void;
@@ -41,6 +43,7 @@ interface Group {
 
 const QID_SCOPED = new Set(knowledgeJoin.qidScopedPaths);
 const KB_COVERED = new Set(Object.keys(knowledgeJoin.fromKnowledgeBase));
+const KB_CARRIED = new Set(knowledgeJoin.carriedByKnowledgeBase);
 
 export function compileMap(map: TransformMap): CompiledMap {
   const assetGroups = groups(
@@ -54,13 +57,14 @@ export function compileMap(map: TransformMap): CompiledMap {
   const isKnowledge = (g: Group): boolean =>
     g.rows.every((r) => r.sources.every((s) => QID_SCOPED.has(s.segments[0]?.name)));
   const knowledge = findingGroups.filter(isKnowledge);
+  const readFrom = (paths: Set<string>) => (g: Group) =>
+    g.rows.every((r) => r.sources.every((s) => paths.has(s.text)));
   return {
     asset: mapping(assetGroups),
     detection: mapping(findingGroups.filter((g) => !isKnowledge(g))),
     knowledge: mapping(knowledge),
-    refreshable: mapping(
-      knowledge.filter((g) => g.rows.every((r) => r.sources.every((s) => KB_COVERED.has(s.text)))),
-    ),
+    refreshable: mapping(knowledge.filter(readFrom(KB_COVERED))),
+    carried: mapping(knowledge.filter(readFrom(KB_CARRIED))),
   };
 }
 

@@ -42,6 +42,8 @@ export interface AirbyteRecord {
 /** Resolves a Qualys host to the asset it belongs to (store-backed; see store/asset-resolver). */
 export interface AssetIdentity {
   resolve(subscription: string, hostId: string, host: unknown): Promise<string>;
+  /** The asset of a host the store holds, not purged; undefined otherwise. Changes nothing. */
+  knownAsset(subscription: string, hostId: string): Promise<string | undefined>;
 }
 
 export interface Logger {

@@ -5,7 +5,7 @@
  * where checkpoints are.
  */
 import { CompiledMap, compileMap } from './attribute-mapping';
-import { AirbyteRecord, Logger, StreamContext } from './converter';
+import { AirbyteRecord, Logger, StreamContext, streamOf } from './converter';
 import { ConverterRegistry } from './converters';
 import { IdentificationRules } from './identification-rules';
 import { AssetMaterialiser } from './store/asset-materialiser';
@@ -34,11 +34,18 @@ export class RecordRejected extends Error {
   }
 }
 
-/** What names a source record in a report: its subscription and host ID, or its QID. */
-function recordKey(data: Record<string, unknown>): string {
-  const parts = [data.subscription, data.ID ?? data.QID].filter(
-    (p) => p !== undefined && p !== null,
-  );
+/** The fields that name a source record in a report: its stream's primary key. */
+const KEY_FIELDS: Readonly<Record<string, ReadonlyArray<string>>> = {
+  detections: ['subscription', 'HOST_ID', 'DETECTION_KEY'],
+  knowledge_base: ['subscription', 'QID'],
+};
+const HOST_KEY_FIELDS = ['subscription', 'ID'];
+
+/** The values of those fields that the record has, e.g. `jdoe@…/1001`. */
+function recordKey(stream: string, data: Record<string, unknown>): string {
+  const parts = (KEY_FIELDS[streamOf(stream)] ?? HOST_KEY_FIELDS)
+    .map((field) => data[field])
+    .filter((p) => p !== undefined && p !== null);
   return parts.length > 0 ? parts.map(String).join('/') : '(no key)';
 }
 
@@ -120,7 +127,11 @@ export class EtmDestination {
     try {
       converted = await converter.convert(record, this.ctx);
     } catch (err) {
-      throw new RecordRejected(record.stream, recordKey(record.data), (err as Error).message);
+      throw new RecordRejected(
+        record.stream,
+        recordKey(record.stream, record.data),
+        (err as Error).message,
+      );
     }
     await this.writer.write(converted);
     return true;

@@ -2,8 +2,11 @@
  * Finding identity: one finding per asset + QID + port + protocol + SSL + detection FQDN/instance
  * (resources/etm/finding-identity.json). The detection key is that tuple read off a raw
  * detection — independent of the transform map, so remapping attributes never splits or merges
- * findings. The finding key prefixes it with the asset key; it is readable on purpose, so a user
- * can see why two findings are distinct (a different port, say).
+ * findings — whether nested in a host_detections record or a flat `detections` record: both
+ * have the fields under the same names. (The source's DETECTION_KEY, src/records.ts, is that
+ * stream's primary key — the UNIQUE_VULN_ID where Qualys sends one — not this identity.) The
+ * finding key prefixes it with the asset key; it is readable on purpose, so a user can see why
+ * two findings are distinct (a different port, say).
  */
 import identity from '../../resources/etm/finding-identity.json';
 import { parseSourcePath } from './source-path';

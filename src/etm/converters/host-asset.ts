@@ -1,12 +1,17 @@
 /**
- * The host half shared by the `hosts` and `host_detections` converters: both records carry the
+ * The host half shared by the host converters: `hosts` and `host_detections` records carry the
  * same Qualys host elements, so both resolve the host to its asset and emit that host's view of
- * the asset through the map's asset rows.
+ * the asset through the map's asset rows (`detections` does so for hosts the store does not
+ * know yet); a purged host's deletion record, of `hosts` or `detections`, withdraws that view.
  */
 import { VError } from 'verror';
 
-import { DestinationRecord, StreamContext } from '../converter';
+import { ASSET_DELETION, DestinationRecord, StreamContext } from '../converter';
 import { ASSET, SOURCE } from '../models';
+import { normaliseDatetime } from '../normalisers';
+
+/** Airbyte's CDC convention: set on a record that says its rows are gone. */
+export const CDC_DELETED_AT = '_ab_cdc_deleted_at';
 
 export interface HostRef {
   readonly subscription: string;
@@ -54,4 +59,24 @@ export function assetRecord(
       ...ctx.map.asset.map(data, ctx.reject),
     },
   };
+}
+
+/** The host withdrawn (purged from Qualys, or out of the tag filter) at `deletedAt`. */
+export function hostDeletion(
+  stream: string,
+  where: { subscription: string; hostId: string },
+  deletedAt: unknown,
+): DestinationRecord {
+  const at = normaliseDatetime(deletedAt);
+  if (at === null) {
+    throw new VError(
+      '%s deletion record for host %s/%s: %s %j is not a date-time',
+      stream,
+      where.subscription,
+      where.hostId,
+      CDC_DELETED_AT,
+      deletedAt,
+    );
+  }
+  return { model: ASSET_DELETION, record: { where, deletedAt: at } };
 }

@@ -19,8 +19,7 @@ import { FINDING, FINDING_TYPE, SOURCE } from '../models';
 import { normaliseDatetime } from '../normalisers';
 import { parseSourcePath } from '../source-path';
 import { DETECTIONS } from '../transform-map';
-import { assetRecord, hostRef } from './host-asset';
-import { CDC_DELETED_AT } from './hosts';
+import { assetRecord, CDC_DELETED_AT, hostRef } from './host-asset';
 
 const knowledgeVersion = parseSourcePath(knowledgeJoin.versionPath).get;
 

@@ -7,8 +7,6 @@
  * must not be resolved like a host (that would create an asset for it); it becomes an
  * etm_Asset__Deletion instead.
  */
-import { VError } from 'verror';
-
 import {
   AirbyteRecord,
   ASSET_DELETION,
@@ -18,10 +16,7 @@ import {
   StreamContext,
 } from '../converter';
 import { ASSET, SOURCE } from '../models';
-import { normaliseDatetime } from '../normalisers';
-import { assetRecord, hostKey, hostRef } from './host-asset';
-
-export const CDC_DELETED_AT = '_ab_cdc_deleted_at';
+import { assetRecord, CDC_DELETED_AT, hostDeletion, hostKey, hostRef } from './host-asset';
 
 export class Hosts extends Converter {
   readonly source = SOURCE;
@@ -33,23 +28,9 @@ export class Hosts extends Converter {
     ctx: StreamContext,
   ): Promise<ReadonlyArray<DestinationRecord>> {
     const deletedAt = record.data[CDC_DELETED_AT];
-    if (deletedAt !== undefined && deletedAt !== null) return [this.deletion(record, deletedAt)];
+    if (deletedAt !== undefined && deletedAt !== null)
+      return [hostDeletion(this.stream, hostKey(this.stream, record.data), deletedAt)];
     const host = await hostRef(this.stream, record.data, ctx);
     return [assetRecord(host, record.data, ctx)];
-  }
-
-  private deletion(record: AirbyteRecord, deletedAt: unknown): DestinationRecord {
-    const where = hostKey(this.stream, record.data);
-    const at = normaliseDatetime(deletedAt);
-    if (at === null) {
-      throw new VError(
-        'hosts deletion record for host %s/%s: %s %j is not a date-time',
-        where.subscription,
-        where.hostId,
-        CDC_DELETED_AT,
-        deletedAt,
-      );
-    }
-    return { model: ASSET_DELETION, record: { where, deletedAt: at } };
   }
 }

@@ -1,5 +1,6 @@
 /** The converter for each source stream this destination reads. */
 import { Converter, streamOf } from '../converter';
+import { Detections } from './detections';
 import { HostDetections } from './host-detections';
 import { Hosts } from './hosts';
 import { KnowledgeBase } from './knowledge-base';
@@ -11,6 +12,7 @@ export class ConverterRegistry {
     readonly converters: ReadonlyArray<Converter> = [
       new Hosts(),
       new HostDetections(),
+      new Detections(),
       new KnowledgeBase(),
     ],
   ) {

@@ -4,7 +4,8 @@
  * description, solution, CVSS, CVEs, exploits) that its join covers; the store keeps those once
  * per QID and every finding of the QID reads them, so a changed QID updates all its findings in
  * one row write, committed with the checkpoint that covers the KB record — no buffering until
- * onProcessingComplete. MITRE attributes are not in the KB and are left as detections set them.
+ * onProcessingComplete. MITRE ATT&CK: the source's mapping rides on each KB record (the
+ * `detections` stream leaves it there); a record without it leaves MITRE as detections set it.
  */
 import { VError } from 'verror';
 
@@ -23,6 +24,7 @@ import { normaliseDatetime } from '../normalisers';
 import { parseSourcePath } from '../source-path';
 
 const knowledgeVersion = parseSourcePath(knowledgeJoin.versionPath).get;
+const carriedPaths = knowledgeJoin.carriedByKnowledgeBase.map((p) => parseSourcePath(p).get);
 
 export class KnowledgeBase extends Converter {
   readonly source = SOURCE;
@@ -40,17 +42,17 @@ export class KnowledgeBase extends Converter {
         record.data.subscription ?? null,
       );
     }
-    if (ctx.map.refreshable.attributes.length === 0) return [];
+    const { refreshable, carried } = ctx.map;
+    const carries = carriedPaths.some((get) => get(record.data) !== undefined);
+    if (refreshable.attributes.length === 0 && !(carries && carried.attributes.length > 0))
+      return [];
     const detection = detectionFromKnowledgeBase(record.data);
-    return [
-      {
-        model: VULNERABILITY,
-        record: {
-          vulnerabilityKey: String(qid).trim(),
-          version: normaliseDatetime(knowledgeVersion(detection)),
-          ...ctx.map.refreshable.map(detection, ctx.reject),
-        },
-      },
-    ];
+    const vulnerability: Record<string, unknown> = {
+      vulnerabilityKey: String(qid).trim(),
+      version: normaliseDatetime(knowledgeVersion(detection)),
+      ...refreshable.map(detection, ctx.reject),
+    };
+    if (carries) carried.map(record.data, ctx.reject, vulnerability);
+    return [{ model: VULNERABILITY, record: vulnerability }];
   }
 }

@@ -137,6 +137,11 @@ export class AssetResolver implements AssetIdentity {
     return target;
   }
 
+  async knownAsset(subscription: string, hostId: string): Promise<string | undefined> {
+    const known = await this.sql.get<HostRow>(SQL.host, [subscription, hostId]);
+    return known && known.purged_at === null ? known.asset_key : undefined;
+  }
+
   private async matches(identity: HostIdentity, known: HostRow | undefined): Promise<Match[]> {
     const candidates = new Set<string>();
     if (known) candidates.add(known.asset_key);

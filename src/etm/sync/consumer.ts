@@ -10,6 +10,7 @@
  * error, failed connection check, a line that is not a message, a record we cannot convert) rolls
  * back and stops committing, because a later state would skip past the lost records.
  */
+import { streamOf } from '../converter';
 import { EtmDestination, RecordRejected } from '../destination';
 import { Connectors } from '../store/connectors';
 import { AirbyteMessage, failureOf, warningOf } from './messages';
@@ -31,7 +32,10 @@ export interface StreamProgress {
   readonly estimate: number | null;
 }
 
-/** Streams whose records are hosts (with or without their detections). */
+/**
+ * Streams whose records are hosts (with or without their detections); `detections` records are
+ * detections, counted as findings.
+ */
 const HOST_STREAMS = ['hosts', 'host_detections'];
 
 export interface ConsumerOptions {
@@ -294,7 +298,7 @@ export class SyncConsumer {
       findings: w.findingsNew + w.findingsUpdated + w.findingsStale,
       hosts: Math.max(
         0,
-        ...streams.filter((s) => HOST_STREAMS.includes(s.name)).map((s) => s.records),
+        ...streams.filter((s) => HOST_STREAMS.includes(streamOf(s.name))).map((s) => s.records),
       ),
       streams,
     });
