@@ -83,7 +83,10 @@ export function program(io: Io = processIo()): Command {
     .command('reset')
     .description("forget a connector's source state, so that its next sync reads everything again")
     .argument('<connector>', 'the connector (subscription label)')
-    .option('--stream <stream>', 'only this stream (hosts, host_detections, knowledge_base)')
+    .option(
+      '--stream <stream>',
+      'only this stream (hosts, host_detections, detections, knowledge_base)',
+    )
     .option('--db <store>', STORE_HELP, DB)
     .action(async (name: string, opts) => exit(await reset(name, opts, io)));
   cmd
