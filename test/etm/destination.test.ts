@@ -10,7 +10,6 @@ import readline from 'readline';
 import { Connectors } from '../../src/etm/store/connectors';
 import { EtmStore } from '../../src/etm/store/database';
 import { SCHEMA_VERSION } from '../../src/etm/store/schema';
-import { Engine } from '../../src/etm/store/sql';
 import { readStore, requireBuilt } from './e2e';
 import {
   detection,
@@ -23,6 +22,7 @@ import {
   SUB_A,
   tempDir,
   tempLocation,
+  storeConfig,
 } from './helpers';
 
 const DESTINATION = path.join(ROOT, 'bin/destination');
@@ -47,22 +47,6 @@ function destination(args: string[], input?: string): Output {
     .filter((l) => l.trim() !== '')
     .map((l) => JSON.parse(l));
   return { status: r.status, messages, stderr: r.stderr };
-}
-
-/** The destination config naming the store at `db` (a --db value of tempLocation). */
-function storeConfig(engine: Engine, db: string): Record<string, unknown> {
-  if (engine === 'sqlite') return { type: 'sqlite', path: db };
-  const url = new URL(db);
-  return {
-    type: 'postgres',
-    host: url.hostname,
-    port: Number(url.port),
-    database: url.pathname.slice(1),
-    schema: url.searchParams.get('schema'),
-    username: decodeURIComponent(url.username),
-    password: decodeURIComponent(url.password),
-    ssl_mode: 'disable',
-  };
 }
 
 const states = (o: Output): unknown[] =>

@@ -11,7 +11,6 @@ import fs from 'fs';
 import path from 'path';
 
 import { EtmStore } from '../../src/etm/store/database';
-import { Engine } from '../../src/etm/store/sql';
 import { ScanCycleReport, Simulator, startSimulator } from '../../src/simulator';
 import { readStore, requireBuilt, sourceConfig, StoreContent } from './e2e';
 import {
@@ -22,28 +21,13 @@ import {
   SUB_A,
   tempDir,
   tempLocation,
+  storeConfig,
 } from './helpers';
 
 const MAIN = path.join(ROOT, 'bin/main');
 const DESTINATION = path.join(ROOT, 'bin/destination');
 
 type Message = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-/** The destination config naming the store at `db` (a --db value of tempLocation). */
-function storeConfig(engine: Engine, db: string): Record<string, unknown> {
-  if (engine === 'sqlite') return { type: 'sqlite', path: db };
-  const url = new URL(db);
-  return {
-    type: 'postgres',
-    host: url.hostname,
-    port: Number(url.port),
-    database: url.pathname.slice(1),
-    schema: url.searchParams.get('schema'),
-    username: decodeURIComponent(url.username),
-    password: decodeURIComponent(url.password),
-    ssl_mode: 'disable',
-  };
-}
 
 /** A configured catalog of these streams, incremental, in this order. */
 function catalog(streams: ReadonlyArray<string>): unknown {

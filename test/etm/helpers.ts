@@ -88,6 +88,22 @@ export function tempLocation(kind: Engine = engine): { db: string; remove: () =>
   return { db: url.toString(), remove: () => dropSchema(schema) };
 }
 
+/** The destination config naming the store at `db` (a --db value of tempLocation). */
+export function storeConfig(engine: Engine, db: string): Record<string, unknown> {
+  if (engine === 'sqlite') return { type: 'sqlite', path: db };
+  const url = new URL(db);
+  return {
+    type: 'postgres',
+    host: url.hostname,
+    port: Number(url.port),
+    database: url.pathname.slice(1),
+    schema: url.searchParams.get('schema'),
+    username: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+    ssl_mode: 'disable',
+  };
+}
+
 export async function dropSchema(schema: string): Promise<void> {
   const client = new pg.Client({ connectionString: postgresUrl() });
   await client.connect();

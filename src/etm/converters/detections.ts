@@ -29,7 +29,7 @@ import {
 } from '../converter';
 import { detectionKey, findingKey } from '../finding-key';
 import { ASSET, FINDING, FINDING_TYPE, SOURCE } from '../models';
-import { assetRecord, CDC_DELETED_AT, hostDeletion, hostRef } from './host-asset';
+import { assetRecord, CDC_DELETED_AT, hostDeletion, hostKey, hostRef } from './host-asset';
 
 /** The key of a deletion record: every detection of the host. */
 const ALL_DETECTIONS = '*';
@@ -108,17 +108,8 @@ export class Detections extends Converter {
     hostId: string;
     detectionKey: string;
   } {
-    const { subscription, HOST_ID, DETECTION_KEY } = data;
-    if (typeof subscription !== 'string' || subscription.trim() === '') {
-      throw new VError('detections record (HOST_ID %j) has no subscription label', HOST_ID ?? null);
-    }
-    if (
-      (typeof HOST_ID !== 'number' && typeof HOST_ID !== 'string') ||
-      `${HOST_ID}`.trim() === ''
-    ) {
-      throw new VError('detections record from subscription %j has no HOST_ID', subscription);
-    }
-    const hostId = String(HOST_ID).trim();
+    const { subscription, hostId } = hostKey(this.stream, data, 'HOST_ID');
+    const { DETECTION_KEY } = data;
     if (typeof DETECTION_KEY !== 'string' || DETECTION_KEY.trim() === '') {
       throw new VError(
         'detections record for host %s/%s has no DETECTION_KEY',

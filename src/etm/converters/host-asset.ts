@@ -19,19 +19,25 @@ export interface HostRef {
   readonly assetKey: string;
 }
 
-/** The contract's identity of a host record: `subscription` + Qualys host `ID` (src/records.ts). */
+/**
+ * The contract's identity of a host record: `subscription` + Qualys host `ID` (src/records.ts);
+ * a `detections` record names its host in `HOST_ID`.
+ */
 export function hostKey(
   stream: string,
   data: Record<string, unknown>,
+  idField: 'ID' | 'HOST_ID' = 'ID',
 ): { subscription: string; hostId: string } {
-  const { subscription, ID } = data;
+  const { subscription } = data;
+  const id = data[idField];
   if (typeof subscription !== 'string' || subscription.trim() === '') {
-    throw new VError('%s record (ID %j) has no subscription label', stream, ID ?? null);
+    throw new VError('%s record (%s %j) has no subscription label', stream, idField, id ?? null);
   }
-  if ((typeof ID !== 'number' && typeof ID !== 'string') || String(ID).trim() === '') {
-    throw new VError('%s record from subscription %j has no host ID', stream, subscription);
+  if ((typeof id !== 'number' && typeof id !== 'string') || String(id).trim() === '') {
+    const missing = idField === 'ID' ? 'host ID' : idField;
+    throw new VError('%s record from subscription %j has no %s', stream, subscription, missing);
   }
-  return { subscription, hostId: String(ID).trim() };
+  return { subscription, hostId: String(id).trim() };
 }
 
 /** The host and the asset it resolves to (created or merged as the identification rules say). */
