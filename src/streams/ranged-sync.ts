@@ -236,7 +236,8 @@ export class RangedSync<T> {
 
   /** The estimate of a many-records-per-ID stream: the first range's records per ID, times IDs. */
   private extrapolateEstimate(read: { ids: number; records: number }): void {
-    if (!this.source.manyRecordsPerId || this.estimated || read.ids === 0) return;
+    // Other streams had theirs when the IDs were listed.
+    if (this.estimated || read.ids === 0) return;
     this.estimate(Math.round((read.records / read.ids) * this.listedIds));
   }
 
