@@ -26,6 +26,7 @@ import {
 import { Dictionary } from 'ts-essentials';
 
 import { RangedStreamState } from './ranged-sync';
+import { DescribedStream, project, selectedFields } from './selected-fields';
 import { describeState, stateMessage } from './stream-state';
 
 /** A state up to this size is written at every checkpoint. */
@@ -41,10 +42,15 @@ export class Checkpoint {
 }
 
 /** What CatalogRead needs of a stream (RangedStream). */
-export interface CheckpointedStream {
+export interface CheckpointedStream extends DescribedStream {
   readonly name: string;
   readonly supportsIncremental: boolean;
-  read(mode: SyncMode, input: RangedStreamState): AsyncIterable<object[] | Checkpoint>;
+  /** @param fields the top-level fields the catalog selects (all when undefined) */
+  read(
+    mode: SyncMode,
+    input: RangedStreamState,
+    fields?: ReadonlySet<string>,
+  ): AsyncIterable<object[] | Checkpoint>;
 }
 
 export interface CatalogReadOptions {
@@ -99,7 +105,9 @@ export class CatalogRead {
         const incremental =
           configured.sync_mode === SyncMode.INCREMENTAL && stream.supportsIncremental;
         const mode = incremental ? SyncMode.INCREMENTAL : SyncMode.FULL_REFRESH;
-        if (!(await this.readStream(stream, mode, states[stream.name] ?? {}))) complete = false;
+        const fields = selectedFields(stream, configured.stream.json_schema);
+        if (!(await this.readStream(stream, mode, states[stream.name] ?? {}, fields)))
+          complete = false;
       }
     } finally {
       if (keepAlive) clearInterval(keepAlive);
@@ -120,6 +128,7 @@ export class CatalogRead {
     stream: CheckpointedStream,
     mode: SyncMode,
     input: RangedStreamState,
+    fields: ReadonlySet<string> | undefined,
   ): Promise<boolean> {
     const name = stream.name;
     this.current = {
@@ -132,11 +141,18 @@ export class CatalogRead {
       running: false,
     };
     this.logger.info(`Reading ${name} (${mode}) from ${describeState(input)}`);
+    if (fields) {
+      const schema = stream.getJsonSchema().properties as Dictionary<unknown>;
+      const left = Object.keys(schema).filter((f) => !fields.has(f));
+      this.logger.info(
+        `${name}: columns the catalog does not select are left out: ${left.join(', ')}`,
+      );
+    }
     await this.status(name, 'STARTED');
     try {
-      for await (const item of stream.read(mode, input)) {
+      for await (const item of stream.read(mode, input, fields)) {
         if (item instanceof Checkpoint) await this.checkpoint(item.state);
-        else await this.records(name, item as Dictionary<unknown>[]);
+        else await this.records(name, item as Dictionary<unknown>[], fields);
       }
       await this.finalCheckpoint();
       await this.status(name, 'COMPLETE');
@@ -154,7 +170,11 @@ export class CatalogRead {
   }
 
   /** Writes a batch of records; resolves when the output has taken them all (backpressure). */
-  private records(stream: string, batch: Dictionary<unknown>[]): Promise<unknown> {
+  private records(
+    stream: string,
+    batch: Dictionary<unknown>[],
+    fields: ReadonlySet<string> | undefined,
+  ): Promise<unknown> {
     const current = this.current as Current;
     if (!current.running || current.rateLimitedUntil !== undefined) {
       current.running = true;
@@ -164,8 +184,9 @@ export class CatalogRead {
     this.activity++;
     const writes: Promise<void>[] = [];
     for (const data of batch) {
+      const selected = fields ? project(data, fields) : data;
       // A record that cannot be encoded throws here: the ones before it are counted, not it.
-      writes.push(this.logger.write(AirbyteRecord.make(stream, data)));
+      writes.push(this.logger.write(AirbyteRecord.make(stream, selected)));
       current.recordsSinceState++;
     }
     return writes.length === 1 ? writes[0] : Promise.all(writes);

@@ -9,6 +9,7 @@
 import { Dictionary } from 'ts-essentials';
 
 import { EncodedDetection, HostEncoder } from '../qualys/xml/detection-encoder';
+import { DETECTION_KEY_PARTS } from '../qualys/xml/fast-shape';
 import { listIds } from '../qualys/lists';
 import { DetectionHost, DetectionRecord, detectionKey } from '../records';
 import { JsonSink, RawJson } from '../shared-json';
@@ -18,6 +19,7 @@ import { hostDeletions } from './host-deletions';
 import { SourceHostDetections } from './qid-join';
 import { RangedStream } from './ranged-stream';
 import { RangeSource } from './ranged-sync';
+import { project } from './selected-fields';
 
 const CLOSE_BRACE = Buffer.from('}');
 
@@ -57,6 +59,11 @@ export class Detections extends RangedStream<SourceDetectionRecord> {
     return ['LAST_SCAN_DATETIME'];
   }
 
+  /** DETECTION_KEY is made of them: written even when the catalog leaves them out. */
+  get keptFields(): readonly string[] {
+    return DETECTION_KEY_PARTS;
+  }
+
   protected get units() {
     return { record: 'detections' };
   }
@@ -65,10 +72,11 @@ export class Detections extends RangedStream<SourceDetectionRecord> {
     return detectionFilters(this.client.config);
   }
 
-  protected rangeSource(): RangeSource<SourceDetectionRecord> {
+  protected rangeSource(fields?: ReadonlySet<string>): RangeSource<SourceDetectionRecord> {
     const { client } = this;
     const config = client.config;
-    const encoder = new HostEncoder(HOST_SHAPE, true);
+    const unselected = fields && Object.keys(schema.properties).filter((f) => !fields.has(f));
+    const encoder = new HostEncoder(HOST_SHAPE, true, unselected && new Set(unselected));
     return {
       list: (listing) =>
         listIds(client, 'host_list', {
@@ -78,7 +86,7 @@ export class Detections extends RangedStream<SourceDetectionRecord> {
       manyRecordsPerId: true,
       read: async function* (range, since, stallsToSplit) {
         for await (const host of detectionHosts(client, encoder, range, since, stallsToSplit)) {
-          yield flatten(host);
+          yield flatten(host, fields);
         }
       },
       removed: async (previous) => {
@@ -116,13 +124,22 @@ function hostFieldsOf(host: SourceHostDetections): DetectionHost {
   };
 }
 
-/** A host's detections as `detections` records, in their order: one batch. */
-function flatten(host: SourceHostDetections): SourceDetectionRecord[] {
+/**
+ * A host's detections as `detections` records, in their order: one batch. Encoded ones carry
+ * only the selected fields (the encoder left the others out); objects are CatalogRead's to trim.
+ */
+function flatten(
+  host: SourceHostDetections,
+  selected: ReadonlySet<string> | undefined,
+): SourceDetectionRecord[] {
   const fields = hostFieldsOf(host);
   let prefix: Buffer | undefined;
   return host.VULNERABILITIES.map((detection) => {
     if (detection instanceof EncodedDetection) {
-      prefix ??= Buffer.from(`${JSON.stringify(fields).slice(0, -1)},`, 'utf8');
+      prefix ??= Buffer.from(
+        `${JSON.stringify(selected ? project(fields, selected) : fields).slice(0, -1)},`,
+        'utf8',
+      );
       return new FlatDetection(prefix, detection);
     }
     return { ...fields, ...detection, DETECTION_KEY: detectionKey(detection) };

@@ -29,7 +29,11 @@ export abstract class RangedStream<T extends object> extends AirbyteStreamBase {
     super(logger);
   }
 
-  protected abstract rangeSource(): RangeSource<T>;
+  /**
+   * @param fields the top-level fields the catalog selects, for a stream that writes records as
+   *   JSON bytes (CatalogRead drops the others from objects)
+   */
+  protected abstract rangeSource(fields?: ReadonlySet<string>): RangeSource<T>;
   /** What one record is, and what its sub-items are, for progress logs. */
   protected abstract get units(): { record: string; detail?: string };
 
@@ -69,7 +73,11 @@ export abstract class RangedStream<T extends object> extends AirbyteStreamBase {
    * of the cursor's state, and a last Checkpoint at the end. Throws (after reporting a TRACE
    * error) when ranges failed for good; their progress is in the checkpoints before.
    */
-  async *read(mode: SyncMode, input: RangedStreamState): AsyncGenerator<T[] | Checkpoint> {
+  async *read(
+    mode: SyncMode,
+    input: RangedStreamState,
+    fields?: ReadonlySet<string>,
+  ): AsyncGenerator<T[] | Checkpoint> {
     const { record, detail } = this.units;
     const cursor = new RangeCursor(input, mode, this.client.config.start_date, this.filters());
     if (cursor.filtersChanged) {
@@ -78,7 +86,7 @@ export abstract class RangedStream<T extends object> extends AirbyteStreamBase {
           'reading the whole window again',
       );
     }
-    const sync = new RangedSync(this.name, this.rangeSource(), cursor, {
+    const sync = new RangedSync(this.name, this.rangeSource(fields), cursor, {
       syncMode: mode,
       // Ranges read at once; the call budget decides how many calls actually run.
       workers: this.readersPerCall * this.client.config.max_concurrency,

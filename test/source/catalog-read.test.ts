@@ -20,6 +20,11 @@ class Capture extends AirbyteLogger {
 /** A stream of `slices` ranges of `perSlice` records; each range's end adds it to `state.done`. */
 class Fake implements CheckpointedStream {
   readonly supportsIncremental = true;
+  readonly primaryKey = [['ID']];
+  readonly cursorField = [];
+  getJsonSchema() {
+    return {};
+  }
   constructor(
     readonly name: string,
     private readonly plan: {

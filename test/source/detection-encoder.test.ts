@@ -552,4 +552,31 @@ describe('HostEncoder keyed (the detections stream): each detection ends with it
       '2001', // host 2, read by the general path
     ]);
   });
+
+  it('leaves out the fields it is told to drop (column selection), never a key part', async () => {
+    const dropped = ['TYPE', 'QDS', 'QDS_FACTORS', 'LAST_PROCESSED_DATETIME', 'PORT', 'QID'];
+    const kept = new Set(['PORT', 'QID']);
+    const withoutDropped = (json: string) =>
+      JSON.stringify(
+        Object.fromEntries(
+          Object.entries(JSON.parse(json) as object).filter(
+            ([name]) => kept.has(name) || !dropped.includes(name),
+          ),
+        ),
+      );
+    const page = await simulatorPage();
+    // A dropped element first in its DETECTION, and one with CDATA holding markup.
+    const doc = hld(
+      host(1, '')
+        .replace('<DETECTION>', '<DETECTION><TYPE><![CDATA[<b>Confirmed</b>]]></TYPE>')
+        .replace('<TYPE>Confirmed</TYPE>', ''),
+    );
+    for (const source of [page, doc]) {
+      const general = keyedDetections(read(new ResponseReader({ HOST }), source, 65536));
+      const encoder = new HostEncoder(HOST, true, new Set(dropped));
+      const fast = new DetectionReader(HOST, undefined, encoder);
+      expect(keyedDetections(read(fast, source, 65536))).toEqual(general.map(withoutDropped));
+      expect(fast.hosts.encoded).toBeGreaterThan(0);
+    }
+  });
 });

@@ -1,3 +1,5 @@
+import detectionsSchema from '../../resources/schemas/detections.json';
+import hostDetectionsSchema from '../../resources/schemas/host_detections.json';
 import { validateConfig } from '../../src/config';
 import { detectionParams, hostListParams } from '../../src/qualys/params';
 import { attackMappingOf } from '../../src/qualys/mitre';
@@ -184,6 +186,31 @@ function bytesPerDetection(run: Run, stream: 'detections' | 'host_detections'): 
   );
   return lines.reduce((n, line) => n + Buffer.byteLength(line) + 1, 0) / detections;
 }
+
+/** A stream's schema without `left`: the configured stream of a connection that deselected them. */
+function schemaWithout(schema: { properties: object }, left: readonly string[]): object {
+  const properties = Object.fromEntries(
+    Object.entries(schema.properties).filter(([name]) => !left.includes(name)),
+  );
+  return { ...schema, properties };
+}
+
+/** A catalog of `streams` whose json_schemas are the given ones (Airbyte's column selection). */
+function selectingCatalog(schemas: Record<string, object>) {
+  const configured = catalog(Object.keys(schemas));
+  for (const { stream } of configured.streams) stream.json_schema = schemas[stream.name];
+  return configured;
+}
+
+function without<T extends object>(record: T, left: readonly string[]): Partial<T> {
+  return Object.fromEntries(
+    Object.entries(record).filter(([name]) => !left.includes(name)),
+  ) as Partial<T>;
+}
+
+const byDetection = (a: Partial<DetectionRecord>, b: Partial<DetectionRecord>) =>
+  (a.HOST_ID as number) - (b.HOST_ID as number) ||
+  String(a.DETECTION_KEY).localeCompare(String(b.DETECTION_KEY));
 
 function streamStates(run: Run, stream: string): Record<string, unknown>[] {
   return run.messages
@@ -524,6 +551,38 @@ describe('bin/main read: the detections stream', () => {
     });
   });
 
+  it('column selection: every record without the columns the catalog leaves out, keys and cursor kept', async () => {
+    // QDS_FACTORS and a host field left out; so are PORT (a part of DETECTION_KEY), HOST_ID (of
+    // the primary key) and the cursor, which the source writes all the same.
+    const kept = ['PORT', 'HOST_ID', 'LAST_SCAN_DATETIME'];
+    const left = ['QDS_FACTORS', 'OS', 'LAST_PROCESSED_DATETIME', ...kept];
+    const run = await runMain('read', {
+      config,
+      catalog: selectingCatalog({
+        detections: schemaWithout(detectionsSchema, left),
+        host_detections: schemaWithout(hostDetectionsSchema, ['OS', 'ID']),
+      }),
+    });
+    expect(run.code).toBe(0);
+    expectCleanRun(run);
+    const dropped = left.filter((f) => !kept.includes(f));
+    expect(recordsOf<DetectionRecord>(run, 'detections').sort(byDetection)).toEqual(
+      recordsOf<DetectionRecord>(firstRun, 'detections')
+        .map((r) => without(r, dropped))
+        .sort(byDetection),
+    );
+    expect(recordsOf<DetectionRecord>(firstRun, 'detections')[0]).toHaveProperty('QDS_FACTORS');
+    // Object records (host_detections) lose top-level fields only; ID is their key.
+    expect(byId(recordsOf<HostDetectionRecord>(run, 'host_detections'))).toEqual(
+      byId(recordsOf<HostDetectionRecord>(firstRun, 'host_detections')).map((r) =>
+        without(r, ['OS']),
+      ),
+    );
+    expect(run.messages.map((m) => m.log?.message).filter(Boolean)).toContain(
+      'detections: columns the catalog does not select are left out: OS, QDS_FACTORS, LAST_PROCESSED_DATETIME',
+    );
+  });
+
   it("an incremental read: the changed hosts' detections, and a deletion per purged host", async () => {
     const report = sim.scanCycle({ hostFraction: 0.2, purgeFraction: 0.05, kbFraction: 0 });
     expect(report.purgedHostIds.length).toBeGreaterThan(0);
@@ -588,7 +647,7 @@ describe('bin/main read: the detections stream', () => {
 });
 
 describe('bin/main read: bytes per detection on stdout', () => {
-  it('detections takes at most 1,100 bytes a detection, under 60% of host_detections', async () => {
+  it('detections takes at most 1,100 bytes a detection (800 without QDS_FACTORS and OS), under 60% of host_detections', async () => {
     // The benchmark's data set: 50 detections a host, 2,000 QIDs, QDS factors on each.
     const sim = await simulator({ hosts: 100, detectionsPerHost: 50, qids: 2000, seed: 3 });
     try {
@@ -602,6 +661,16 @@ describe('bin/main read: bytes per detection on stdout', () => {
       expect(recordsOf(run, 'detections').length).toBeGreaterThan(4000);
       expect(flat).toBeLessThanOrEqual(1100);
       expect(flat / nested).toBeLessThan(0.6);
+      // A connection that leaves QDS_FACTORS and OS out (Airbyte's column selection) gets less.
+      const selected = await runMain('read', {
+        config: configFor(sim, { detections_page_size: 50 }),
+        catalog: selectingCatalog({
+          detections: schemaWithout(detectionsSchema, ['QDS_FACTORS', 'OS']),
+        }),
+      });
+      expect(selected.code).toBe(0);
+      expect(recordsOf(selected, 'detections').length).toBe(recordsOf(run, 'detections').length);
+      expect(bytesPerDetection(selected, 'detections')).toBeLessThanOrEqual(800);
     } finally {
       await sim.close();
     }

@@ -146,10 +146,13 @@ export class HostEncoder {
   /**
    * @param keyed whether each detection ends with its DETECTION_KEY (the `detections` stream's;
    *   see detectionKey in records.ts), made from the bytes of the values it was written with
+   * @param dropped detection fields to leave out (columns the catalog does not select); key
+   *   parts are always written
    */
   constructor(
     hostShape: ObjectShape,
     private readonly keyed = false,
+    dropped?: ReadonlySet<string>,
   ) {
     const field = [...hostShape.fields.entries()].find(([, f]) => f.property === 'VULNERABILITIES');
     if (!field || field[1].mode !== 'wrapped' || field[1].shape.kind !== 'object') {
@@ -158,7 +161,7 @@ export class HostEncoder {
     this.detectionList = Buffer.from(field[0], 'utf8');
     const item = Buffer.from(field[1].item as string, 'utf8');
     this.detectionItem = { name: item, words: wordsOf(item) };
-    this.detection = fastObject(field[1].shape, JOINED_FIELDS);
+    this.detection = fastObject(field[1].shape, JOINED_FIELDS, dropped);
   }
 
   /**
@@ -323,6 +326,10 @@ export class HostEncoder {
       if (object === this.detection) {
         if (this.seen[field.index] === serial) giveUp();
         this.seen[field.index] = serial;
+        if (field.dropped) {
+          i = skipElement(source, fieldFrom - 1, to);
+          continue;
+        }
       }
       // The open tag's end, and its attributes when it has some.
       let gt = fieldTo;

@@ -22,6 +22,8 @@ export interface FastField extends Named {
   isQid: boolean;
   /** Its place in a detection's key (DETECTION_KEY_PARTS), or -1. */
   keyPart: number;
+  /** Read but not written: a column the catalog does not select (never a key part). */
+  dropped: boolean;
   kind: 'leaf' | 'text' | 'object' | 'wrapped';
   type: LeafType; // leaf, or the text of a text object
   textFirst?: Buffer; // "value": of a text object
@@ -63,12 +65,22 @@ function key(property: string, comma: boolean): Buffer {
   return Buffer.from(`${comma ? ',' : ''}${JSON.stringify(property)}:`, 'utf8');
 }
 
-export function fastObject(shape: ObjectShape, exclude?: Set<string>): FastObject {
+/**
+ * @param exclude properties left to the general path (an element of one gives its host up)
+ * @param dropped properties read but not written (see FastField.dropped)
+ */
+export function fastObject(
+  shape: ObjectShape,
+  exclude?: ReadonlySet<string>,
+  dropped?: ReadonlySet<string>,
+): FastObject {
   const fields = new NameTable<FastField>();
   let count = 0;
   for (const [element, field] of shape.fields) {
     if (field.mode === 'repeated' || exclude?.has(field.property)) continue;
-    fields.add(element, fastField(element, field.property, field.shape, count++, field));
+    const fast = fastField(element, field.property, field.shape, count++, field);
+    fast.dropped = !!dropped?.has(field.property) && fast.keyPart < 0;
+    fields.add(element, fast);
   }
   return { fields, count, leaders: [] };
 }
@@ -91,6 +103,7 @@ function fastField(
     next: key(property, true),
     isQid: property === 'QID',
     keyPart: DETECTION_KEY_PARTS.indexOf(property as (typeof DETECTION_KEY_PARTS)[number]),
+    dropped: false,
     kind: 'leaf',
     type: 'string',
     textFirst: undefined,
