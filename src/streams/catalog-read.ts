@@ -11,6 +11,9 @@
  * minutes to a first byte, so when a whole keep-alive interval passes without either, the
  * stream's latest checkpoint is written again (it is still true: nothing after it is lost).
  *
+ * Columns: a configured stream that selects some columns gets records with only those (see
+ * selected-fields); objects are trimmed here, a stream writing JSON bytes trims its own.
+ *
  * Checkpoints: a stream's read() yields its records (in batches) and, after each completed range, a
  * Checkpoint of its state (see RangeCursor). A small state is written at every checkpoint; a
  * large one (hosts' `live` list at many hosts) at most at STATE_BYTES_PER_SECOND, so that state
