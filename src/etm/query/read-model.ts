@@ -5,7 +5,6 @@
  * total; one asset with its hosts, its findings and its TruRisk explained; one finding with every
  * host's report of it; the overview's counts; the connectors with their runs.
  */
-import { Statement } from 'better-sqlite3';
 import { VError } from 'verror';
 
 import params from '../../../resources/etm/trurisk.json';
@@ -17,11 +16,12 @@ import {
   isInterrupted,
   RunRow,
 } from '../store/connectors';
-import { Db } from '../store/database';
+import { EtmStore } from '../store/database';
+import { Dialect } from '../store/dialect';
 import { FINDING_COLUMNS, FINDINGS_FROM, FindingAssembler, FindingRow } from '../store/reader';
-import { SqliteSql } from '../store/sql';
+import { Sql } from '../store/sql';
 import { OPEN_FINDINGS_SQL, TruRiskAccumulator, truRiskBand } from '../trurisk';
-import { CompiledQuery, compileQuery, fieldExpression, findingColumn } from './compiler';
+import { CompiledQuery, compileQuery, fieldExpression, findingColumn, valueType } from './compiler';
 import { parseQuery } from './parser';
 
 /** Asset attributes shown beside each finding, so a finding names its machine. */
@@ -89,8 +89,8 @@ export function chosenColumns(model: EtmModel, list: string | undefined): string
   return columns;
 }
 
-const ASSET_ON_FINDING = `json_extract(fa.record, '$.assetName') AS asset_name,
-  json_extract(fa.record, '$.ipAddress') AS asset_ip`;
+const assetOnFinding = (d: Dialect): string =>
+  `${d.field('fa.record', 'assetName', 'text')} AS asset_name, ${d.field('fa.record', 'ipAddress', 'text')} AS asset_ip`;
 
 interface ListedFindingRow extends FindingRow {
   id: number;
@@ -133,35 +133,43 @@ function parseSort(model: EtmModel, text: string | undefined): SortRequest | und
  * values are extracted once per QID (or asset) into a materialised table joined by key, and a
  * detection attribute is read at its position in each layout.
  */
-function findingSort(db: Db, request: SortRequest): Sort {
+async function findingSort(sql: Sql, d: Dialect, request: SortRequest): Promise<Sort> {
   const { field, desc } = request;
+  const type = valueType(MODELS[FINDING].attributes.get(field)?.type ?? 'string');
   if ((FINDING_ASSET_FIELDS as ReadonlyArray<string>).includes(field)) {
     return {
-      expr: 'sa.value',
+      expr: d.sortable('sa.value', 'text'),
       desc,
-      with: `sa AS MATERIALIZED (SELECT seq, json_extract(record, '$.${field}') AS value FROM assets)`,
+      with: `sa AS MATERIALIZED (SELECT seq, ${d.field('record', field, 'text')} AS value FROM assets)`,
       join: 'LEFT JOIN sa ON sa.seq = f.asset_seq',
     };
   }
   const stored = findingColumn(field);
-  if (stored?.computed) return { expr: stored.computed, desc };
+  if (stored?.computed) return { expr: d.sortable(stored.computed, 'text'), desc };
   const qid = {
-    with: `sv AS MATERIALIZED (SELECT vulnerability_key AS k, json_extract(record, '$.${field}') AS value FROM vulnerabilities)`,
+    with: `sv AS MATERIALIZED (SELECT vulnerability_key AS k, ${d.field('record', field, type)} AS value FROM vulnerabilities)`,
     join: 'LEFT JOIN sv ON sv.k = f.vulnerability_key',
   };
-  if (stored?.column) return { expr: `coalesce(${stored.column}, sv.value)`, desc, ...qid };
-  const layouts = db
-    .prepare(`SELECT layout, path FROM layout_fields WHERE name = ? ORDER BY layout`)
-    .all(field) as { layout: number; path: string }[];
+  if (stored?.column)
+    return { expr: d.sortable(`coalesce(${stored.column}, sv.value)`, type), desc, ...qid };
+  const layouts = await sql.all<{ layout: number; path: string }>(
+    `SELECT layout, path FROM layout_fields WHERE name = ? ORDER BY layout`,
+    [field],
+  );
+  // Paths are `$[i]` (store/layouts.ts).
   const positions = layouts
     .map(
       (l) =>
-        `WHEN ${Number(l.layout)} THEN json_extract(f.record, '${l.path.replace(/'/g, "''")}')`,
+        `WHEN ${Number(l.layout)} THEN ${d.element('f.record', Number(/\d+/.exec(l.path)?.[0]), type)}`,
     )
     .join(' ');
+  const value = type === 'json' && d.engine === 'postgres' ? 'sv.value::text' : 'sv.value';
   return {
     // The detection's value wins over the QID's, as in its record (store/reader.ts).
-    expr: layouts.length > 0 ? `coalesce(CASE f.layout ${positions} END, sv.value)` : 'sv.value',
+    expr: d.sortable(
+      layouts.length > 0 ? `coalesce(CASE f.layout ${positions} END, ${value})` : value,
+      type,
+    ),
     desc,
     ...qid,
   };
@@ -197,22 +205,22 @@ function idsSql(compiled: CompiledQuery, sort: Sort | undefined, paged: boolean)
   const where = asset
     ? `a.record IS NOT NULL AND (${compiled.where})`
     : `f.current = 1 AND (${compiled.where})`;
-  return `${sort?.with ? `WITH ${sort.with} ` : ''}SELECT ${asset ? 'a.seq' : 'f.id'} FROM ${from}
+  return `${sort?.with ? `WITH ${sort.with} ` : ''}SELECT ${asset ? 'a.seq' : 'f.id'} AS id FROM ${from}
     ${sort?.join ?? ''} WHERE ${where} ORDER BY ${order}${page}`;
 }
 
 /** The records of these ids (one placeholder each), in any order. */
-function rowsSql(model: EtmModel, ids: number): string {
+function rowsSql(d: Dialect, model: EtmModel, ids: number): string {
   const list = Array.from({ length: ids }, () => '?').join(', ');
   return model === ASSET
     ? `SELECT a.seq AS id, a.record FROM assets a WHERE a.seq IN (${list})`
-    : `SELECT f.id, ${FINDING_COLUMNS}, ${ASSET_ON_FINDING} FROM ${FINDINGS_FROM} WHERE f.id IN (${list})`;
+    : `SELECT f.id, ${FINDING_COLUMNS}, ${assetOnFinding(d)} FROM ${FINDINGS_FROM} WHERE f.id IN (${list})`;
 }
 
 function countSql(compiled: CompiledQuery): string {
   return compiled.model === ASSET
-    ? `SELECT COUNT(*) FROM assets a WHERE a.record IS NOT NULL AND (${compiled.where})`
-    : `SELECT COUNT(*) FROM ${findingsFrom(compiled.where)} WHERE f.current = 1 AND (${compiled.where})`;
+    ? `SELECT COUNT(*) AS n FROM assets a WHERE a.record IS NOT NULL AND (${compiled.where})`
+    : `SELECT COUNT(*) AS n FROM ${findingsFrom(compiled.where)} WHERE f.current = 1 AND (${compiled.where})`;
 }
 
 /** Records fetched per statement once their ids are known. */
@@ -342,140 +350,121 @@ export interface Overview {
 const BANDS = [...params.detectionBands].sort((a, b) => b.minScore - a.minScore);
 const RUNS_SHOWN = 10;
 
-/** Compiles a query and a sort; throws the query language's errors. */
-function prepare(request: ListRequest): {
-  compiled: CompiledQuery;
-  sort: SortRequest | undefined;
-} {
-  const compiled = compileQuery(parseQuery(request.query));
-  return { compiled, sort: parseSort(compiled.model, request.sort) };
-}
-
 /** Checks a query and a sort without a store; returns the model the query lists. */
 export function listModel(request: ListRequest): EtmModel {
-  return prepare(request).compiled.model;
+  const compiled = compileQuery(parseQuery(request.query));
+  parseSort(compiled.model, request.sort);
+  return compiled.model;
 }
 
 export class ReadModel {
-  /** Totals and the overview, until another connection commits (PRAGMA data_version). */
+  /** Totals and the overview, until the store changes (storeVersion). */
   private readonly cache = new Map<string, unknown>();
   private cachedVersion: unknown;
-  private readonly statements = new Map<string, Statement>();
   private readonly idLists = new Map<string, Float64Array>();
-  private readonly layouts = new Map<number, ReadonlyMap<string, number>>();
+  private readonly sql: Sql;
+  private readonly d: Dialect;
 
-  /** `db`: a SQLite store's handle (EtmStore.sqliteDb), read synchronously. */
-  constructor(private readonly db: Db) {}
-
-  private assembler(): FindingAssembler {
-    return new FindingAssembler(new SqliteSql(this.db));
-  }
-
-  /** A finding record, its layout's positions read once each. */
-  private findingRecord(assembler: FindingAssembler, row: FindingRow): Record<string, unknown> {
-    let positions = this.layouts.get(row.layout);
-    if (!positions) {
-      const json = this.db
-        .prepare(`SELECT attributes FROM layouts WHERE id = ?`)
-        .pluck()
-        .get(row.layout) as string;
-      positions = new Map((JSON.parse(json) as string[]).map((name, i) => [name, i]));
-      this.layouts.set(row.layout, positions);
-    }
-    return assembler.recordAt(row, positions).record;
+  constructor(store: EtmStore) {
+    this.sql = store.sql;
+    this.d = store.dialect;
   }
 
   /**
    * A value computed once per state of the store: paging through a result counts it once, and
    * the counts change only when a sync commits.
    */
-  private cached<T>(key: string, compute: () => T): T {
-    this.forgetIfChanged();
+  private async cached<T>(key: string, compute: () => Promise<T>): Promise<T> {
+    await this.forgetIfChanged();
     if (this.cache.size > 200) this.cache.clear();
-    if (!this.cache.has(key)) this.cache.set(key, compute());
+    if (!this.cache.has(key)) this.cache.set(key, await compute());
     return this.cache.get(key) as T;
   }
 
-  /** Drops what was computed before another connection committed. */
-  private forgetIfChanged(): void {
-    const version = this.db.pragma('data_version', { simple: true });
+  /** Drops what was computed before a writer committed (storeVersion). */
+  private async forgetIfChanged(): Promise<void> {
+    const version = await storeVersion(this.sql);
     if (version === this.cachedVersion) return;
     this.cache.clear();
     this.idLists.clear();
     this.cachedVersion = version;
   }
 
-  count(request: ListRequest): number {
-    const { compiled } = prepare(request);
+  private prepare(request: ListRequest): {
+    compiled: CompiledQuery;
+    sort: SortRequest | undefined;
+  } {
+    const compiled = compileQuery(parseQuery(request.query), undefined, this.d);
+    return { compiled, sort: parseSort(compiled.model, request.sort) };
+  }
+
+  async count(request: ListRequest): Promise<number> {
+    const { compiled } = this.prepare(request);
     const sql = countSql(compiled);
     return this.cached(
       `count ${sql} ${JSON.stringify(compiled.params)}`,
-      () =>
-        this.db
-          .prepare(sql)
-          .pluck()
-          .get(...compiled.params) as number,
+      async () => (await this.sql.get<{ n: number }>(sql, compiled.params))?.n ?? 0,
     );
   }
 
   /** One page, with the query's total. */
-  page(request: ListRequest): ListPage {
+  async page(request: ListRequest): Promise<ListPage> {
     const offset = Math.max(0, request.offset ?? 0);
-    const rows = [...this.records({ ...request, offset })];
-    const { compiled } = prepare(request);
-    return { model: compiled.model, total: this.count(request), offset, rows };
+    const rows: ListedRecord[] = [];
+    for await (const r of this.records({ ...request, offset })) rows.push(r);
+    const { compiled } = this.prepare(request);
+    return { model: compiled.model, total: await this.count(request), offset, rows };
   }
 
-  /** The records streamed in order (a whole result goes out a few hundred at a time). */
-  *records(request: ListRequest): Generator<ListedRecord> {
-    const { compiled, sort: sortRequest } = prepare(request);
-    const sort = sortRequest && this.sort(compiled.model, sortRequest);
+  /** The records in order (a whole result goes out a few hundred at a time). */
+  async *records(request: ListRequest): AsyncGenerator<ListedRecord> {
+    const { compiled, sort: sortRequest } = this.prepare(request);
+    const sort = sortRequest && (await this.sort(compiled.model, sortRequest));
     const offset = Math.max(0, request.offset ?? 0);
-    const assembler = this.assembler();
-    const ordered = request.limit !== undefined && this.orderedIds(compiled, sort, offset);
-    if (ordered) {
-      const page = ordered.subarray(offset, offset + (request.limit as number));
-      if (page.length > 0) yield* this.fetch(compiled.model, Array.from(page), assembler);
-      return;
+    const assembler = new FindingAssembler(this.sql);
+    const ordered = await this.orderedIds(compiled, sort, offset, request.limit !== undefined);
+    const ids =
+      ordered ??
+      (
+        await this.sql.all<{ id: number }>(idsSql(compiled, sort, true), [
+          ...compiled.params,
+          request.limit ?? Number.MAX_SAFE_INTEGER,
+          offset,
+        ])
+      ).map((r) => r.id);
+    const from = ordered ? offset : 0;
+    const to =
+      request.limit === undefined ? ids.length : Math.min(ids.length, from + request.limit);
+    for (let i = from; i < to; i += FETCH) {
+      yield* await this.fetch(
+        compiled.model,
+        Array.from(ids.slice(i, Math.min(to, i + FETCH))),
+        assembler,
+      );
     }
-    const paged = request.limit !== undefined || offset > 0;
-    const args = paged ? [...compiled.params, request.limit ?? -1, offset] : compiled.params;
-    let ids: number[] = [];
-    for (const id of this.db
-      .prepare(idsSql(compiled, sort, paged))
-      .pluck()
-      .iterate(...args)) {
-      ids.push(id as number);
-      if (ids.length === FETCH) {
-        yield* this.fetch(compiled.model, ids, assembler);
-        ids = [];
-      }
-    }
-    if (ids.length > 0) yield* this.fetch(compiled.model, ids, assembler);
   }
 
   /**
-   * Every id of a result in list order, for a deep page: sorted once per state of the store (the
-   * last few results are kept), so that a sort over a million findings costs once, not on every
-   * page. Undefined for a page near the top, which a LIMIT reads faster, unless already sorted.
+   * Every id of a result in list order, for a deep page or a whole result: sorted once per state
+   * of the store (the last few results are kept), so that a sort over a million findings costs
+   * once, not on every page. Undefined for a page near the top, which a LIMIT reads faster,
+   * unless already sorted.
    */
-  private orderedIds(
+  private async orderedIds(
     compiled: CompiledQuery,
     sort: Sort | undefined,
     offset: number,
-  ): Float64Array | undefined {
+    paged: boolean,
+  ): Promise<Float64Array | undefined> {
     const sql = idsSql(compiled, sort, false);
     const key = `${sql} ${JSON.stringify(compiled.params)}`;
-    this.forgetIfChanged();
+    await this.forgetIfChanged();
     let ids = this.idLists.get(key);
-    if (!ids && offset < DEEP_PAGE) return undefined;
+    if (!ids && paged && offset < DEEP_PAGE) return undefined;
     if (!ids) {
-      ids = Float64Array.from(
-        this.db
-          .prepare(sql)
-          .pluck()
-          .all(...compiled.params) as number[],
-      );
+      const list: number[] = [];
+      for await (const r of this.sql.iterate<{ id: number }>(sql, compiled.params)) list.push(r.id);
+      ids = Float64Array.from(list);
       if (this.idLists.size >= ID_LISTS)
         this.idLists.delete(this.idLists.keys().next().value as string);
       this.idLists.set(key, ids);
@@ -483,77 +472,78 @@ export class ReadModel {
     return ids;
   }
 
-  /** Prepared once: a large result fetches thousands of pages with the same statement. */
-  private statement(sql: string): Statement {
-    let s = this.statements.get(sql);
-    if (!s) {
-      if (this.statements.size > 50) this.statements.clear();
-      s = this.db.prepare(sql);
-      this.statements.set(sql, s);
-    }
-    return s;
-  }
-
-  private sort(model: EtmModel, request: SortRequest): Sort {
-    return model === ASSET
-      ? { expr: fieldExpression(ASSET, request.field), desc: request.desc }
-      : findingSort(this.db, request);
+  private async sort(model: EtmModel, request: SortRequest): Promise<Sort> {
+    if (model === FINDING) return findingSort(this.sql, this.d, request);
+    const type = valueType(MODELS[ASSET].attributes.get(request.field)?.type ?? 'string');
+    return {
+      expr: this.d.sortable(fieldExpression(ASSET, request.field, this.d), type),
+      desc: request.desc,
+    };
   }
 
   /** The records of `ids`, in that order. */
-  private fetch(model: EtmModel, ids: number[], assembler: FindingAssembler): ListedRecord[] {
-    const rows = this.statement(rowsSql(model, ids.length)).all(...ids) as ListedFindingRow[];
+  private async fetch(
+    model: EtmModel,
+    ids: number[],
+    assembler: FindingAssembler,
+  ): Promise<ListedRecord[]> {
+    const rows = await this.sql.all<ListedFindingRow>(rowsSql(this.d, model, ids.length), ids);
     const byId = new Map(rows.map((r) => [r.id, r]));
-    return ids.map((id) => {
+    const out: ListedRecord[] = [];
+    for (const id of ids) {
       const r = byId.get(id) as ListedFindingRow;
-      if (model === ASSET) return { model: ASSET, record: JSON.parse(r.record) };
-      return {
+      if (model === ASSET) {
+        out.push({ model: ASSET, record: JSON.parse(r.record) });
+        continue;
+      }
+      out.push({
         model: FINDING,
-        record: this.findingRecord(assembler, r),
+        record: (await assembler.record(r)).record,
         asset: { assetName: r.asset_name ?? null, ipAddress: r.asset_ip ?? null },
-      };
-    });
+      });
+    }
+    return out;
   }
 
   /** Asset keys whose key, name, FQDN or IP address is `term` (case-insensitive), riskiest first. */
-  findAssets(term: string): string[] {
-    return this.db
-      .prepare(
-        `SELECT asset_key FROM assets WHERE record IS NOT NULL AND (asset_key = ?
-           OR lower(json_extract(record, '$.assetName')) = lower(?)
-           OR lower(json_extract(record, '$.fqdn')) = lower(?)
-           OR json_extract(record, '$.ipAddress') = ?)
-         ORDER BY tru_risk_score DESC, asset_key LIMIT 20`,
-      )
-      .pluck()
-      .all(term, term, term, term) as string[];
+  async findAssets(term: string): Promise<string[]> {
+    const field = (f: string): string => this.d.field('record', f, 'text');
+    const rows = await this.sql.all<{ asset_key: string }>(
+      `SELECT asset_key FROM assets WHERE record IS NOT NULL AND (asset_key = ?
+         OR lower(${field('assetName')}) = lower(?)
+         OR lower(${field('fqdn')}) = lower(?)
+         OR ${field('ipAddress')} = ?)
+       ORDER BY tru_risk_score DESC, asset_key LIMIT 20`,
+      [term, term, term, term],
+    );
+    return rows.map((r) => r.asset_key);
   }
 
-  asset(assetKey: string): AssetView | undefined {
-    const row = this.db
-      .prepare(
-        `SELECT seq, identified_by, tru_risk_score, record FROM assets WHERE asset_key = ? AND record IS NOT NULL`,
-      )
-      .get(assetKey) as
-      | { seq: number; identified_by: string | null; tru_risk_score: number | null; record: string }
-      | undefined;
+  async asset(assetKey: string): Promise<AssetView | undefined> {
+    const row = await this.sql.get<{
+      seq: number;
+      identified_by: string | null;
+      tru_risk_score: number | null;
+      record: string;
+    }>(
+      `SELECT seq, identified_by, tru_risk_score, record FROM assets WHERE asset_key = ? AND record IS NOT NULL`,
+      [assetKey],
+    );
     if (!row) return undefined;
     const record = JSON.parse(row.record) as Record<string, unknown>;
-    const hosts = (
-      this.db
-        .prepare(
-          `SELECT subscription, host_id, identifiers, attributes, last_scanned, purged_at FROM asset_hosts
-            WHERE asset_key = ? ORDER BY subscription, host_id`,
-        )
-        .all(assetKey) as {
-        subscription: string;
-        host_id: string;
-        identifiers: string;
-        attributes: string;
-        last_scanned: string | null;
-        purged_at: string | null;
-      }[]
-    ).map((h): HostView => {
+    const hostRows = await this.sql.all<{
+      subscription: string;
+      host_id: string;
+      identifiers: string;
+      attributes: string;
+      last_scanned: string | null;
+      purged_at: string | null;
+    }>(
+      `SELECT subscription, host_id, identifiers, attributes, last_scanned, purged_at FROM asset_hosts
+        WHERE asset_key = ? ORDER BY subscription, host_id`,
+      [assetKey],
+    );
+    const hosts = hostRows.map((h): HostView => {
       const attributes = JSON.parse(h.attributes) as Record<string, unknown>;
       return {
         subscription: h.subscription,
@@ -566,16 +556,16 @@ export class ReadModel {
         identifiers: JSON.parse(h.identifiers) as Record<string, string>,
       };
     });
-    const findings = this.db
-      .prepare(`SELECT COUNT(*) FROM findings WHERE asset_seq = ? AND current = 1`)
-      .pluck()
-      .get(row.seq) as number;
+    const findings = await this.sql.get<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM findings WHERE asset_seq = ? AND current = 1`,
+      [row.seq],
+    );
     return {
       record,
       hosts,
       identifiedBy: (record.identifiedBy as string | null | undefined) ?? row.identified_by,
-      findings,
-      truRisk: this.explain(row.seq, record, hosts, row.tru_risk_score),
+      findings: findings?.n ?? 0,
+      truRisk: await this.explain(row.seq, record, hosts, row.tru_risk_score),
     };
   }
 
@@ -584,18 +574,17 @@ export class ReadModel {
    * findings per band, the criticality the asset's live hosts (or, all purged, its last hosts)
    * reported, and the formula with those numbers.
    */
-  private explain(
+  private async explain(
     seq: number,
     record: Record<string, unknown>,
     hosts: HostView[],
     storedScore: number | null,
-  ): TruRiskExplanation {
-    const perBand = this.db
-      .prepare(
-        `SELECT ${OPEN_FINDINGS_SQL.band} AS band, COUNT(*) AS n, SUM(score) AS total FROM findings
-          WHERE asset_seq = ? AND current = 1 AND ${OPEN_FINDINGS_SQL.where} GROUP BY 1`,
-      )
-      .all(seq) as { band: number | null; n: number; total: number }[];
+  ): Promise<TruRiskExplanation> {
+    const perBand = await this.sql.all<{ band: number | null; n: number; total: number }>(
+      `SELECT ${OPEN_FINDINGS_SQL.band} AS band, COUNT(*) AS n, SUM(score) AS total FROM findings
+        WHERE asset_seq = ? AND current = 1 AND ${OPEN_FINDINGS_SQL.where} GROUP BY 1`,
+      [seq],
+    );
     const risk = new TruRiskAccumulator();
     const bands: TruRiskBandTerm[] = BANDS.map((b, i) => {
       const found = perBand.find((p) => p.band === i);
@@ -646,31 +635,31 @@ export class ReadModel {
   }
 
   /** `assetKey/detectionKey` (the finding key): the finding and every host's report of it. */
-  finding(key: string): FindingView | undefined {
+  async finding(key: string): Promise<FindingView | undefined> {
     const slash = key.indexOf('/');
     if (slash < 0) return undefined;
     const assetKey = key.slice(0, slash);
     const detectionKey = key.slice(slash + 1);
-    const rows = this.db
-      .prepare(
-        `SELECT ${FINDING_COLUMNS}, f.current, h.purged_at, fa.record AS asset_record FROM ${FINDINGS_FROM}
-          WHERE fa.asset_key = ? AND f.detection_key = ?
-          ORDER BY f.current DESC, h.subscription, h.host_id`,
-      )
-      .all(assetKey, detectionKey) as (FindingRow & {
-      current: number;
-      purged_at: string | null;
-      asset_record: string;
-    })[];
+    const rows = await this.sql.all<
+      FindingRow & { id: number; current: number; purged_at: string | null; asset_record: string }
+    >(
+      `SELECT f.id, ${FINDING_COLUMNS}, f.current, h.purged_at, fa.record AS asset_record FROM ${FINDINGS_FROM}
+        WHERE fa.asset_key = ? AND f.detection_key = ?
+        ORDER BY f.current DESC, h.subscription, h.host_id`,
+      [assetKey, detectionKey],
+    );
     if (rows.length === 0 || rows[0].current !== 1) return undefined;
-    const assembler = this.assembler();
-    const reports = rows.map((r) => ({
-      subscription: r.subscription,
-      hostId: r.host_id,
-      current: r.current === 1,
-      hostPurgedAt: r.purged_at,
-      record: this.findingRecord(assembler, r),
-    }));
+    const assembler = new FindingAssembler(this.sql);
+    const reports: FindingReport[] = [];
+    for (const r of rows) {
+      reports.push({
+        subscription: r.subscription,
+        hostId: r.host_id,
+        current: r.current === 1,
+        hostPurgedAt: r.purged_at,
+        record: (await assembler.record(r)).record,
+      });
+    }
     return {
       record: reports[0].record,
       asset: JSON.parse(rows[0].asset_record) as Record<string, unknown>,
@@ -678,21 +667,18 @@ export class ReadModel {
     };
   }
 
-  overview(riskiest = 10): Overview {
+  overview(riskiest = 10): Promise<Overview> {
     return this.cached(`overview ${riskiest}`, () => this.computeOverview(riskiest));
   }
 
-  private computeOverview(riskiest: number): Overview {
-    const bands = this.db
-      .prepare(
-        `SELECT tru_risk_band AS band, COUNT(*) AS n FROM assets WHERE record IS NOT NULL GROUP BY tru_risk_band`,
-      )
-      .all() as { band: string | null; n: number }[];
-    const cells = this.db
-      .prepare(
-        `SELECT severity, status, COUNT(*) AS n FROM findings WHERE current = 1 GROUP BY severity, status`,
-      )
-      .all() as { severity: number | null; status: string | null; n: number }[];
+  private async computeOverview(riskiest: number): Promise<Overview> {
+    const bands = await this.sql.all<{ band: string | null; n: number }>(
+      `SELECT tru_risk_band AS band, COUNT(*) AS n FROM assets WHERE record IS NOT NULL GROUP BY tru_risk_band`,
+    );
+    const cells = await this.sql.all<{ severity: number | null; status: string | null; n: number }>(
+      `SELECT severity, status, COUNT(*) AS n FROM findings WHERE current = 1 GROUP BY severity, status
+        ORDER BY severity, status`,
+    );
     const bySeverity: Record<string, Record<string, number>> = {};
     const byStatus: Record<string, number> = {};
     for (const c of cells) {
@@ -701,20 +687,22 @@ export class ReadModel {
       bySeverity[severity] = { ...bySeverity[severity], [status]: c.n };
       byStatus[status] = (byStatus[status] ?? 0) + c.n;
     }
-    const top = this.db
-      .prepare(
-        `SELECT record FROM assets WHERE record IS NOT NULL ORDER BY tru_risk_score DESC, asset_key LIMIT ?`,
-      )
-      .pluck()
-      .all(riskiest) as string[];
+    const top = await this.sql.all<{ record: string }>(
+      `SELECT record FROM assets WHERE record IS NOT NULL ORDER BY tru_risk_score DESC, asset_key LIMIT ?`,
+      [riskiest],
+    );
     return {
       assets: bands.reduce((a, b) => a + b.n, 0),
       findings: cells.reduce((a, c) => a + c.n, 0),
-      assetsByBand: Object.fromEntries(bands.map((b) => [b.band ?? 'NONE', b.n])),
+      assetsByBand: Object.fromEntries(
+        [...bands]
+          .sort((a, b) => String(a.band).localeCompare(String(b.band)))
+          .map((b) => [b.band ?? 'NONE', b.n]),
+      ),
       findingsBySeverity: bySeverity,
       findingsByStatus: byStatus,
-      runs: this.runChanges(),
-      riskiest: top.map((json) => JSON.parse(json) as Record<string, unknown>),
+      runs: await this.runChanges(),
+      riskiest: top.map((r) => JSON.parse(r.record) as Record<string, unknown>),
     };
   }
 
@@ -722,10 +710,10 @@ export class ReadModel {
    * New, fixed and reopened per finished run, from its summary: host reports (detections) that
    * were new, moved to FIXED or to REOPENED, purges' closures counted as fixed.
    */
-  private runChanges(): RunChanges[] {
-    const rows = this.db
-      .prepare(`SELECT * FROM runs WHERE summary IS NOT NULL ORDER BY id`)
-      .all() as RunRow[];
+  private async runChanges(): Promise<RunChanges[]> {
+    const rows = await this.sql.all<RunRow>(
+      `SELECT * FROM runs WHERE summary IS NOT NULL ORDER BY id`,
+    );
     return rows.map((r) => {
       const changes = (JSON.parse(r.summary as string) as { changes?: Record<string, unknown> })
         .changes;
@@ -746,19 +734,22 @@ export class ReadModel {
     });
   }
 
-  connectors(): ConnectorView[] {
-    const runs = this.db.prepare(
-      `SELECT * FROM runs WHERE connector = ? ORDER BY id DESC LIMIT ${RUNS_SHOWN}`,
+  async connectors(): Promise<ConnectorView[]> {
+    const list = await this.sql.all<ConnectorRow>(
+      `SELECT ${CONNECTOR_COLUMNS} FROM connectors ORDER BY name`,
     );
-    const hosts = this.db
-      .prepare(`SELECT COUNT(*) FROM asset_hosts WHERE subscription = ? AND purged_at IS NULL`)
-      .pluck();
-    const list = this.db
-      .prepare(`SELECT ${CONNECTOR_COLUMNS} FROM connectors ORDER BY name`)
-      .all() as ConnectorRow[];
-    return list.map((c) => {
+    const out: ConnectorView[] = [];
+    for (const c of list) {
       const alive = c.status === 'Processing' || c.status === 'Scheduled' ? processAlive(c) : null;
-      return {
+      const hosts = await this.sql.get<{ n: number }>(
+        `SELECT COUNT(*) AS n FROM asset_hosts WHERE subscription = ? AND purged_at IS NULL`,
+        [c.name],
+      );
+      const runs = await this.sql.all<RunRow>(
+        `SELECT * FROM runs WHERE connector = ? ORDER BY id DESC LIMIT ${RUNS_SHOWN}`,
+        [c.name],
+      );
+      out.push({
         name: c.name,
         status: c.status,
         interrupted: isInterrupted(c),
@@ -776,11 +767,24 @@ export class ReadModel {
         lastError: c.last_error,
         stateSavedAt: c.state_at,
         processAlive: alive,
-        hostsStored: hosts.get(c.name) as number,
-        runs: (runs.all(c.name) as RunRow[]).map(runView),
-      };
-    });
+        hostsStored: hosts?.n ?? 0,
+        runs: runs.map(runView),
+      });
+    }
+    return out;
   }
+}
+
+/**
+ * What changes when a writer commits: SQLite's data_version (other connections' commits), on
+ * PostgreSQL the change counter the store's triggers bump once per writing transaction
+ * (store/schema.ts).
+ */
+async function storeVersion(sql: Sql): Promise<unknown> {
+  if (sql.engine === 'sqlite')
+    return (await sql.get<{ data_version: number }>('PRAGMA data_version'))?.data_version;
+  return (await sql.get<{ value: string }>(`SELECT value FROM meta WHERE key = 'data_version'`))
+    ?.value;
 }
 
 export function runView(r: RunRow): RunView {

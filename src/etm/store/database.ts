@@ -16,9 +16,6 @@ import { Dialect, dialectOf } from './dialect';
 import { MIGRATIONS, SCHEMA, SCHEMA_VERSION, views } from './schema';
 import { Engine, PostgresSql, Sql, SqliteSql } from './sql';
 
-/** A SQLite store's better-sqlite3 handle, for what reads it synchronously (the console). */
-export type Db = Database.Database;
-
 export interface OpenOptions {
   /** A throwaway store (etm convert): no journal, no fsync. */
   readonly ephemeral?: boolean;
@@ -137,15 +134,6 @@ export class EtmStore {
       version,
       SCHEMA_VERSION,
     );
-  }
-
-  /**
-   * The SQLite handle, for the read model (query/read-model.ts), which reads it synchronously;
-   * `what` names the command in the refusal a PostgreSQL store gets.
-   */
-  sqliteDb(what = 'the console'): Db {
-    if (this.sql instanceof SqliteSql) return this.sql.db;
-    throw new VError('%s reads SQLite stores for now; %s is PostgreSQL', what, this.label);
   }
 
   get inTransaction(): boolean {

@@ -17,6 +17,10 @@ export interface Dialect {
   field(doc: string, field: string, type: ValueType): string;
   /** The value at the JSON path `path` (an SQL expression such as '$[3]') in `doc`. */
   at(doc: string, path: string, type: ValueType): string;
+  /** Element `index` of the JSON array in `doc` (a finding's record, read by its layout). */
+  element(doc: string, index: number, type: ValueType): string;
+  /** An ORDER BY expression of `type`: text sorts byte by byte on both engines. */
+  sortable(expr: string, type: ValueType): string;
   /** FROM items giving the elements of a JSON array as `alias.value` (text). */
   elements(json: string, alias: string): string;
   /** FROM items giving the values of the objects in a JSON array as `alias.value` (text). */
@@ -31,6 +35,8 @@ export const SQLITE: Dialect = {
   engine: 'sqlite',
   field: (doc, field) => `json_extract(${doc}, '$.${field}')`,
   at: (doc, path) => `json_extract(${doc}, ${path})`,
+  element: (doc, index) => `json_extract(${doc}, '$[${Number(index)}]')`,
+  sortable: (expr) => expr,
   elements: (json, alias) => `json_each(${json}) ${alias}`,
   objectValues: (json, outer, alias) =>
     `json_each(${json}) ${outer}, json_each(${outer}.value) ${alias}`,
@@ -51,6 +57,23 @@ export const POSTGRES: Dialect = {
   field: (doc, field, type) => pgTyped(`(${doc}::jsonb -> '${field}')`, type),
   at: (doc, path, type) =>
     pgTyped(`jsonb_path_query_first(${doc}::jsonb, (${path})::jsonpath)`, type),
+  // json, not jsonb: one element of a million records is read without building each document.
+  element: (doc, index, type) => {
+    const i = Number(index);
+    if (type === 'json') return `(${doc}::json -> ${i})::text`;
+    if (type === 'boolean')
+      return `(CASE ${doc}::json ->> ${i} WHEN 'true' THEN 1 WHEN 'false' THEN 0 END)`;
+    return type === 'number'
+      ? `(${doc}::json ->> ${i})::double precision`
+      : `(${doc}::json ->> ${i})`;
+  },
+  // Lists sort as their JSON text; text as SQLite compares it (keys and columns are "C" already).
+  sortable: (expr, type) =>
+    type === 'json'
+      ? `(${expr})::text COLLATE "C"`
+      : type === 'text'
+        ? `(${expr}) COLLATE "C"`
+        : expr,
   elements: (json, alias) =>
     `jsonb_array_elements_text(CASE jsonb_typeof(${json}) WHEN 'array' THEN ${json} END) AS ${alias}(value)`,
   objectValues: (json, outer, alias) =>
