@@ -685,6 +685,41 @@ async function findingPage(key) {
   const r = f.record;
   const objects = (list) =>
     Array.isArray(list) && list.length ? list.map((x) => `${x.id} ${x.name}`).join('\n') : '—';
+  const history = h(
+    'table',
+    { id: 'history', className: 'list' },
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        ['when', 'run', 'subscription', 'host ID', 'change'].map((c) => h('th', {}, c)),
+      ),
+    ),
+    h(
+      'tbody',
+      {},
+      f.history.map((x) =>
+        h(
+          'tr',
+          {},
+          h('td', {}, when(x.at)),
+          h('td', {}, x.run === null ? '—' : `#${x.run} (started ${when(x.runStartedAt)})`),
+          h('td', {}, x.subscription),
+          h('td', {}, x.hostId),
+          h(
+            'td',
+            {},
+            x.from === null
+              ? 'first seen as '
+              : h('span', {}, badge(`st-${x.from}`, x.from), ' → '),
+            badge(`st-${x.to}`, x.to),
+          ),
+        ),
+      ),
+    ),
+  );
   const reports = h(
     'table',
     { id: 'reports', className: 'list' },
@@ -797,11 +832,22 @@ async function findingPage(key) {
     h(
       'div',
       { className: 'panel' },
-      h('h2', {}, 'Status history: every host report of this finding'),
+      h('h2', {}, 'Status history across runs'),
       h(
         'div',
         { className: 'sub' },
-        "The store keeps each host's latest report; the dates and counts are Qualys' history of the detection.",
+        'Each status this finding took in the store, oldest first, with the sync run that brought it.',
+      ),
+      history,
+    ),
+    h(
+      'div',
+      { className: 'panel' },
+      h('h2', {}, 'Host reports of this finding'),
+      h(
+        'div',
+        { className: 'sub' },
+        "Each Qualys host's latest report; the dates and counts are Qualys' own history of the detection.",
       ),
       reports,
     ),

@@ -380,6 +380,13 @@ test('finding page: knowledge base, CVEs, CVSS, ATT&CK and every host report', a
     trs.map((tr) => tr.querySelector('td')?.textContent),
   );
   expect(reports[0]).toBe(f.subscription);
+  // The history: first seen in a run, its last change to the status it has now.
+  const history = await page.$$eval('#history tbody tr', (trs) =>
+    trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)),
+  );
+  expect(history[0][1]).toMatch(/^#1 \(started \d{4}-\d\d-\d\d /);
+  expect(history[0][4]).toMatch(/^first seen as [A-Z]+$/);
+  expect(history[history.length - 1][4]).toMatch(new RegExp(`${f.findingStatus}$`));
   await shot('finding');
 });
 

@@ -284,11 +284,26 @@ export interface FindingReport {
   readonly record: Record<string, unknown>;
 }
 
+/** A status a host's report of a finding took (store/schema.ts, finding_history). */
+export interface StatusChange {
+  readonly subscription: string;
+  readonly hostId: string;
+  /** The run of the host's subscription that stored it; null outside a run. */
+  readonly run: number | null;
+  readonly runStartedAt: string | null;
+  /** Null: the first status stored. */
+  readonly from: string | null;
+  readonly to: string | null;
+  readonly at: string;
+}
+
 export interface FindingView {
   readonly record: Record<string, unknown>;
   readonly asset: Record<string, unknown>;
   /** Every host's report of this finding; the current one first. */
   readonly reports: FindingReport[];
+  /** Every status its reports took, oldest first. */
+  readonly history: StatusChange[];
 }
 
 export interface RunView {
@@ -660,10 +675,35 @@ export class ReadModel {
         record: (await assembler.record(r)).record,
       });
     }
+    const ids = rows.map((r) => r.id);
+    const history = await this.sql.all<{
+      subscription: string;
+      host_id: string;
+      run: number | null;
+      started_at: string | null;
+      from_status: string | null;
+      to_status: string | null;
+      at: string;
+    }>(
+      `SELECT h.subscription, h.host_id, fh.run, r.started_at, fh.from_status, fh.to_status, fh.at
+         FROM finding_history fh JOIN findings f ON f.id = fh.finding
+         JOIN asset_hosts h ON h.seq = f.host_seq LEFT JOIN runs r ON r.id = fh.run
+        WHERE fh.finding IN (${ids.map(() => '?').join(', ')}) ORDER BY fh.id`,
+      ids,
+    );
     return {
       record: reports[0].record,
       asset: JSON.parse(rows[0].asset_record) as Record<string, unknown>,
       reports,
+      history: history.map((x) => ({
+        subscription: x.subscription,
+        hostId: x.host_id,
+        run: x.run,
+        runStartedAt: x.started_at,
+        from: x.from_status,
+        to: x.to_status,
+        at: x.at,
+      })),
     };
   }
 
@@ -783,8 +823,11 @@ export class ReadModel {
 async function storeVersion(sql: Sql): Promise<unknown> {
   if (sql.engine === 'sqlite')
     return (await sql.get<{ data_version: number }>('PRAGMA data_version'))?.data_version;
-  return (await sql.get<{ value: string }>(`SELECT value FROM meta WHERE key = 'data_version'`))
-    ?.value;
+  const row = await sql.get<{ value: string; runs: number }>(
+    `SELECT (SELECT value FROM meta WHERE key = 'data_version') AS value,
+            (SELECT COUNT(summary) FROM runs) AS runs`,
+  );
+  return `${row?.value}/${row?.runs}`;
 }
 
 export function runView(r: RunRow): RunView {

@@ -13,7 +13,7 @@ import pg from 'pg';
 import { VError } from 'verror';
 
 import { Dialect, dialectOf } from './dialect';
-import { MIGRATIONS, SCHEMA, SCHEMA_VERSION, views } from './schema';
+import { findingTriggers, MIGRATIONS, SCHEMA, SCHEMA_VERSION, views } from './schema';
 import { Engine, PostgresSql, Sql, SqliteSql } from './sql';
 
 export interface OpenOptions {
@@ -110,6 +110,7 @@ export class EtmStore {
         throw this.versionError(version);
       }
       await sql.exec(views(this.dialect));
+      await sql.exec(findingTriggers(this.engine));
       await sql.commit();
     } catch (err) {
       await sql.rollback();

@@ -15,8 +15,9 @@
  * which need not know the layout above.
  */
 import { Dialect } from './dialect';
+import { Engine } from './sql';
 
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /**
  * What turns a store of version N into version N + 1, run in order by EtmStore.open. Only
@@ -27,6 +28,9 @@ export const MIGRATIONS: Readonly<Record<number, string>> = {
   // asset_merges itself comes with SCHEMA (CREATE TABLE IF NOT EXISTS).
   2: `ALTER TABLE connectors ADD COLUMN network TEXT;
       ALTER TABLE connectors ADD COLUMN interrupted_at TEXT;`,
+  // finding_history comes with SCHEMA; its history starts with each finding's status now.
+  3: `INSERT INTO finding_history (finding, run, from_status, to_status, at)
+      SELECT id, NULL, NULL, status, coalesce(last_found, '') FROM findings ORDER BY id;`,
 };
 
 export const SCHEMA = `
@@ -151,7 +155,95 @@ CREATE TABLE IF NOT EXISTS runs (
   error       TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_by_connector ON runs (connector, id);
+
+-- Each status a finding (a host's report) took, written by the triggers of findingTriggers: the
+-- first when it was stored, then each change, whoever made it (the writer, a host purge).
+CREATE TABLE IF NOT EXISTS finding_history (
+  id          INTEGER PRIMARY KEY,
+  finding     INTEGER NOT NULL,               -- findings.id
+  run         INTEGER,                        -- the reporting host's subscription's run, if one was open
+  from_status TEXT,                           -- NULL: first stored
+  to_status   TEXT,
+  at          TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS finding_history_by_finding ON finding_history (finding);
 `;
+
+/**
+ * The triggers that keep finding_history, and on PostgreSQL the change counter readers cache by
+ * (SQLite's PRAGMA data_version does that job there). A finding's run is the one its host's
+ * subscription has open (runs.status Processing, started by etm sync and the Airbyte destination),
+ * found from columns the findings row already has, so no writer needs to say which run it is.
+ * Only real changes are recorded: the writer re-reports every detection with its status.
+ * Recreated at each open, as the views are.
+ */
+export function findingTriggers(engine: Engine): string {
+  const run = (hostSeq: string): string =>
+    `(SELECT max(r.id) FROM runs r WHERE r.status = 'Processing' AND r.connector =
+        (SELECT h.subscription FROM asset_hosts h WHERE h.seq = ${hostSeq}))`;
+  if (engine === 'sqlite') {
+    const now = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
+    return `
+CREATE TRIGGER IF NOT EXISTS findings_history_insert AFTER INSERT ON findings
+BEGIN
+  INSERT INTO finding_history (finding, run, from_status, to_status, at)
+  VALUES (NEW.id, ${run('NEW.host_seq')}, NULL, NEW.status, ${now});
+END;
+CREATE TRIGGER IF NOT EXISTS findings_history_update AFTER UPDATE OF status ON findings
+  WHEN OLD.status IS NOT NEW.status
+BEGIN
+  INSERT INTO finding_history (finding, run, from_status, to_status, at)
+  VALUES (NEW.id, ${run('NEW.host_seq')}, OLD.status, NEW.status, ${now});
+END;
+CREATE TRIGGER IF NOT EXISTS findings_history_delete AFTER DELETE ON findings
+BEGIN
+  DELETE FROM finding_history WHERE finding = OLD.id;
+END;`;
+  }
+  const now = `to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+  // Statement-level, over the rows a statement changed: the writer inserts hundreds per statement.
+  const fn = (name: string, body: string): string => `
+CREATE OR REPLACE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+  ${body};
+  RETURN NULL;
+END $$;`;
+  return `
+${fn(
+  'etm_findings_inserted',
+  `INSERT INTO finding_history (finding, run, from_status, to_status, at)
+     SELECT n.id, ${run('n.host_seq')}, NULL, n.status, ${now} FROM etm_new n ORDER BY n.id`,
+)}
+${fn(
+  'etm_findings_updated',
+  `INSERT INTO finding_history (finding, run, from_status, to_status, at)
+     SELECT n.id, ${run('n.host_seq')}, o.status, n.status, ${now}
+       FROM etm_new n JOIN etm_old o ON o.id = n.id WHERE o.status IS DISTINCT FROM n.status ORDER BY n.id`,
+)}
+${fn('etm_findings_deleted', `DELETE FROM finding_history WHERE finding IN (SELECT id FROM etm_old)`)}
+${fn(
+  'etm_store_changed',
+  `UPDATE meta SET value = txid_current()::text
+     WHERE key = 'data_version' AND value <> txid_current()::text`,
+)}
+INSERT INTO meta (key, value) VALUES ('data_version', '0') ON CONFLICT (key) DO NOTHING;
+CREATE OR REPLACE TRIGGER findings_history_insert AFTER INSERT ON findings
+  REFERENCING NEW TABLE AS etm_new FOR EACH STATEMENT EXECUTE FUNCTION etm_findings_inserted();
+CREATE OR REPLACE TRIGGER findings_history_update AFTER UPDATE ON findings
+  REFERENCING OLD TABLE AS etm_old NEW TABLE AS etm_new FOR EACH STATEMENT EXECUTE FUNCTION etm_findings_updated();
+CREATE OR REPLACE TRIGGER findings_history_delete AFTER DELETE ON findings
+  REFERENCING OLD TABLE AS etm_old FOR EACH STATEMENT EXECUTE FUNCTION etm_findings_deleted();
+${CHANGE_COUNTED.map(
+  (t) => `CREATE OR REPLACE TRIGGER ${t}_changed AFTER INSERT OR UPDATE OR DELETE ON ${t}
+  FOR EACH STATEMENT EXECUTE FUNCTION etm_store_changed();`,
+).join('\n')}`;
+}
+
+/**
+ * What the read model's cached totals, overview and sorted ids read. Runs are not counted: they
+ * are written outside the writer's lock, and the read model reads their finished count instead.
+ */
+const CHANGE_COUNTED = ['findings', 'assets', 'asset_hosts', 'vulnerabilities'];
 
 /**
  * etm_assets, etm_findings (current findings only: one row per ETM finding), etm_connectors and
