@@ -300,7 +300,11 @@ function show(...nodes) {
  */
 function plain(v) {
   if (typeof v !== 'string') return text(v);
-  const breaks = v.replace(/<\s*(br|\/p|p)\s*\/?>/gi, '\n');
+  // Only formatting tags are markup; any other "<" is text, such as a payload quoted in the
+  // description (<![CDATA[…]]>, <script>), which an HTML parser would swallow.
+  const tags =
+    /<(?!\/?(?:p|br|b|i|u|em|strong|ul|ol|li|a|pre|code|span|div|font|table|tr|td|th)\b)/gi;
+  const breaks = v.replace(tags, '&lt;').replace(/<\s*(br|\/p|p)\s*\/?>/gi, '\n');
   const doc = new DOMParser().parseFromString(breaks, 'text/html');
   return (doc.body.textContent || '').replace(/\n{3,}/g, '\n\n').trim() || '—';
 }

@@ -7,6 +7,8 @@
  */
 import { ChildProcess } from 'child_process';
 
+import { ReadModel } from '../../src/etm/query/read-model';
+import { EtmStore } from '../../src/etm/store/database';
 import { finished, runEtm, startEtm } from './e2e';
 import { syncedStores } from './console-store';
 import { Engine } from '../../src/etm/store/sql';
@@ -171,4 +173,35 @@ test('etm query and etm asset print the same on both', async () => {
       sqlite.stdout.replaceAll(stores.dbs.sqlite as string, 'DB'),
     );
   }
+});
+
+test('a deep page walked through an index is that slice of the whole sorted result', async () => {
+  const keys: string[][] = [];
+  for (const e of ENGINES) {
+    const store = await EtmStore.open(stores.dbs[e] as string, { readonly: true });
+    try {
+      // Every page from the first on is a deep one here: the paths a 1M store takes past page 20.
+      const reader = new ReadModel(store, 1);
+      for (const sort of ['', 'detectionScore:desc', 'findingSeverity:desc', 'detectionScore']) {
+        for (const query of ['finding.vendorProductName: VMDR', 'finding.findingStatus: ACTIVE']) {
+          const whole: string[] = [];
+          for await (const r of new ReadModel(store).records({ query, sort }))
+            whole.push(r.record.findingKey as string);
+          expect(whole.length).toBeGreaterThan(100);
+          keys.push(whole);
+          for (const offset of [1, 2, 13, 50, 99, whole.length - 5, whole.length]) {
+            const page = await reader.page({ query, sort, offset, limit: 7 });
+            expect(page.rows.map((r) => r.record.findingKey)).toEqual(
+              whole.slice(offset, offset + 7),
+            );
+            expect(page.total).toBe(whole.length);
+          }
+        }
+      }
+    } finally {
+      await store.close();
+    }
+  }
+  const half = keys.length / 2;
+  expect(keys.slice(half)).toEqual(keys.slice(0, half));
 });

@@ -390,6 +390,23 @@ test('finding page: knowledge base, CVEs, CVSS, ATT&CK and every host report', a
   await shot('finding');
 });
 
+test('finding page: a payload quoted in the knowledge base shows as text, not swallowed as markup', async () => {
+  const f = findings.find((x) => String(x.findingDescription).includes('<![CDATA[')) as Record<
+    string,
+    unknown
+  >;
+  expect(f).toBeDefined();
+  await page.goto(`${url}#/finding?${new URLSearchParams({ key: f.findingKey as string })}`);
+  await page.waitForSelector('#reports');
+  const description = await page.$$eval('.panel', (panels) =>
+    panels
+      .find((p) => p.querySelector('h2')?.textContent === 'Description')
+      ?.textContent?.replace(/^Description/, ''),
+  );
+  const payload = /<!\[CDATA\[.*?\]\]>/.exec(f.findingDescription as string)?.[0] as string;
+  expect(description).toContain(payload);
+});
+
 test('connectors: states, last runs with their counts; no password anywhere', async () => {
   await page.goto(`${url}#/connectors`);
   await page.waitForSelector('.connector');

@@ -109,7 +109,12 @@ interface Sort {
   readonly desc: boolean;
   readonly with?: string;
   readonly join?: string;
+  /** A findings column whose index (store/schema.ts) is in this order, ties by asset. */
+  readonly indexed?: boolean;
 }
+
+/** Findings columns indexed for a descending sort among current findings (store/schema.ts). */
+const INDEXED_DESC = ['f.score', 'f.severity'];
 
 function parseSort(model: EtmModel, text: string | undefined): SortRequest | undefined {
   if (text === undefined || text === '') return undefined;
@@ -133,7 +138,12 @@ function parseSort(model: EtmModel, text: string | undefined): SortRequest | und
  * values are extracted once per QID (or asset) into a materialised table joined by key, and a
  * detection attribute is read at its position in each layout.
  */
-async function findingSort(sql: Sql, d: Dialect, request: SortRequest): Promise<Sort> {
+async function findingSort(
+  sql: Sql,
+  d: Dialect,
+  request: SortRequest,
+  qidHas: (field: string) => Promise<boolean>,
+): Promise<Sort> {
   const { field, desc } = request;
   const type = valueType(MODELS[FINDING].attributes.get(field)?.type ?? 'string');
   if ((FINDING_ASSET_FIELDS as ReadonlyArray<string>).includes(field)) {
@@ -150,8 +160,17 @@ async function findingSort(sql: Sql, d: Dialect, request: SortRequest): Promise<
     with: `sv AS MATERIALIZED (SELECT vulnerability_key AS k, ${d.field('record', field, type)} AS value FROM vulnerabilities)`,
     join: 'LEFT JOIN sv ON sv.k = f.vulnerability_key',
   };
-  if (stored?.column)
+  if (stored?.column) {
+    // The column alone when no QID has the attribute (the default transform map): the findings'
+    // indexes on their columns (store/schema.ts) then serve the sort.
+    if (!(await qidHas(field)))
+      return {
+        expr: d.sortable(stored.column, type),
+        desc,
+        indexed: desc && INDEXED_DESC.includes(stored.column),
+      };
     return { expr: d.sortable(`coalesce(${stored.column}, sv.value)`, type), desc, ...qid };
+  }
   const layouts = await sql.all<{ layout: number; path: string }>(
     `SELECT layout, path FROM layout_fields WHERE name = ? ORDER BY layout`,
     [field],
@@ -380,7 +399,11 @@ export class ReadModel {
   private readonly sql: Sql;
   private readonly d: Dialect;
 
-  constructor(store: EtmStore) {
+  /** `deepPage`: from this offset on, pages come from an index walk or the sorted ids. */
+  constructor(
+    store: EtmStore,
+    private readonly deepPage = DEEP_PAGE,
+  ) {
     this.sql = store.sql;
     this.d = store.dialect;
   }
@@ -437,16 +460,23 @@ export class ReadModel {
     const sort = sortRequest && (await this.sort(compiled.model, sortRequest));
     const offset = Math.max(0, request.offset ?? 0);
     const assembler = new FindingAssembler(this.sql);
+    const walked =
+      request.limit !== undefined && offset >= this.deepPage
+        ? await this.walkedPage(compiled, sort, offset, request.limit)
+        : undefined;
+    if (walked) {
+      yield* await this.fetch(compiled.model, walked, assembler);
+      return;
+    }
     const ordered = await this.orderedIds(compiled, sort, offset, request.limit !== undefined);
+    const pageSql = idsSql(compiled, sort, true);
+    const pageParams = [...compiled.params, request.limit ?? Number.MAX_SAFE_INTEGER, offset];
+    // A page near the top: its ids kept, as the totals are, until the store changes.
     const ids =
       ordered ??
-      (
-        await this.sql.all<{ id: number }>(idsSql(compiled, sort, true), [
-          ...compiled.params,
-          request.limit ?? Number.MAX_SAFE_INTEGER,
-          offset,
-        ])
-      ).map((r) => r.id);
+      (await this.cached(`page ${pageSql} ${JSON.stringify(pageParams)}`, async () =>
+        (await this.sql.all<{ id: number }>(pageSql, pageParams)).map((r) => r.id),
+      ));
     const from = ordered ? offset : 0;
     const to =
       request.limit === undefined ? ids.length : Math.min(ids.length, from + request.limit);
@@ -457,6 +487,60 @@ export class ReadModel {
         assembler,
       );
     }
+  }
+
+  /**
+   * A deep page of findings read by walking an index rather than sorting the result, when the
+   * order is one an index holds and the condition reads no column (every current finding): store
+   * order (findings_identity) as a plain OFFSET; a column sort (`score DESC, asset_seq`, ties then
+   * by detection key, which the index leaves out) by finding the (value, asset) group the page
+   * starts in, counting the rows before that group, and sorting only from there. Undefined when
+   * no index serves it.
+   */
+  private async walkedPage(
+    compiled: CompiledQuery,
+    sort: Sort | undefined,
+    offset: number,
+    limit: number,
+  ): Promise<number[] | undefined> {
+    if (compiled.model !== FINDING || /\b(f|fa|h|v)\./.test(compiled.where)) return undefined;
+    if (sort && !sort.indexed) return undefined;
+    const key = `walk ${sort?.expr} ${compiled.where} ${JSON.stringify(compiled.params)} ${offset} ${limit}`;
+    return this.cached(key, async () => {
+      const where = `f.current = 1 AND (${compiled.where})`;
+      const p = compiled.params;
+      if (!sort) {
+        const rows = await this.sql.all<{ id: number }>(
+          `SELECT f.id AS id FROM findings f WHERE ${where} ORDER BY f.asset_seq, f.detection_key LIMIT ? OFFSET ?`,
+          [...p, limit, offset],
+        );
+        return rows.map((r) => r.id);
+      }
+      const e = sort.expr;
+      const order = `${e} DESC NULLS LAST, f.asset_seq`;
+      const start = await this.sql.get<{ v: number | null; a: number }>(
+        `SELECT ${e} AS v, f.asset_seq AS a FROM findings f WHERE ${where} ORDER BY ${order} LIMIT 1 OFFSET ?`,
+        [...p, offset],
+      );
+      if (!start) return [];
+      // Rows before the group (v, a) in `e DESC NULLS LAST, asset_seq` order.
+      const before =
+        start.v === null
+          ? `(${e} IS NOT NULL OR f.asset_seq < ?)`
+          : `(${e} > ? OR (${e} = ? AND f.asset_seq < ?))`;
+      const beforeParams = start.v === null ? [start.a] : [start.v, start.v, start.a];
+      const counted = await this.sql.get<{ n: number }>(
+        `SELECT COUNT(*) AS n FROM findings f WHERE ${where} AND ${before}`,
+        [...p, ...beforeParams],
+      );
+      const skip = offset - (counted?.n ?? 0);
+      const rows = await this.sql.all<{ id: number }>(
+        `SELECT f.id AS id FROM findings f WHERE ${where} AND NOT coalesce(${before}, FALSE)
+          ORDER BY ${order}, f.detection_key LIMIT ?`,
+        [...p, ...beforeParams, skip + limit],
+      );
+      return rows.slice(skip).map((r) => r.id);
+    });
   }
 
   /**
@@ -475,11 +559,11 @@ export class ReadModel {
     const key = `${sql} ${JSON.stringify(compiled.params)}`;
     await this.forgetIfChanged();
     let ids = this.idLists.get(key);
-    if (!ids && paged && offset < DEEP_PAGE) return undefined;
+    if (!ids && paged && offset < this.deepPage) return undefined;
     if (!ids) {
-      const list: number[] = [];
-      for await (const r of this.sql.iterate<{ id: number }>(sql, compiled.params)) list.push(r.id);
-      ids = Float64Array.from(list);
+      // One statement, not a cursor: a million ids pass in one go, not a million awaits.
+      const rows = await this.sql.all<{ id: number }>(sql, compiled.params);
+      ids = Float64Array.from(rows, (r) => r.id);
       if (this.idLists.size >= ID_LISTS)
         this.idLists.delete(this.idLists.keys().next().value as string);
       this.idLists.set(key, ids);
@@ -488,12 +572,23 @@ export class ReadModel {
   }
 
   private async sort(model: EtmModel, request: SortRequest): Promise<Sort> {
-    if (model === FINDING) return findingSort(this.sql, this.d, request);
+    if (model === FINDING) return findingSort(this.sql, this.d, request, (f) => this.qidHas(f));
     const type = valueType(MODELS[ASSET].attributes.get(request.field)?.type ?? 'string');
     return {
       expr: this.d.sortable(fieldExpression(ASSET, request.field, this.d), type),
       desc: request.desc,
     };
+  }
+
+  /** Whether any QID's knowledge has this finding attribute (once per state of the store). */
+  private qidHas(field: string): Promise<boolean> {
+    const type = valueType(MODELS[FINDING].attributes.get(field)?.type ?? 'string');
+    return this.cached(`qid has ${field}`, async () => {
+      const row = await this.sql.get(
+        `SELECT 1 AS x FROM vulnerabilities WHERE ${this.d.field('record', field, type)} IS NOT NULL LIMIT 1`,
+      );
+      return row !== undefined;
+    });
   }
 
   /** The records of `ids`, in that order. */
@@ -502,6 +597,7 @@ export class ReadModel {
     ids: number[],
     assembler: FindingAssembler,
   ): Promise<ListedRecord[]> {
+    if (ids.length === 0) return [];
     const rows = await this.sql.all<ListedFindingRow>(rowsSql(this.d, model, ids.length), ids);
     const byId = new Map(rows.map((r) => [r.id, r]));
     const out: ListedRecord[] = [];

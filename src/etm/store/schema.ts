@@ -94,6 +94,12 @@ CREATE TABLE IF NOT EXISTS findings (
   record            TEXT NOT NULL               -- per-detection attribute values (JSON array)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS findings_identity ON findings (asset_seq, detection_key, host_seq);
+-- The console's default findings list, highest QDS first, and its severity sort: a page is a walk
+-- of these (ties sorted within one asset), not a sort of every current finding. Only current rows,
+-- and no detection key (long): two small indexes. What else sorts is sorted once per state of the
+-- store and kept (query/read-model.ts).
+CREATE INDEX IF NOT EXISTS findings_current_by_score ON findings (score DESC, asset_seq) WHERE current = 1;
+CREATE INDEX IF NOT EXISTS findings_current_by_severity ON findings (severity DESC, asset_seq) WHERE current = 1;
 
 -- Finding records are arrays of values; a layout names them. A transform map gives one layout.
 CREATE TABLE IF NOT EXISTS layouts (
