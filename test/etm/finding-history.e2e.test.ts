@@ -104,7 +104,7 @@ onEachEngine('a finding fixed then reopened', () => {
       );
       for (const h of history) {
         expect(h.runStartedAt).toBe(runs.find((r) => r.id === h.run)?.started_at);
-        expect(h.at >= (h.runStartedAt as string)).toBe(true);
+        expect((h.at as string) >= (h.runStartedAt as string)).toBe(true);
       }
     } finally {
       await store.close();

@@ -24,6 +24,9 @@ import { OPEN_FINDINGS_SQL, TruRiskAccumulator, truRiskBand } from '../trurisk';
 import { CompiledQuery, compileQuery, fieldExpression, findingColumn, valueType } from './compiler';
 import { parseQuery } from './parser';
 
+/** The high QDS band's lower edge: findings_current_top_score holds the findings from it up. */
+const TOP_QDS = Number(params.detectionBands.find((b) => b.name === 'high')?.minScore ?? 70);
+
 /** Asset attributes shown beside each finding, so a finding names its machine. */
 export const FINDING_ASSET_FIELDS = ['assetName', 'ipAddress'] as const;
 
@@ -111,10 +114,19 @@ interface Sort {
   readonly join?: string;
   /** A findings column whose index (store/schema.ts) is in this order, ties by asset. */
   readonly indexed?: boolean;
+  /** The rows that index holds, when it holds only the top of the order. */
+  readonly band?: string;
 }
 
-/** Findings columns indexed for a descending sort among current findings (store/schema.ts). */
-const INDEXED_DESC = ['f.score', 'f.severity'];
+/**
+ * Findings columns indexed for a descending sort among current findings (store/schema.ts), and
+ * the part of the order each index holds: QDS only from the high band (70) up, so that the index
+ * costs a sync a fraction of its findings.
+ */
+const INDEXED_DESC: Readonly<Record<string, string | undefined>> = {
+  'f.score': `f.score >= ${TOP_QDS}`,
+  'f.severity': undefined,
+};
 
 function parseSort(model: EtmModel, text: string | undefined): SortRequest | undefined {
   if (text === undefined || text === '') return undefined;
@@ -167,7 +179,8 @@ async function findingSort(
       return {
         expr: d.sortable(stored.column, type),
         desc,
-        indexed: desc && INDEXED_DESC.includes(stored.column),
+        indexed: desc && stored.column in INDEXED_DESC,
+        band: desc ? INDEXED_DESC[stored.column] : undefined,
       };
     return { expr: d.sortable(`coalesce(${stored.column}, sv.value)`, type), desc, ...qid };
   }
@@ -215,7 +228,12 @@ function findingsFrom(...sql: string[]): string {
  * The ids of a compiled query's records in list order, from `offset`, at most `limit`. Only ids
  * go through the sort, so that a deep page does not hold every earlier row's JSON in the sorter.
  */
-function idsSql(compiled: CompiledQuery, sort: Sort | undefined, paged: boolean): string {
+function idsSql(
+  compiled: CompiledQuery,
+  sort: Sort | undefined,
+  paged: boolean,
+  band?: string,
+): string {
   const asset = compiled.model === ASSET;
   const tie = asset ? 'a.seq' : 'f.asset_seq, f.detection_key';
   const order = sort ? `${sort.expr} ${sort.desc ? 'DESC' : 'ASC'} NULLS LAST, ${tie}` : tie;
@@ -223,7 +241,7 @@ function idsSql(compiled: CompiledQuery, sort: Sort | undefined, paged: boolean)
   const from = asset ? 'assets a' : findingsFrom(compiled.where, order);
   const where = asset
     ? `a.record IS NOT NULL AND (${compiled.where})`
-    : `f.current = 1 AND (${compiled.where})`;
+    : `f.current = 1 AND (${compiled.where})${band ? ` AND ${band}` : ''}`;
   return `${sort?.with ? `WITH ${sort.with} ` : ''}SELECT ${asset ? 'a.seq' : 'f.id'} AS id FROM ${from}
     ${sort?.join ?? ''} WHERE ${where} ORDER BY ${order}${page}`;
 }
@@ -313,7 +331,8 @@ export interface StatusChange {
   /** Null: the first status stored. */
   readonly from: string | null;
   readonly to: string | null;
-  readonly at: string;
+  /** Null: the status the finding had when the store began to keep its history. */
+  readonly at: string | null;
 }
 
 export interface FindingView {
@@ -469,8 +488,13 @@ export class ReadModel {
       return;
     }
     const ordered = await this.orderedIds(compiled, sort, offset, request.limit !== undefined);
-    const pageSql = idsSql(compiled, sort, true);
     const pageParams = [...compiled.params, request.limit ?? Number.MAX_SAFE_INTEGER, offset];
+    // Within the band its index holds, when the page lies in it.
+    const inBand =
+      sort?.band !== undefined &&
+      request.limit !== undefined &&
+      (await this.bandCount(compiled, sort.band)) >= offset + request.limit;
+    const pageSql = idsSql(compiled, sort, true, inBand ? sort?.band : undefined);
     // A page near the top: its ids kept, as the totals are, until the store changes.
     const ids =
       ordered ??
@@ -489,6 +513,16 @@ export class ReadModel {
     }
   }
 
+  /** How many of a query's findings lie in `band` (counted on its index, once per state). */
+  private bandCount(compiled: CompiledQuery, band: string): Promise<number> {
+    const sql = `SELECT COUNT(*) AS n FROM ${findingsFrom(compiled.where)}
+      WHERE f.current = 1 AND (${compiled.where}) AND ${band}`;
+    return this.cached(
+      `band ${sql} ${JSON.stringify(compiled.params)}`,
+      async () => (await this.sql.get<{ n: number }>(sql, compiled.params))?.n ?? 0,
+    );
+  }
+
   /**
    * A deep page of findings read by walking an index rather than sorting the result, when the
    * order is one an index holds and the condition reads no column (every current finding): store
@@ -505,9 +539,11 @@ export class ReadModel {
   ): Promise<number[] | undefined> {
     if (compiled.model !== FINDING || /\b(f|fa|h|v)\./.test(compiled.where)) return undefined;
     if (sort && !sort.indexed) return undefined;
+    if (sort?.band && (await this.bandCount(compiled, sort.band)) < offset + limit)
+      return undefined;
     const key = `walk ${sort?.expr} ${compiled.where} ${JSON.stringify(compiled.params)} ${offset} ${limit}`;
     return this.cached(key, async () => {
-      const where = `f.current = 1 AND (${compiled.where})`;
+      const where = `f.current = 1 AND (${compiled.where})${sort?.band ? ` AND ${sort.band}` : ''}`;
       const p = compiled.params;
       if (!sort) {
         const rows = await this.sql.all<{ id: number }>(
@@ -523,22 +559,48 @@ export class ReadModel {
         [...p, offset],
       );
       if (!start) return [];
-      // Rows before the group (v, a) in `e DESC NULLS LAST, asset_seq` order.
-      const before =
-        start.v === null
-          ? `(${e} IS NOT NULL OR f.asset_seq < ?)`
-          : `(${e} > ? OR (${e} = ? AND f.asset_seq < ?))`;
-      const beforeParams = start.v === null ? [start.a] : [start.v, start.v, start.a];
-      const counted = await this.sql.get<{ n: number }>(
-        `SELECT COUNT(*) AS n FROM findings f WHERE ${where} AND ${before}`,
-        [...p, ...beforeParams],
-      );
-      const skip = offset - (counted?.n ?? 0);
-      const rows = await this.sql.all<{ id: number }>(
-        `SELECT f.id AS id FROM findings f WHERE ${where} AND NOT coalesce(${before}, FALSE)
-          ORDER BY ${order}, f.detection_key LIMIT ?`,
-        [...p, ...beforeParams, skip + limit],
-      );
+      // The order in ranges an index reads directly (each condition an index range, so
+      // PostgreSQL need not visit the rows it skips): before the group (v, a), the group and the
+      // rest of its value, lower values, missing values.
+      const { v, a } = start;
+      const ranges: [string, unknown[], string][] =
+        v === null
+          ? [[`${e} IS NULL AND f.asset_seq >= ?`, [a], 'f.asset_seq']]
+          : [
+              [`${e} = ? AND f.asset_seq >= ?`, [v, a], 'f.asset_seq'],
+              [`${e} < ?`, [v], order],
+              [`${e} IS NULL`, [], 'f.asset_seq'],
+            ];
+      const beforeRanges: [string, unknown[]][] =
+        v === null
+          ? [
+              [`${e} IS NOT NULL`, []],
+              [`${e} IS NULL AND f.asset_seq < ?`, [a]],
+            ]
+          : [
+              [`${e} > ?`, [v]],
+              [`${e} = ? AND f.asset_seq < ?`, [v, a]],
+            ];
+      let before = 0;
+      for (const [range, params] of beforeRanges) {
+        const counted = await this.sql.get<{ n: number }>(
+          `SELECT COUNT(*) AS n FROM findings f WHERE ${where} AND ${range}`,
+          [...p, ...params],
+        );
+        before += counted?.n ?? 0;
+      }
+      const skip = offset - before;
+      const rows: { id: number }[] = [];
+      for (const [range, params, rangeOrder] of ranges) {
+        if (rows.length >= skip + limit) break;
+        rows.push(
+          ...(await this.sql.all<{ id: number }>(
+            `SELECT f.id AS id FROM findings f WHERE ${where} AND ${range}
+              ORDER BY ${rangeOrder}, f.detection_key LIMIT ?`,
+            [...p, ...params, skip + limit - rows.length],
+          )),
+        );
+      }
       return rows.slice(skip).map((r) => r.id);
     });
   }
@@ -779,12 +841,12 @@ export class ReadModel {
       started_at: string | null;
       from_status: string | null;
       to_status: string | null;
-      at: string;
+      at: number;
     }>(
       `SELECT h.subscription, h.host_id, fh.run, r.started_at, fh.from_status, fh.to_status, fh.at
          FROM finding_history fh JOIN findings f ON f.id = fh.finding
          JOIN asset_hosts h ON h.seq = f.host_seq LEFT JOIN runs r ON r.id = fh.run
-        WHERE fh.finding IN (${ids.map(() => '?').join(', ')}) ORDER BY fh.id`,
+        WHERE fh.finding IN (${ids.map(() => '?').join(', ')}) ORDER BY fh.at, fh.finding`,
       ids,
     );
     return {
@@ -798,7 +860,8 @@ export class ReadModel {
         runStartedAt: x.started_at,
         from: x.from_status,
         to: x.to_status,
-        at: x.at,
+        // 0: stored before the store kept a history (schema version 4).
+        at: Number(x.at) > 0 ? new Date(Number(x.at)).toISOString() : null,
       })),
     };
   }

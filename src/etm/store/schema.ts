@@ -29,8 +29,8 @@ export const MIGRATIONS: Readonly<Record<number, string>> = {
   2: `ALTER TABLE connectors ADD COLUMN network TEXT;
       ALTER TABLE connectors ADD COLUMN interrupted_at TEXT;`,
   // finding_history comes with SCHEMA; its history starts with each finding's status now.
-  3: `INSERT INTO finding_history (finding, run, from_status, to_status, at)
-      SELECT id, NULL, NULL, status, coalesce(last_found, '') FROM findings ORDER BY id;`,
+  3: `INSERT INTO finding_history (finding, at, run, from_status, to_status)
+      SELECT id, 0, NULL, NULL, status FROM findings ORDER BY id;`,
 };
 
 export const SCHEMA = `
@@ -96,9 +96,11 @@ CREATE TABLE IF NOT EXISTS findings (
 CREATE UNIQUE INDEX IF NOT EXISTS findings_identity ON findings (asset_seq, detection_key, host_seq);
 -- The console's default findings list, highest QDS first, and its severity sort: a page is a walk
 -- of these (ties sorted within one asset), not a sort of every current finding. Only current rows,
--- and no detection key (long): two small indexes. What else sorts is sorted once per state of the
--- store and kept (query/read-model.ts).
-CREATE INDEX IF NOT EXISTS findings_current_by_score ON findings (score DESC, asset_seq) WHERE current = 1;
+-- no detection key (long), and for QDS only the high band up (70, resources/etm/trurisk.json): an
+-- index insert at a random place costs a sync more than the rest of a finding's row, and the
+-- pages people read are the top. What else sorts is sorted once per state of the store and kept
+-- (query/read-model.ts).
+CREATE INDEX IF NOT EXISTS findings_current_top_score ON findings (score DESC, asset_seq) WHERE current = 1 AND score >= 70;
 CREATE INDEX IF NOT EXISTS findings_current_by_severity ON findings (severity DESC, asset_seq) WHERE current = 1;
 
 -- Finding records are arrays of values; a layout names them. A transform map gives one layout.
@@ -163,16 +165,16 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE INDEX IF NOT EXISTS runs_by_connector ON runs (connector, id);
 
 -- Each status a finding (a host's report) took, written by the triggers of findingTriggers: the
--- first when it was stored, then each change, whoever made it (the writer, a host purge).
+-- first when it was stored, then each change, whoever made it (the writer, a host purge). One
+-- b-tree in finding order (new findings append to it), a finding's entries in time order.
 CREATE TABLE IF NOT EXISTS finding_history (
-  id          INTEGER PRIMARY KEY,
   finding     INTEGER NOT NULL,               -- findings.id
+  at          BIGINT NOT NULL,                -- when, in ms since 1970 (UTC); 0: before v4
   run         INTEGER,                        -- the reporting host's subscription's run, if one was open
   from_status TEXT,                           -- NULL: first stored
   to_status   TEXT,
-  at          TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS finding_history_by_finding ON finding_history (finding);
+  PRIMARY KEY (finding, at)
+) WITHOUT ROWID;
 `;
 
 /**
@@ -188,25 +190,27 @@ export function findingTriggers(engine: Engine): string {
     `(SELECT max(r.id) FROM runs r WHERE r.status = 'Processing' AND r.connector =
         (SELECT h.subscription FROM asset_hosts h WHERE h.seq = ${hostSeq}))`;
   if (engine === 'sqlite') {
-    const now = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
+    // Two changes of one finding within a millisecond keep the first (OR IGNORE): a history
+    // entry never fails the writer's statement.
+    const now = `CAST(unixepoch('subsec') * 1000 AS INTEGER)`;
     return `
 CREATE TRIGGER IF NOT EXISTS findings_history_insert AFTER INSERT ON findings
 BEGIN
-  INSERT INTO finding_history (finding, run, from_status, to_status, at)
-  VALUES (NEW.id, ${run('NEW.host_seq')}, NULL, NEW.status, ${now});
+  INSERT OR IGNORE INTO finding_history (finding, at, run, from_status, to_status)
+  VALUES (NEW.id, ${now}, ${run('NEW.host_seq')}, NULL, NEW.status);
 END;
 CREATE TRIGGER IF NOT EXISTS findings_history_update AFTER UPDATE OF status ON findings
   WHEN OLD.status IS NOT NEW.status
 BEGIN
-  INSERT INTO finding_history (finding, run, from_status, to_status, at)
-  VALUES (NEW.id, ${run('NEW.host_seq')}, OLD.status, NEW.status, ${now});
+  INSERT OR IGNORE INTO finding_history (finding, at, run, from_status, to_status)
+  VALUES (NEW.id, ${now}, ${run('NEW.host_seq')}, OLD.status, NEW.status);
 END;
 CREATE TRIGGER IF NOT EXISTS findings_history_delete AFTER DELETE ON findings
 BEGIN
   DELETE FROM finding_history WHERE finding = OLD.id;
 END;`;
   }
-  const now = `to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+  const now = `floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint`;
   // Statement-level, over the rows a statement changed: the writer inserts hundreds per statement.
   const fn = (name: string, body: string): string => `
 CREATE OR REPLACE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
@@ -217,14 +221,16 @@ END $$;`;
   return `
 ${fn(
   'etm_findings_inserted',
-  `INSERT INTO finding_history (finding, run, from_status, to_status, at)
-     SELECT n.id, ${run('n.host_seq')}, NULL, n.status, ${now} FROM etm_new n ORDER BY n.id`,
+  `INSERT INTO finding_history (finding, at, run, from_status, to_status)
+     SELECT n.id, ${now}, ${run('n.host_seq')}, NULL, n.status FROM etm_new n ORDER BY n.id
+     ON CONFLICT DO NOTHING`,
 )}
 ${fn(
   'etm_findings_updated',
-  `INSERT INTO finding_history (finding, run, from_status, to_status, at)
-     SELECT n.id, ${run('n.host_seq')}, o.status, n.status, ${now}
-       FROM etm_new n JOIN etm_old o ON o.id = n.id WHERE o.status IS DISTINCT FROM n.status ORDER BY n.id`,
+  `INSERT INTO finding_history (finding, at, run, from_status, to_status)
+     SELECT n.id, ${now}, ${run('n.host_seq')}, o.status, n.status
+       FROM etm_new n JOIN etm_old o ON o.id = n.id WHERE o.status IS DISTINCT FROM n.status ORDER BY n.id
+     ON CONFLICT DO NOTHING`,
 )}
 ${fn('etm_findings_deleted', `DELETE FROM finding_history WHERE finding IN (SELECT id FROM etm_old)`)}
 ${fn(
