@@ -975,18 +975,18 @@ export class ReadModel {
 }
 
 /**
- * What changes when a writer commits: SQLite's data_version (other connections' commits), on
- * PostgreSQL the change counter the store's triggers bump once per writing transaction
- * (store/schema.ts).
+ * What changes when a writer commits: SQLite's data_version (other connections' commits); on
+ * PostgreSQL the change counter the findings triggers move once per writing transaction
+ * (store/schema.ts), the runs finished and the newest asset.
  */
 async function storeVersion(sql: Sql): Promise<unknown> {
   if (sql.engine === 'sqlite')
     return (await sql.get<{ data_version: number }>('PRAGMA data_version'))?.data_version;
-  const row = await sql.get<{ value: string; runs: number }>(
+  const row = await sql.get<{ value: string; runs: number; seq: number }>(
     `SELECT (SELECT value FROM meta WHERE key = 'data_version') AS value,
-            (SELECT COUNT(summary) FROM runs) AS runs`,
+            (SELECT COUNT(summary) FROM runs) AS runs, (SELECT max(seq) FROM assets) AS seq`,
   );
-  return `${row?.value}/${row?.runs}`;
+  return `${row?.value}/${row?.runs}/${row?.seq}`;
 }
 
 export function runView(r: RunRow): RunView {

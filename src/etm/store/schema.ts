@@ -179,7 +179,9 @@ CREATE TABLE IF NOT EXISTS finding_history (
 
 /**
  * The triggers that keep finding_history, and on PostgreSQL the change counter readers cache by
- * (SQLite's PRAGMA data_version does that job there). A finding's run is the one its host's
+ * (SQLite's PRAGMA data_version does that job there): moved by whatever inserts, deletes or
+ * changes the status of a finding; the read model reads it beside the runs finished and the
+ * newest asset, which cover what else a sync changes. A finding's run is the one its host's
  * subscription has open (runs.status Processing, started by etm sync and the Airbyte destination),
  * found from columns the findings row already has, so no writer needs to say which run it is.
  * Only real changes are recorded: the writer re-reports every detection with its status.
@@ -189,21 +191,23 @@ export function findingTriggers(engine: Engine): string {
   const run = (hostSeq: string): string =>
     `(SELECT max(r.id) FROM runs r WHERE r.status = 'Processing' AND r.connector =
         (SELECT h.subscription FROM asset_hosts h WHERE h.seq = ${hostSeq}))`;
+  // A change's moment: never before the finding's last entry, so that (finding, at) stays unique
+  // and in order when two changes fall in one millisecond.
+  const after = (now: string, finding: string): string =>
+    `max(${now}, coalesce((SELECT max(at) FROM finding_history WHERE finding = ${finding}), 0) + 1)`;
   if (engine === 'sqlite') {
-    // Two changes of one finding within a millisecond keep the first (OR IGNORE): a history
-    // entry never fails the writer's statement.
     const now = `CAST(unixepoch('subsec') * 1000 AS INTEGER)`;
     return `
 CREATE TRIGGER IF NOT EXISTS findings_history_insert AFTER INSERT ON findings
 BEGIN
-  INSERT OR IGNORE INTO finding_history (finding, at, run, from_status, to_status)
+  INSERT INTO finding_history (finding, at, run, from_status, to_status)
   VALUES (NEW.id, ${now}, ${run('NEW.host_seq')}, NULL, NEW.status);
 END;
 CREATE TRIGGER IF NOT EXISTS findings_history_update AFTER UPDATE OF status ON findings
   WHEN OLD.status IS NOT NEW.status
 BEGIN
-  INSERT OR IGNORE INTO finding_history (finding, at, run, from_status, to_status)
-  VALUES (NEW.id, ${now}, ${run('NEW.host_seq')}, OLD.status, NEW.status);
+  INSERT INTO finding_history (finding, at, run, from_status, to_status)
+  VALUES (NEW.id, ${after(now, 'NEW.id')}, ${run('NEW.host_seq')}, OLD.status, NEW.status);
 END;
 CREATE TRIGGER IF NOT EXISTS findings_history_delete AFTER DELETE ON findings
 BEGIN
@@ -211,51 +215,43 @@ BEGIN
 END;`;
   }
   const now = `floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint`;
-  // Statement-level, over the rows a statement changed: the writer inserts hundreds per statement.
+  // Each also moves the change counter, once per transaction (readers cache until it moves).
+  const changed = `UPDATE meta SET value = txid_current()::text
+     WHERE key = 'data_version' AND value <> txid_current()::text`;
   const fn = (name: string, body: string): string => `
 CREATE OR REPLACE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
   ${body};
+  ${changed};
   RETURN NULL;
 END $$;`;
+  // Inserts and deletes per statement, over its rows (the writer inserts hundreds at once, each
+  // host's run looked up once); status changes per row, the WHEN tested without a call, since the
+  // writer re-reports every detection and the materialiser updates findings one by one.
   return `
 ${fn(
   'etm_findings_inserted',
   `INSERT INTO finding_history (finding, at, run, from_status, to_status)
-     SELECT n.id, ${now}, ${run('n.host_seq')}, NULL, n.status FROM etm_new n ORDER BY n.id
-     ON CONFLICT DO NOTHING`,
+     SELECT n.id, ${now}, hr.run, NULL, n.status
+       FROM etm_new n JOIN (SELECT s.host_seq, ${run('s.host_seq')} AS run
+                              FROM (SELECT DISTINCT host_seq FROM etm_new) s) hr
+         ON hr.host_seq = n.host_seq`,
 )}
 ${fn(
-  'etm_findings_updated',
+  'etm_finding_status_changed',
   `INSERT INTO finding_history (finding, at, run, from_status, to_status)
-     SELECT n.id, ${now}, ${run('n.host_seq')}, o.status, n.status
-       FROM etm_new n JOIN etm_old o ON o.id = n.id WHERE o.status IS DISTINCT FROM n.status ORDER BY n.id
-     ON CONFLICT DO NOTHING`,
+     VALUES (NEW.id, ${after(now, 'NEW.id').replace('max(', 'greatest(')}, ${run('NEW.host_seq')}, OLD.status, NEW.status)`,
 )}
 ${fn('etm_findings_deleted', `DELETE FROM finding_history WHERE finding IN (SELECT id FROM etm_old)`)}
-${fn(
-  'etm_store_changed',
-  `UPDATE meta SET value = txid_current()::text
-     WHERE key = 'data_version' AND value <> txid_current()::text`,
-)}
 INSERT INTO meta (key, value) VALUES ('data_version', '0') ON CONFLICT (key) DO NOTHING;
 CREATE OR REPLACE TRIGGER findings_history_insert AFTER INSERT ON findings
   REFERENCING NEW TABLE AS etm_new FOR EACH STATEMENT EXECUTE FUNCTION etm_findings_inserted();
-CREATE OR REPLACE TRIGGER findings_history_update AFTER UPDATE ON findings
-  REFERENCING OLD TABLE AS etm_old NEW TABLE AS etm_new FOR EACH STATEMENT EXECUTE FUNCTION etm_findings_updated();
+CREATE OR REPLACE TRIGGER findings_history_update AFTER UPDATE OF status ON findings
+  FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status)
+  EXECUTE FUNCTION etm_finding_status_changed();
 CREATE OR REPLACE TRIGGER findings_history_delete AFTER DELETE ON findings
-  REFERENCING OLD TABLE AS etm_old FOR EACH STATEMENT EXECUTE FUNCTION etm_findings_deleted();
-${CHANGE_COUNTED.map(
-  (t) => `CREATE OR REPLACE TRIGGER ${t}_changed AFTER INSERT OR UPDATE OR DELETE ON ${t}
-  FOR EACH STATEMENT EXECUTE FUNCTION etm_store_changed();`,
-).join('\n')}`;
+  REFERENCING OLD TABLE AS etm_old FOR EACH STATEMENT EXECUTE FUNCTION etm_findings_deleted();`;
 }
-
-/**
- * What the read model's cached totals, overview and sorted ids read. Runs are not counted: they
- * are written outside the writer's lock, and the read model reads their finished count instead.
- */
-const CHANGE_COUNTED = ['findings', 'assets', 'asset_hosts', 'vulnerabilities'];
 
 /**
  * etm_assets, etm_findings (current findings only: one row per ETM finding), etm_connectors and
