@@ -125,6 +125,8 @@ const LABELS = {
   ipAddress: 'IP address',
   operatingSystemName: 'operating system',
   assetCriticalityScore: 'criticality',
+  // The criticality TruRisk used (the hosts' ACS, or the default): what multiplies its score.
+  truRiskCriticality: 'criticality',
   truRiskScore: 'TruRisk',
   truRiskBand: 'band',
   sourceVulnerabilityId: 'QID',
@@ -140,6 +142,7 @@ const NOWRAP = new Set(['assetKey', 'assetName', 'ipAddress', 'truRiskBand', 'fi
 
 const NUMERIC = new Set([
   'truRiskScore',
+  'truRiskCriticality',
   'assetCriticalityScore',
   'vendorTruRiskScore',
   'findingSeverity',

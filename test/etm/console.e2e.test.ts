@@ -174,6 +174,20 @@ test('inventory: TruRisk order, sort by a column, paging, search, the errors etm
   expect(assets.length).toBeGreaterThan(50);
   expect(await countText()).toBe(`1–50 of ${n(assets.length)} assets`);
   expect(await rowKeys()).toEqual(byRisk.slice(0, 50));
+  // Headings in words, not attribute names (the attribute is the tooltip).
+  const headings = await page.$$eval('#results table.list thead th', (ths) =>
+    ths.map((th) => th.textContent?.replace(/[▲▼]/g, '').trim()),
+  );
+  expect(headings).toEqual([
+    'asset key',
+    'asset',
+    'IP address',
+    'operating system',
+    'subscriptions',
+    'criticality',
+    'TruRisk',
+    'band',
+  ]);
   await shot('inventory');
 
   let before = await listState();
