@@ -125,6 +125,8 @@ const LABELS = {
   ipAddress: 'IP address',
   operatingSystemName: 'operating system',
   assetCriticalityScore: 'criticality',
+  // The criticality TruRisk used (the hosts' ACS, or the default): what multiplies its score.
+  truRiskCriticality: 'criticality',
   truRiskScore: 'TruRisk',
   truRiskBand: 'band',
   sourceVulnerabilityId: 'QID',
@@ -140,6 +142,7 @@ const NOWRAP = new Set(['assetKey', 'assetName', 'ipAddress', 'truRiskBand', 'fi
 
 const NUMERIC = new Set([
   'truRiskScore',
+  'truRiskCriticality',
   'assetCriticalityScore',
   'vendorTruRiskScore',
   'findingSeverity',
@@ -300,7 +303,11 @@ function show(...nodes) {
  */
 function plain(v) {
   if (typeof v !== 'string') return text(v);
-  const breaks = v.replace(/<\s*(br|\/p|p)\s*\/?>/gi, '\n');
+  // Only formatting tags are markup; any other "<" is text, such as a payload quoted in the
+  // description (<![CDATA[…]]>, <script>), which an HTML parser would swallow.
+  const tags =
+    /<(?!\/?(?:p|br|b|i|u|em|strong|ul|ol|li|a|pre|code|span|div|font|table|tr|td|th)\b)/gi;
+  const breaks = v.replace(tags, '&lt;').replace(/<\s*(br|\/p|p)\s*\/?>/gi, '\n');
   const doc = new DOMParser().parseFromString(breaks, 'text/html');
   return (doc.body.textContent || '').replace(/\n{3,}/g, '\n\n').trim() || '—';
 }
@@ -685,6 +692,41 @@ async function findingPage(key) {
   const r = f.record;
   const objects = (list) =>
     Array.isArray(list) && list.length ? list.map((x) => `${x.id} ${x.name}`).join('\n') : '—';
+  const history = h(
+    'table',
+    { id: 'history', className: 'list' },
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        ['when', 'run', 'subscription', 'host ID', 'change'].map((c) => h('th', {}, c)),
+      ),
+    ),
+    h(
+      'tbody',
+      {},
+      f.history.map((x) =>
+        h(
+          'tr',
+          {},
+          h('td', {}, when(x.at)),
+          h('td', {}, x.run === null ? '—' : `#${x.run} (started ${when(x.runStartedAt)})`),
+          h('td', {}, x.subscription),
+          h('td', {}, x.hostId),
+          h(
+            'td',
+            {},
+            x.from === null
+              ? 'first seen as '
+              : h('span', {}, badge(`st-${x.from}`, x.from), ' → '),
+            badge(`st-${x.to}`, x.to),
+          ),
+        ),
+      ),
+    ),
+  );
   const reports = h(
     'table',
     { id: 'reports', className: 'list' },
@@ -797,11 +839,22 @@ async function findingPage(key) {
     h(
       'div',
       { className: 'panel' },
-      h('h2', {}, 'Status history: every host report of this finding'),
+      h('h2', {}, 'Status history across runs'),
       h(
         'div',
         { className: 'sub' },
-        "The store keeps each host's latest report; the dates and counts are Qualys' history of the detection.",
+        'Each status this finding took in the store, oldest first, with the sync run that brought it.',
+      ),
+      history,
+    ),
+    h(
+      'div',
+      { className: 'panel' },
+      h('h2', {}, 'Host reports of this finding'),
+      h(
+        'div',
+        { className: 'sub' },
+        "Each Qualys host's latest report; the dates and counts are Qualys' own history of the detection.",
       ),
       reports,
     ),

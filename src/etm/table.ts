@@ -26,15 +26,18 @@ export function cell(v: unknown): string {
 export async function writeTable(
   out: Writable,
   columns: ReadonlyArray<string>,
-  rows: Iterable<ReadonlyArray<string>>,
+  rows: Iterable<ReadonlyArray<string>> | AsyncIterable<ReadonlyArray<string>>,
   maxWidth = MAX_WIDTH,
 ): Promise<number> {
   const head: ReadonlyArray<string>[] = [];
-  const it = rows[Symbol.iterator]();
-  let r = it.next();
+  const it =
+    Symbol.asyncIterator in rows
+      ? rows[Symbol.asyncIterator]()
+      : (rows as Iterable<ReadonlyArray<string>>)[Symbol.iterator]();
+  let r = await it.next();
   while (!r.done && head.length < MEASURE_ROWS) {
     head.push(r.value);
-    r = it.next();
+    r = await it.next();
   }
   const widths = columns.map((c, i) =>
     Math.min(maxWidth, Math.max(c.length, ...head.map((row) => row[i].length))),
@@ -53,7 +56,7 @@ export async function writeTable(
   while (!r.done) {
     await writeLine(out, line(r.value));
     n++;
-    r = it.next();
+    r = await it.next();
   }
   return n;
 }

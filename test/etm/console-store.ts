@@ -10,7 +10,8 @@ import path from 'path';
 import { DEMO_SCAN_CYCLE, demoSubscriptions } from '../../src/etm/demo/subscriptions';
 import { Simulator, startSimulator } from '../../src/simulator';
 import { requireBuilt, runEtm, sourceConfig } from './e2e';
-import { tempDir } from './helpers';
+import { Engine } from '../../src/etm/store/sql';
+import { tempDir, tempLocation } from './helpers';
 
 export interface SyncedStore {
   readonly dir: string;
@@ -20,13 +21,31 @@ export interface SyncedStore {
   close(): Promise<void>;
 }
 
-export async function syncedStore(hosts = 30): Promise<SyncedStore> {
+/** One store of `engine` (see syncedStores). */
+export async function syncedStore(hosts = 30, engine: Engine = 'sqlite'): Promise<SyncedStore> {
+  const stores = await syncedStores(hosts, [engine]);
+  return { ...stores, db: stores.dbs[engine] as string };
+}
+
+/**
+ * A store per engine in `engines`, each synced from the same simulators in the same steps, so
+ * that they hold the same data.
+ */
+export async function syncedStores(
+  hosts: number,
+  engines: ReadonlyArray<Engine>,
+): Promise<Omit<SyncedStore, 'db'> & { dbs: Partial<Record<Engine, string>> }> {
   requireBuilt();
   const dir = tempDir('etm-console-');
-  const db = path.join(dir, 'etm.db');
   const sims: Simulator[] = [];
+  const locations = engines.map((e) =>
+    e === 'sqlite'
+      ? { engine: e, db: path.join(dir, 'etm.db'), remove: async () => undefined }
+      : { engine: e, ...tempLocation('postgres') },
+  );
   const close = async (): Promise<void> => {
     await Promise.all(sims.map((s) => s.close()));
+    await Promise.all(locations.map((l) => l.remove()));
     fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
@@ -37,13 +56,20 @@ export async function syncedStore(hosts = 30): Promise<SyncedStore> {
       configs.push('--config', sourceConfig(dir, s.label, sim));
     }
     const sync = async (): Promise<void> => {
-      const r = await runEtm(['sync', ...configs, '--db', db]);
-      if (r.status !== 0) throw new Error(`etm sync failed: ${r.stderr}`);
+      for (const { db } of locations) {
+        const r = await runEtm(['sync', ...configs, '--db', db]);
+        if (r.status !== 0) throw new Error(`etm sync failed: ${r.stderr}`);
+      }
     };
     await sync();
     for (const sim of sims) sim.scanCycle(DEMO_SCAN_CYCLE);
     await sync();
-    return { dir, db, passwords: sims.map((s) => s.password), close };
+    return {
+      dir,
+      dbs: Object.fromEntries(locations.map((l) => [l.engine, l.db])),
+      passwords: sims.map((s) => s.password),
+      close,
+    };
   } catch (err) {
     await close();
     throw err;

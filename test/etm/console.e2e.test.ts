@@ -174,6 +174,20 @@ test('inventory: TruRisk order, sort by a column, paging, search, the errors etm
   expect(assets.length).toBeGreaterThan(50);
   expect(await countText()).toBe(`1–50 of ${n(assets.length)} assets`);
   expect(await rowKeys()).toEqual(byRisk.slice(0, 50));
+  // Headings in words, not attribute names (the attribute is the tooltip).
+  const headings = await page.$$eval('#results table.list thead th', (ths) =>
+    ths.map((th) => th.textContent?.replace(/[▲▼]/g, '').trim()),
+  );
+  expect(headings).toEqual([
+    'asset key',
+    'asset',
+    'IP address',
+    'operating system',
+    'subscriptions',
+    'criticality',
+    'TruRisk',
+    'band',
+  ]);
   await shot('inventory');
 
   let before = await listState();
@@ -380,7 +394,31 @@ test('finding page: knowledge base, CVEs, CVSS, ATT&CK and every host report', a
     trs.map((tr) => tr.querySelector('td')?.textContent),
   );
   expect(reports[0]).toBe(f.subscription);
+  // The history: first seen in a run, its last change to the status it has now.
+  const history = await page.$$eval('#history tbody tr', (trs) =>
+    trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)),
+  );
+  expect(history[0][1]).toMatch(/^#1 \(started \d{4}-\d\d-\d\d /);
+  expect(history[0][4]).toMatch(/^first seen as [A-Z]+$/);
+  expect(history[history.length - 1][4]).toMatch(new RegExp(`${f.findingStatus}$`));
   await shot('finding');
+});
+
+test('finding page: a payload quoted in the knowledge base shows as text, not swallowed as markup', async () => {
+  const f = findings.find((x) => String(x.findingDescription).includes('<![CDATA[')) as Record<
+    string,
+    unknown
+  >;
+  expect(f).toBeDefined();
+  await page.goto(`${url}#/finding?${new URLSearchParams({ key: f.findingKey as string })}`);
+  await page.waitForSelector('#reports');
+  const description = await page.$$eval('.panel', (panels) =>
+    panels
+      .find((p) => p.querySelector('h2')?.textContent === 'Description')
+      ?.textContent?.replace(/^Description/, ''),
+  );
+  const payload = /<!\[CDATA\[.*?\]\]>/.exec(f.findingDescription as string)?.[0] as string;
+  expect(description).toContain(payload);
 });
 
 test('connectors: states, last runs with their counts; no password anywhere', async () => {

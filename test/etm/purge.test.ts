@@ -16,6 +16,7 @@ import { parseQuery } from '../../src/etm/query/parser';
 import { selectRecords } from '../../src/etm/query/select';
 import { Connectors } from '../../src/etm/store/connectors';
 import { EtmStore } from '../../src/etm/store/database';
+import { SCHEMA_VERSION } from '../../src/etm/store/schema';
 import {
   FINDING_COLUMNS,
   FINDINGS_FROM,
@@ -499,14 +500,32 @@ onEachEngine('stores made before purges were kept', () => {
       await t.store.sql.exec(`ALTER TABLE connectors DROP COLUMN network`);
       await t.store.sql.exec(`ALTER TABLE connectors DROP COLUMN interrupted_at`);
       await t.store.sql.exec(`DROP TABLE asset_merges`);
+      // Nor a status history, nor the triggers that keep it.
+      for (const trigger of ['insert', 'update', 'delete']) {
+        await t.store.sql.exec(
+          `DROP TRIGGER findings_history_${trigger}${t.store.engine === 'postgres' ? ' ON findings' : ''}`,
+        );
+      }
+      await t.store.sql.exec(`DROP TABLE finding_history`);
       await t.store.setMeta('schema_version', '1');
       await t.store.close();
 
       const reopened = await EtmStore.open(t.file);
       try {
-        expect(await reopened.getMeta('schema_version')).toBe('3');
+        expect(await reopened.getMeta('schema_version')).toBe(String(SCHEMA_VERSION));
         expect({ assets: await assets(reopened), findings: await findings(reopened) }).toEqual(
           before,
+        );
+        // The history starts with each stored finding's status, at no known moment or run.
+        expect(
+          await reopened.sql.all(
+            `SELECT f.status AS status, h.from_status, h.at, h.run FROM findings f
+               LEFT JOIN finding_history h ON h.finding = f.id ORDER BY f.id`,
+          ),
+        ).toEqual(
+          (
+            await reopened.sql.all<{ status: string }>(`SELECT status FROM findings ORDER BY id`)
+          ).map((f) => ({ status: f.status, from_status: null, at: 0, run: null })),
         );
         const stats = await sync(reopened, [deletion(SUB_A, 2), stateMessage({ n: 2 })]);
         expect(stats).toMatchObject({ hostsPurged: 1, findingsClosedByPurge: 1 });
@@ -522,10 +541,10 @@ onEachEngine('stores made before purges were kept', () => {
   test('a store of a newer schema version is refused', async () => {
     const t = await tempStore();
     try {
-      await t.store.setMeta('schema_version', '4');
+      await t.store.setMeta('schema_version', String(SCHEMA_VERSION + 1));
       await t.store.close();
       await expect(EtmStore.open(t.file)).rejects.toThrow(
-        /has schema version 4; this etm reads version 3/,
+        `has schema version ${SCHEMA_VERSION + 1}; this etm reads version ${SCHEMA_VERSION}`,
       );
     } finally {
       await t.cleanup();

@@ -24,14 +24,17 @@ export async function asset(term: string, options: AssetOptions, io: Io): Promis
   }
   const store = await EtmStore.open(options.db, { readonly: true });
   try {
-    const reader = new ReadModel(store.sqliteDb('etm asset'));
-    const keys = reader.findAssets(term);
+    const reader = new ReadModel(store);
+    const keys = await reader.findAssets(term);
     if (keys.length === 0) throw new VError('no asset has the key, name, FQDN or IP %j', term);
     if (keys.length > 1) {
-      const list = keys.map((k) => {
-        const r = reader.asset(k)?.record ?? {};
-        return `  ${k}  ${cell(r.assetName)}  ${cell(r.ipAddress)}  TruRisk ${cell(r.truRiskScore)}`;
-      });
+      const list: string[] = [];
+      for (const k of keys) {
+        const r = (await reader.asset(k))?.record ?? {};
+        list.push(
+          `  ${k}  ${cell(r.assetName)}  ${cell(r.ipAddress)}  TruRisk ${cell(r.truRiskScore)}`,
+        );
+      }
       throw new VError(
         '%d assets match %j; name one by its key:\n%s',
         keys.length,
@@ -39,7 +42,7 @@ export async function asset(term: string, options: AssetOptions, io: Io): Promis
         list.join('\n'),
       );
     }
-    const view = reader.asset(keys[0]) as AssetView;
+    const view = (await reader.asset(keys[0])) as AssetView;
     const say = (line = ''): Promise<void> => writeLine(io.stdout, line);
     await describe(view, say);
     await hosts(view, io, say);
@@ -130,7 +133,7 @@ async function findings(
     sort: 'detectionScore:desc',
     limit: shown,
   };
-  const page = reader.page(request);
+  const page = await reader.page(request);
   await say(`Findings, highest QDS first (${page.rows.length} of ${formatCount(page.total)})`);
   const columns = defaultColumns(FINDING).filter(
     (c) => !['assetKey', 'assetName', 'ipAddress'].includes(c),

@@ -11,18 +11,8 @@ import { formatCount } from '../sync/summary';
 import { Io, writeLine } from '../io';
 import { ASSET } from '../models';
 import { writeCsv } from '../query/output';
-import {
-  chosenColumns,
-  FINDING_ASSET_FIELDS,
-  ListedRecord,
-  listedValue,
-  listModel,
-  ReadModel,
-} from '../query/read-model';
+import { chosenColumns, listedValue, listModel, ReadModel } from '../query/read-model';
 import { EtmStore } from '../store/database';
-import { compileQuery } from '../query/compiler';
-import { parseQuery } from '../query/parser';
-import { selectRecords } from '../query/select';
 import { cell, writeTable } from '../table';
 
 export interface QueryOptions {
@@ -51,20 +41,11 @@ export async function query(text: string, options: QueryOptions, io: Io): Promis
   const columns = chosenColumns(model, options.columns);
   const store = await EtmStore.open(options.db, { readonly: true });
   try {
-    let rows: Iterable<ListedRecord>;
-    let count: () => Promise<number>;
-    if (store.engine === 'sqlite') {
-      const reader = new ReadModel(store.sqliteDb('etm query'));
-      rows = reader.records(request);
-      count = async () => reader.count(request);
-    } else {
-      if (options.sort !== undefined)
-        throw new VError('--sort reads SQLite stores for now; %s is PostgreSQL', store.label);
-      rows = await listedRecords(store, text, limit);
-      count = () => countRecords(store, text);
-    }
+    const reader = new ReadModel(store);
+    const rows = reader.records(request);
     if (options.format === 'json') {
-      for (const r of rows) await writeLine(io.stdout, JSON.stringify({ model, record: r.record }));
+      for await (const r of rows)
+        await writeLine(io.stdout, JSON.stringify({ model, record: r.record }));
       return 0;
     }
     if (options.format === 'csv') {
@@ -74,61 +55,16 @@ export async function query(text: string, options: QueryOptions, io: Io): Promis
     const shown = await writeTable(
       io.stdout,
       columns,
-      (function* () {
-        for (const r of rows) yield columns.map((c) => cell(listedValue(r, c)));
+      (async function* () {
+        for await (const r of rows) yield columns.map((c) => cell(listedValue(r, c)));
       })(),
       TABLE_CELL_WIDTH,
     );
-    const total = limit === undefined ? shown : await count();
+    const total = limit === undefined ? shown : await reader.count(request);
     const noun = model === ASSET ? 'assets' : 'findings';
     await writeLine(io.stdout, `(${formatCount(shown)} of ${formatCount(total)} ${noun})`);
     return 0;
   } finally {
     await store.close();
   }
-}
-
-/**
- * A PostgreSQL store's records for a query, in store order, through the query compiler (the
- * read model reads SQLite for now); findings carry their asset's name and IP address.
- */
-async function listedRecords(
-  store: EtmStore,
-  text: string,
-  limit: number | undefined,
-): Promise<ListedRecord[]> {
-  const { model, records } = selectRecords(
-    store,
-    compileQuery(parseQuery(text), limit, store.dialect),
-  );
-  const assets = new Map<string, Record<string, unknown>>();
-  const out: ListedRecord[] = [];
-  for await (const r of records) {
-    if (model === ASSET) {
-      out.push({ model, record: r.record });
-      continue;
-    }
-    const key = r.record.assetKey as string;
-    let asset = assets.get(key);
-    if (!asset) {
-      const row = await store.sql.get<{ record: string | null }>(
-        `SELECT record FROM assets WHERE asset_key = ?`,
-        [key],
-      );
-      asset = row?.record ? (JSON.parse(row.record) as Record<string, unknown>) : {};
-      assets.set(key, asset);
-    }
-    const named = Object.fromEntries(FINDING_ASSET_FIELDS.map((f) => [f, asset[f] ?? null]));
-    out.push({ model, record: r.record, asset: named as ListedRecord['asset'] });
-  }
-  return out;
-}
-
-async function countRecords(store: EtmStore, text: string): Promise<number> {
-  const compiled = compileQuery(parseQuery(text), undefined, store.dialect);
-  const row = await store.sql.get<{ n: number }>(
-    `SELECT COUNT(*) AS n FROM (${compiled.sql}) q`,
-    compiled.params,
-  );
-  return row?.n ?? 0;
 }

@@ -21,7 +21,7 @@ import {
   ReadModel,
 } from '../query/read-model';
 import { FINDING } from '../models';
-import { EtmStore, parseLocation } from '../store/database';
+import { EtmStore } from '../store/database';
 
 export interface ConsoleOptions {
   readonly db: string;
@@ -65,15 +65,8 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
       options.host,
     );
   }
-  const location = parseLocation(options.db);
-  if (location.engine !== 'sqlite') {
-    throw new VError(
-      'the console reads SQLite stores for now, not %s (etm query and etm status read it)',
-      location.label,
-    );
-  }
-  const store = await EtmStore.open(location, { readonly: true });
-  const reader = new ReadModel(store.sqliteDb());
+  const store = await EtmStore.open(options.db, { readonly: true });
+  const reader = new ReadModel(store);
   const app = Fastify({ logger: false });
   app.addHook('onRequest', async (req, reply) => {
     reply.header('Content-Security-Policy', "default-src 'self'; img-src 'self' data:");
@@ -166,14 +159,14 @@ function routes(app: FastifyInstance, reader: ReadModel): void {
   app.get('/api/overview', async () => reader.overview());
   app.get('/api/connectors', async () => ({
     now: new Date().toISOString(),
-    connectors: reader.connectors(),
+    connectors: await reader.connectors(),
   }));
   app.get('/api/list', async (req) => {
     const q = req.query as ListQuery;
     const request = listRequest(q);
     const model = listModel(request);
     const columns = chosenColumns(model, q.columns);
-    const page = reader.page(request);
+    const page = await reader.page(request);
     return {
       model: page.model,
       total: page.total,
@@ -188,9 +181,9 @@ function routes(app: FastifyInstance, reader: ReadModel): void {
     const model = listModel(request);
     const columns = chosenColumns(model, q.columns);
     const rows = reader.records(request);
-    const lines = (function* () {
+    const lines = (async function* () {
       yield `${csvLine(columns)}\n`;
-      for (const r of rows) yield `${csvLine(columns.map((c) => listedValue(r, c)))}\n`;
+      for await (const r of rows) yield `${csvLine(columns.map((c) => listedValue(r, c)))}\n`;
     })();
     const name = model === FINDING ? 'etm-findings.csv' : 'etm-assets.csv';
     return reply
@@ -200,13 +193,13 @@ function routes(app: FastifyInstance, reader: ReadModel): void {
   });
   app.get('/api/asset', async (req, reply) => {
     const key = (req.query as { key?: string }).key ?? '';
-    const view = reader.asset(key);
+    const view = await reader.asset(key);
     if (!view) return reply.code(404).send({ error: `no asset ${key}` });
     return view;
   });
   app.get('/api/finding', async (req, reply) => {
     const key = (req.query as { key?: string }).key ?? '';
-    const view = reader.finding(key);
+    const view = await reader.finding(key);
     if (!view) return reply.code(404).send({ error: `no finding ${key}` });
     return view;
   });

@@ -156,7 +156,7 @@ function condition(c: Extract<QueryNode, { kind: 'cond' }>, params: unknown[], d
 }
 
 /** How a model attribute type is read out of JSON for comparison. */
-function valueType(type: AttributeType): ValueType {
+export function valueType(type: AttributeType): ValueType {
   if (type === 'stringList' || type === 'objectList') return 'json';
   if (type === 'integer' || type === 'number') return 'number';
   if (type === 'boolean') return 'boolean';

@@ -21,11 +21,11 @@ export const csvLine = (values: ReadonlyArray<unknown>): string => values.map(cs
 export async function writeCsv(
   out: Writable,
   columns: ReadonlyArray<string>,
-  rows: Iterable<ListedRecord>,
+  rows: AsyncIterable<ListedRecord>,
 ): Promise<number> {
   await writeLine(out, csvLine(columns));
   let n = 0;
-  for (const row of rows) {
+  for await (const row of rows) {
     await writeLine(out, csvLine(columns.map((c) => listedValue(row, c))));
     n++;
   }

@@ -5,7 +5,6 @@
  * total; one asset with its hosts, its findings and its TruRisk explained; one finding with every
  * host's report of it; the overview's counts; the connectors with their runs.
  */
-import { Statement } from 'better-sqlite3';
 import { VError } from 'verror';
 
 import params from '../../../resources/etm/trurisk.json';
@@ -17,12 +16,16 @@ import {
   isInterrupted,
   RunRow,
 } from '../store/connectors';
-import { Db } from '../store/database';
+import { EtmStore } from '../store/database';
+import { Dialect } from '../store/dialect';
 import { FINDING_COLUMNS, FINDINGS_FROM, FindingAssembler, FindingRow } from '../store/reader';
-import { SqliteSql } from '../store/sql';
+import { Sql } from '../store/sql';
 import { OPEN_FINDINGS_SQL, TruRiskAccumulator, truRiskBand } from '../trurisk';
-import { CompiledQuery, compileQuery, fieldExpression, findingColumn } from './compiler';
+import { CompiledQuery, compileQuery, fieldExpression, findingColumn, valueType } from './compiler';
 import { parseQuery } from './parser';
+
+/** The high QDS band's lower edge: findings_current_top_score holds the findings from it up. */
+const TOP_QDS = Number(params.detectionBands.find((b) => b.name === 'high')?.minScore ?? 70);
 
 /** Asset attributes shown beside each finding, so a finding names its machine. */
 export const FINDING_ASSET_FIELDS = ['assetName', 'ipAddress'] as const;
@@ -89,8 +92,8 @@ export function chosenColumns(model: EtmModel, list: string | undefined): string
   return columns;
 }
 
-const ASSET_ON_FINDING = `json_extract(fa.record, '$.assetName') AS asset_name,
-  json_extract(fa.record, '$.ipAddress') AS asset_ip`;
+const assetOnFinding = (d: Dialect): string =>
+  `${d.field('fa.record', 'assetName', 'text')} AS asset_name, ${d.field('fa.record', 'ipAddress', 'text')} AS asset_ip`;
 
 interface ListedFindingRow extends FindingRow {
   id: number;
@@ -109,7 +112,21 @@ interface Sort {
   readonly desc: boolean;
   readonly with?: string;
   readonly join?: string;
+  /** A findings column whose index (store/schema.ts) is in this order, ties by asset. */
+  readonly indexed?: boolean;
+  /** The rows that index holds, when it holds only the top of the order. */
+  readonly band?: string;
 }
+
+/**
+ * Findings columns indexed for a descending sort among current findings (store/schema.ts), and
+ * the part of the order each index holds: QDS only from the high band (70) up, so that the index
+ * costs a sync a fraction of its findings.
+ */
+const INDEXED_DESC: Readonly<Record<string, string | undefined>> = {
+  'f.score': `f.score >= ${TOP_QDS}`,
+  'f.severity': undefined,
+};
 
 function parseSort(model: EtmModel, text: string | undefined): SortRequest | undefined {
   if (text === undefined || text === '') return undefined;
@@ -133,35 +150,58 @@ function parseSort(model: EtmModel, text: string | undefined): SortRequest | und
  * values are extracted once per QID (or asset) into a materialised table joined by key, and a
  * detection attribute is read at its position in each layout.
  */
-function findingSort(db: Db, request: SortRequest): Sort {
+async function findingSort(
+  sql: Sql,
+  d: Dialect,
+  request: SortRequest,
+  qidHas: (field: string) => Promise<boolean>,
+): Promise<Sort> {
   const { field, desc } = request;
+  const type = valueType(MODELS[FINDING].attributes.get(field)?.type ?? 'string');
   if ((FINDING_ASSET_FIELDS as ReadonlyArray<string>).includes(field)) {
     return {
-      expr: 'sa.value',
+      expr: d.sortable('sa.value', 'text'),
       desc,
-      with: `sa AS MATERIALIZED (SELECT seq, json_extract(record, '$.${field}') AS value FROM assets)`,
+      with: `sa AS MATERIALIZED (SELECT seq, ${d.field('record', field, 'text')} AS value FROM assets)`,
       join: 'LEFT JOIN sa ON sa.seq = f.asset_seq',
     };
   }
   const stored = findingColumn(field);
-  if (stored?.computed) return { expr: stored.computed, desc };
+  if (stored?.computed) return { expr: d.sortable(stored.computed, 'text'), desc };
   const qid = {
-    with: `sv AS MATERIALIZED (SELECT vulnerability_key AS k, json_extract(record, '$.${field}') AS value FROM vulnerabilities)`,
+    with: `sv AS MATERIALIZED (SELECT vulnerability_key AS k, ${d.field('record', field, type)} AS value FROM vulnerabilities)`,
     join: 'LEFT JOIN sv ON sv.k = f.vulnerability_key',
   };
-  if (stored?.column) return { expr: `coalesce(${stored.column}, sv.value)`, desc, ...qid };
-  const layouts = db
-    .prepare(`SELECT layout, path FROM layout_fields WHERE name = ? ORDER BY layout`)
-    .all(field) as { layout: number; path: string }[];
+  if (stored?.column) {
+    // The column alone when no QID has the attribute (the default transform map): the findings'
+    // indexes on their columns (store/schema.ts) then serve the sort.
+    if (!(await qidHas(field)))
+      return {
+        expr: d.sortable(stored.column, type),
+        desc,
+        indexed: desc && stored.column in INDEXED_DESC,
+        band: desc ? INDEXED_DESC[stored.column] : undefined,
+      };
+    return { expr: d.sortable(`coalesce(${stored.column}, sv.value)`, type), desc, ...qid };
+  }
+  const layouts = await sql.all<{ layout: number; path: string }>(
+    `SELECT layout, path FROM layout_fields WHERE name = ? ORDER BY layout`,
+    [field],
+  );
+  // Paths are `$[i]` (store/layouts.ts).
   const positions = layouts
     .map(
       (l) =>
-        `WHEN ${Number(l.layout)} THEN json_extract(f.record, '${l.path.replace(/'/g, "''")}')`,
+        `WHEN ${Number(l.layout)} THEN ${d.element('f.record', Number(/\d+/.exec(l.path)?.[0]), type)}`,
     )
     .join(' ');
+  const value = type === 'json' && d.engine === 'postgres' ? 'sv.value::text' : 'sv.value';
   return {
     // The detection's value wins over the QID's, as in its record (store/reader.ts).
-    expr: layouts.length > 0 ? `coalesce(CASE f.layout ${positions} END, sv.value)` : 'sv.value',
+    expr: d.sortable(
+      layouts.length > 0 ? `coalesce(CASE f.layout ${positions} END, ${value})` : value,
+      type,
+    ),
     desc,
     ...qid,
   };
@@ -188,7 +228,12 @@ function findingsFrom(...sql: string[]): string {
  * The ids of a compiled query's records in list order, from `offset`, at most `limit`. Only ids
  * go through the sort, so that a deep page does not hold every earlier row's JSON in the sorter.
  */
-function idsSql(compiled: CompiledQuery, sort: Sort | undefined, paged: boolean): string {
+function idsSql(
+  compiled: CompiledQuery,
+  sort: Sort | undefined,
+  paged: boolean,
+  band?: string,
+): string {
   const asset = compiled.model === ASSET;
   const tie = asset ? 'a.seq' : 'f.asset_seq, f.detection_key';
   const order = sort ? `${sort.expr} ${sort.desc ? 'DESC' : 'ASC'} NULLS LAST, ${tie}` : tie;
@@ -196,23 +241,23 @@ function idsSql(compiled: CompiledQuery, sort: Sort | undefined, paged: boolean)
   const from = asset ? 'assets a' : findingsFrom(compiled.where, order);
   const where = asset
     ? `a.record IS NOT NULL AND (${compiled.where})`
-    : `f.current = 1 AND (${compiled.where})`;
-  return `${sort?.with ? `WITH ${sort.with} ` : ''}SELECT ${asset ? 'a.seq' : 'f.id'} FROM ${from}
+    : `f.current = 1 AND (${compiled.where})${band ? ` AND ${band}` : ''}`;
+  return `${sort?.with ? `WITH ${sort.with} ` : ''}SELECT ${asset ? 'a.seq' : 'f.id'} AS id FROM ${from}
     ${sort?.join ?? ''} WHERE ${where} ORDER BY ${order}${page}`;
 }
 
 /** The records of these ids (one placeholder each), in any order. */
-function rowsSql(model: EtmModel, ids: number): string {
+function rowsSql(d: Dialect, model: EtmModel, ids: number): string {
   const list = Array.from({ length: ids }, () => '?').join(', ');
   return model === ASSET
     ? `SELECT a.seq AS id, a.record FROM assets a WHERE a.seq IN (${list})`
-    : `SELECT f.id, ${FINDING_COLUMNS}, ${ASSET_ON_FINDING} FROM ${FINDINGS_FROM} WHERE f.id IN (${list})`;
+    : `SELECT f.id, ${FINDING_COLUMNS}, ${assetOnFinding(d)} FROM ${FINDINGS_FROM} WHERE f.id IN (${list})`;
 }
 
 function countSql(compiled: CompiledQuery): string {
   return compiled.model === ASSET
-    ? `SELECT COUNT(*) FROM assets a WHERE a.record IS NOT NULL AND (${compiled.where})`
-    : `SELECT COUNT(*) FROM ${findingsFrom(compiled.where)} WHERE f.current = 1 AND (${compiled.where})`;
+    ? `SELECT COUNT(*) AS n FROM assets a WHERE a.record IS NOT NULL AND (${compiled.where})`
+    : `SELECT COUNT(*) AS n FROM ${findingsFrom(compiled.where)} WHERE f.current = 1 AND (${compiled.where})`;
 }
 
 /** Records fetched per statement once their ids are known. */
@@ -276,11 +321,27 @@ export interface FindingReport {
   readonly record: Record<string, unknown>;
 }
 
+/** A status a host's report of a finding took (store/schema.ts, finding_history). */
+export interface StatusChange {
+  readonly subscription: string;
+  readonly hostId: string;
+  /** The run of the host's subscription that stored it; null outside a run. */
+  readonly run: number | null;
+  readonly runStartedAt: string | null;
+  /** Null: the first status stored. */
+  readonly from: string | null;
+  readonly to: string | null;
+  /** Null: the status the finding had when the store began to keep its history. */
+  readonly at: string | null;
+}
+
 export interface FindingView {
   readonly record: Record<string, unknown>;
   readonly asset: Record<string, unknown>;
   /** Every host's report of this finding; the current one first. */
   readonly reports: FindingReport[];
+  /** Every status its reports took, oldest first. */
+  readonly history: StatusChange[];
 }
 
 export interface RunView {
@@ -342,140 +403,229 @@ export interface Overview {
 const BANDS = [...params.detectionBands].sort((a, b) => b.minScore - a.minScore);
 const RUNS_SHOWN = 10;
 
-/** Compiles a query and a sort; throws the query language's errors. */
-function prepare(request: ListRequest): {
-  compiled: CompiledQuery;
-  sort: SortRequest | undefined;
-} {
-  const compiled = compileQuery(parseQuery(request.query));
-  return { compiled, sort: parseSort(compiled.model, request.sort) };
-}
-
 /** Checks a query and a sort without a store; returns the model the query lists. */
 export function listModel(request: ListRequest): EtmModel {
-  return prepare(request).compiled.model;
+  const compiled = compileQuery(parseQuery(request.query));
+  parseSort(compiled.model, request.sort);
+  return compiled.model;
 }
 
 export class ReadModel {
-  /** Totals and the overview, until another connection commits (PRAGMA data_version). */
+  /** Totals and the overview, until the store changes (storeVersion). */
   private readonly cache = new Map<string, unknown>();
   private cachedVersion: unknown;
-  private readonly statements = new Map<string, Statement>();
   private readonly idLists = new Map<string, Float64Array>();
-  private readonly layouts = new Map<number, ReadonlyMap<string, number>>();
+  private readonly sql: Sql;
+  private readonly d: Dialect;
 
-  /** `db`: a SQLite store's handle (EtmStore.sqliteDb), read synchronously. */
-  constructor(private readonly db: Db) {}
-
-  private assembler(): FindingAssembler {
-    return new FindingAssembler(new SqliteSql(this.db));
-  }
-
-  /** A finding record, its layout's positions read once each. */
-  private findingRecord(assembler: FindingAssembler, row: FindingRow): Record<string, unknown> {
-    let positions = this.layouts.get(row.layout);
-    if (!positions) {
-      const json = this.db
-        .prepare(`SELECT attributes FROM layouts WHERE id = ?`)
-        .pluck()
-        .get(row.layout) as string;
-      positions = new Map((JSON.parse(json) as string[]).map((name, i) => [name, i]));
-      this.layouts.set(row.layout, positions);
-    }
-    return assembler.recordAt(row, positions).record;
+  /** `deepPage`: from this offset on, pages come from an index walk or the sorted ids. */
+  constructor(
+    store: EtmStore,
+    private readonly deepPage = DEEP_PAGE,
+  ) {
+    this.sql = store.sql;
+    this.d = store.dialect;
   }
 
   /**
    * A value computed once per state of the store: paging through a result counts it once, and
    * the counts change only when a sync commits.
    */
-  private cached<T>(key: string, compute: () => T): T {
-    this.forgetIfChanged();
+  private async cached<T>(key: string, compute: () => Promise<T>): Promise<T> {
+    await this.forgetIfChanged();
     if (this.cache.size > 200) this.cache.clear();
-    if (!this.cache.has(key)) this.cache.set(key, compute());
+    if (!this.cache.has(key)) this.cache.set(key, await compute());
     return this.cache.get(key) as T;
   }
 
-  /** Drops what was computed before another connection committed. */
-  private forgetIfChanged(): void {
-    const version = this.db.pragma('data_version', { simple: true });
+  /** Drops what was computed before a writer committed (storeVersion). */
+  private async forgetIfChanged(): Promise<void> {
+    const version = await storeVersion(this.sql);
     if (version === this.cachedVersion) return;
     this.cache.clear();
     this.idLists.clear();
     this.cachedVersion = version;
   }
 
-  count(request: ListRequest): number {
-    const { compiled } = prepare(request);
+  private prepare(request: ListRequest): {
+    compiled: CompiledQuery;
+    sort: SortRequest | undefined;
+  } {
+    const compiled = compileQuery(parseQuery(request.query), undefined, this.d);
+    return { compiled, sort: parseSort(compiled.model, request.sort) };
+  }
+
+  async count(request: ListRequest): Promise<number> {
+    const { compiled } = this.prepare(request);
     const sql = countSql(compiled);
     return this.cached(
       `count ${sql} ${JSON.stringify(compiled.params)}`,
-      () =>
-        this.db
-          .prepare(sql)
-          .pluck()
-          .get(...compiled.params) as number,
+      async () => (await this.sql.get<{ n: number }>(sql, compiled.params))?.n ?? 0,
     );
   }
 
   /** One page, with the query's total. */
-  page(request: ListRequest): ListPage {
+  async page(request: ListRequest): Promise<ListPage> {
     const offset = Math.max(0, request.offset ?? 0);
-    const rows = [...this.records({ ...request, offset })];
-    const { compiled } = prepare(request);
-    return { model: compiled.model, total: this.count(request), offset, rows };
+    const rows: ListedRecord[] = [];
+    for await (const r of this.records({ ...request, offset })) rows.push(r);
+    const { compiled } = this.prepare(request);
+    return { model: compiled.model, total: await this.count(request), offset, rows };
   }
 
-  /** The records streamed in order (a whole result goes out a few hundred at a time). */
-  *records(request: ListRequest): Generator<ListedRecord> {
-    const { compiled, sort: sortRequest } = prepare(request);
-    const sort = sortRequest && this.sort(compiled.model, sortRequest);
+  /** The records in order (a whole result goes out a few hundred at a time). */
+  async *records(request: ListRequest): AsyncGenerator<ListedRecord> {
+    const { compiled, sort: sortRequest } = this.prepare(request);
+    const sort = sortRequest && (await this.sort(compiled.model, sortRequest));
     const offset = Math.max(0, request.offset ?? 0);
-    const assembler = this.assembler();
-    const ordered = request.limit !== undefined && this.orderedIds(compiled, sort, offset);
-    if (ordered) {
-      const page = ordered.subarray(offset, offset + (request.limit as number));
-      if (page.length > 0) yield* this.fetch(compiled.model, Array.from(page), assembler);
+    const assembler = new FindingAssembler(this.sql);
+    const walked =
+      request.limit !== undefined && offset >= this.deepPage
+        ? await this.walkedPage(compiled, sort, offset, request.limit)
+        : undefined;
+    if (walked) {
+      yield* await this.fetch(compiled.model, walked, assembler);
       return;
     }
-    const paged = request.limit !== undefined || offset > 0;
-    const args = paged ? [...compiled.params, request.limit ?? -1, offset] : compiled.params;
-    let ids: number[] = [];
-    for (const id of this.db
-      .prepare(idsSql(compiled, sort, paged))
-      .pluck()
-      .iterate(...args)) {
-      ids.push(id as number);
-      if (ids.length === FETCH) {
-        yield* this.fetch(compiled.model, ids, assembler);
-        ids = [];
-      }
+    const ordered = await this.orderedIds(compiled, sort, offset, request.limit !== undefined);
+    const pageParams = [...compiled.params, request.limit ?? Number.MAX_SAFE_INTEGER, offset];
+    // Within the band its index holds, when the page lies in it.
+    const inBand =
+      sort?.band !== undefined &&
+      request.limit !== undefined &&
+      (await this.bandCount(compiled, sort.band)) >= offset + request.limit;
+    const pageSql = idsSql(compiled, sort, true, inBand ? sort?.band : undefined);
+    // A page near the top: its ids kept, as the totals are, until the store changes.
+    const ids =
+      ordered ??
+      (await this.cached(`page ${pageSql} ${JSON.stringify(pageParams)}`, async () =>
+        (await this.sql.all<{ id: number }>(pageSql, pageParams)).map((r) => r.id),
+      ));
+    const from = ordered ? offset : 0;
+    const to =
+      request.limit === undefined ? ids.length : Math.min(ids.length, from + request.limit);
+    for (let i = from; i < to; i += FETCH) {
+      yield* await this.fetch(
+        compiled.model,
+        Array.from(ids.slice(i, Math.min(to, i + FETCH))),
+        assembler,
+      );
     }
-    if (ids.length > 0) yield* this.fetch(compiled.model, ids, assembler);
+  }
+
+  /** How many of a query's findings lie in `band` (counted on its index, once per state). */
+  private bandCount(compiled: CompiledQuery, band: string): Promise<number> {
+    const sql = `SELECT COUNT(*) AS n FROM ${findingsFrom(compiled.where)}
+      WHERE f.current = 1 AND (${compiled.where}) AND ${band}`;
+    return this.cached(
+      `band ${sql} ${JSON.stringify(compiled.params)}`,
+      async () => (await this.sql.get<{ n: number }>(sql, compiled.params))?.n ?? 0,
+    );
   }
 
   /**
-   * Every id of a result in list order, for a deep page: sorted once per state of the store (the
-   * last few results are kept), so that a sort over a million findings costs once, not on every
-   * page. Undefined for a page near the top, which a LIMIT reads faster, unless already sorted.
+   * A deep page of findings read by walking an index rather than sorting the result, when the
+   * order is one an index holds and the condition reads no column (every current finding): store
+   * order (findings_identity) as a plain OFFSET; a column sort (`score DESC, asset_seq`, ties then
+   * by detection key, which the index leaves out) by finding the (value, asset) group the page
+   * starts in, counting the rows before that group, and sorting only from there. Undefined when
+   * no index serves it.
    */
-  private orderedIds(
+  private async walkedPage(
     compiled: CompiledQuery,
     sort: Sort | undefined,
     offset: number,
-  ): Float64Array | undefined {
+    limit: number,
+  ): Promise<number[] | undefined> {
+    if (compiled.model !== FINDING || /\b(f|fa|h|v)\./.test(compiled.where)) return undefined;
+    if (sort && !sort.indexed) return undefined;
+    if (sort?.band && (await this.bandCount(compiled, sort.band)) < offset + limit)
+      return undefined;
+    const key = `walk ${sort?.expr} ${compiled.where} ${JSON.stringify(compiled.params)} ${offset} ${limit}`;
+    return this.cached(key, async () => {
+      const where = `f.current = 1 AND (${compiled.where})${sort?.band ? ` AND ${sort.band}` : ''}`;
+      const p = compiled.params;
+      if (!sort) {
+        const rows = await this.sql.all<{ id: number }>(
+          `SELECT f.id AS id FROM findings f WHERE ${where} ORDER BY f.asset_seq, f.detection_key LIMIT ? OFFSET ?`,
+          [...p, limit, offset],
+        );
+        return rows.map((r) => r.id);
+      }
+      const e = sort.expr;
+      const order = `${e} DESC NULLS LAST, f.asset_seq`;
+      const start = await this.sql.get<{ v: number | null; a: number }>(
+        `SELECT ${e} AS v, f.asset_seq AS a FROM findings f WHERE ${where} ORDER BY ${order} LIMIT 1 OFFSET ?`,
+        [...p, offset],
+      );
+      if (!start) return [];
+      // The order in ranges an index reads directly (each condition an index range, so
+      // PostgreSQL need not visit the rows it skips): before the group (v, a), the group and the
+      // rest of its value, lower values, missing values.
+      const { v, a } = start;
+      const ranges: [string, unknown[], string][] =
+        v === null
+          ? [[`${e} IS NULL AND f.asset_seq >= ?`, [a], 'f.asset_seq']]
+          : [
+              [`${e} = ? AND f.asset_seq >= ?`, [v, a], 'f.asset_seq'],
+              [`${e} < ?`, [v], order],
+              [`${e} IS NULL`, [], 'f.asset_seq'],
+            ];
+      const beforeRanges: [string, unknown[]][] =
+        v === null
+          ? [
+              [`${e} IS NOT NULL`, []],
+              [`${e} IS NULL AND f.asset_seq < ?`, [a]],
+            ]
+          : [
+              [`${e} > ?`, [v]],
+              [`${e} = ? AND f.asset_seq < ?`, [v, a]],
+            ];
+      let before = 0;
+      for (const [range, params] of beforeRanges) {
+        const counted = await this.sql.get<{ n: number }>(
+          `SELECT COUNT(*) AS n FROM findings f WHERE ${where} AND ${range}`,
+          [...p, ...params],
+        );
+        before += counted?.n ?? 0;
+      }
+      const skip = offset - before;
+      const rows: { id: number }[] = [];
+      for (const [range, params, rangeOrder] of ranges) {
+        if (rows.length >= skip + limit) break;
+        rows.push(
+          ...(await this.sql.all<{ id: number }>(
+            `SELECT f.id AS id FROM findings f WHERE ${where} AND ${range}
+              ORDER BY ${rangeOrder}, f.detection_key LIMIT ?`,
+            [...p, ...params, skip + limit - rows.length],
+          )),
+        );
+      }
+      return rows.slice(skip).map((r) => r.id);
+    });
+  }
+
+  /**
+   * Every id of a result in list order, for a deep page or a whole result: sorted once per state
+   * of the store (the last few results are kept), so that a sort over a million findings costs
+   * once, not on every page. Undefined for a page near the top, which a LIMIT reads faster,
+   * unless already sorted.
+   */
+  private async orderedIds(
+    compiled: CompiledQuery,
+    sort: Sort | undefined,
+    offset: number,
+    paged: boolean,
+  ): Promise<Float64Array | undefined> {
     const sql = idsSql(compiled, sort, false);
     const key = `${sql} ${JSON.stringify(compiled.params)}`;
-    this.forgetIfChanged();
+    await this.forgetIfChanged();
     let ids = this.idLists.get(key);
-    if (!ids && offset < DEEP_PAGE) return undefined;
+    if (!ids && paged && offset < this.deepPage) return undefined;
     if (!ids) {
-      ids = Float64Array.from(
-        this.db
-          .prepare(sql)
-          .pluck()
-          .all(...compiled.params) as number[],
-      );
+      // One statement, not a cursor: a million ids pass in one go, not a million awaits.
+      const rows = await this.sql.all<{ id: number }>(sql, compiled.params);
+      ids = Float64Array.from(rows, (r) => r.id);
       if (this.idLists.size >= ID_LISTS)
         this.idLists.delete(this.idLists.keys().next().value as string);
       this.idLists.set(key, ids);
@@ -483,77 +633,90 @@ export class ReadModel {
     return ids;
   }
 
-  /** Prepared once: a large result fetches thousands of pages with the same statement. */
-  private statement(sql: string): Statement {
-    let s = this.statements.get(sql);
-    if (!s) {
-      if (this.statements.size > 50) this.statements.clear();
-      s = this.db.prepare(sql);
-      this.statements.set(sql, s);
-    }
-    return s;
+  private async sort(model: EtmModel, request: SortRequest): Promise<Sort> {
+    if (model === FINDING) return findingSort(this.sql, this.d, request, (f) => this.qidHas(f));
+    const type = valueType(MODELS[ASSET].attributes.get(request.field)?.type ?? 'string');
+    return {
+      expr: this.d.sortable(fieldExpression(ASSET, request.field, this.d), type),
+      desc: request.desc,
+    };
   }
 
-  private sort(model: EtmModel, request: SortRequest): Sort {
-    return model === ASSET
-      ? { expr: fieldExpression(ASSET, request.field), desc: request.desc }
-      : findingSort(this.db, request);
-  }
-
-  /** The records of `ids`, in that order. */
-  private fetch(model: EtmModel, ids: number[], assembler: FindingAssembler): ListedRecord[] {
-    const rows = this.statement(rowsSql(model, ids.length)).all(...ids) as ListedFindingRow[];
-    const byId = new Map(rows.map((r) => [r.id, r]));
-    return ids.map((id) => {
-      const r = byId.get(id) as ListedFindingRow;
-      if (model === ASSET) return { model: ASSET, record: JSON.parse(r.record) };
-      return {
-        model: FINDING,
-        record: this.findingRecord(assembler, r),
-        asset: { assetName: r.asset_name ?? null, ipAddress: r.asset_ip ?? null },
-      };
+  /** Whether any QID's knowledge has this finding attribute (once per state of the store). */
+  private qidHas(field: string): Promise<boolean> {
+    const type = valueType(MODELS[FINDING].attributes.get(field)?.type ?? 'string');
+    return this.cached(`qid has ${field}`, async () => {
+      const row = await this.sql.get(
+        `SELECT 1 AS x FROM vulnerabilities WHERE ${this.d.field('record', field, type)} IS NOT NULL LIMIT 1`,
+      );
+      return row !== undefined;
     });
   }
 
-  /** Asset keys whose key, name, FQDN or IP address is `term` (case-insensitive), riskiest first. */
-  findAssets(term: string): string[] {
-    return this.db
-      .prepare(
-        `SELECT asset_key FROM assets WHERE record IS NOT NULL AND (asset_key = ?
-           OR lower(json_extract(record, '$.assetName')) = lower(?)
-           OR lower(json_extract(record, '$.fqdn')) = lower(?)
-           OR json_extract(record, '$.ipAddress') = ?)
-         ORDER BY tru_risk_score DESC, asset_key LIMIT 20`,
-      )
-      .pluck()
-      .all(term, term, term, term) as string[];
+  /** The records of `ids`, in that order. */
+  private async fetch(
+    model: EtmModel,
+    ids: number[],
+    assembler: FindingAssembler,
+  ): Promise<ListedRecord[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.sql.all<ListedFindingRow>(rowsSql(this.d, model, ids.length), ids);
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const out: ListedRecord[] = [];
+    for (const id of ids) {
+      const r = byId.get(id) as ListedFindingRow;
+      if (model === ASSET) {
+        out.push({ model: ASSET, record: JSON.parse(r.record) });
+        continue;
+      }
+      out.push({
+        model: FINDING,
+        record: (await assembler.record(r)).record,
+        asset: { assetName: r.asset_name ?? null, ipAddress: r.asset_ip ?? null },
+      });
+    }
+    return out;
   }
 
-  asset(assetKey: string): AssetView | undefined {
-    const row = this.db
-      .prepare(
-        `SELECT seq, identified_by, tru_risk_score, record FROM assets WHERE asset_key = ? AND record IS NOT NULL`,
-      )
-      .get(assetKey) as
-      | { seq: number; identified_by: string | null; tru_risk_score: number | null; record: string }
-      | undefined;
+  /** Asset keys whose key, name, FQDN or IP address is `term` (case-insensitive), riskiest first. */
+  async findAssets(term: string): Promise<string[]> {
+    const field = (f: string): string => this.d.field('record', f, 'text');
+    const rows = await this.sql.all<{ asset_key: string }>(
+      `SELECT asset_key FROM assets WHERE record IS NOT NULL AND (asset_key = ?
+         OR lower(${field('assetName')}) = lower(?)
+         OR lower(${field('fqdn')}) = lower(?)
+         OR ${field('ipAddress')} = ?)
+       ORDER BY tru_risk_score DESC, asset_key LIMIT 20`,
+      [term, term, term, term],
+    );
+    return rows.map((r) => r.asset_key);
+  }
+
+  async asset(assetKey: string): Promise<AssetView | undefined> {
+    const row = await this.sql.get<{
+      seq: number;
+      identified_by: string | null;
+      tru_risk_score: number | null;
+      record: string;
+    }>(
+      `SELECT seq, identified_by, tru_risk_score, record FROM assets WHERE asset_key = ? AND record IS NOT NULL`,
+      [assetKey],
+    );
     if (!row) return undefined;
     const record = JSON.parse(row.record) as Record<string, unknown>;
-    const hosts = (
-      this.db
-        .prepare(
-          `SELECT subscription, host_id, identifiers, attributes, last_scanned, purged_at FROM asset_hosts
-            WHERE asset_key = ? ORDER BY subscription, host_id`,
-        )
-        .all(assetKey) as {
-        subscription: string;
-        host_id: string;
-        identifiers: string;
-        attributes: string;
-        last_scanned: string | null;
-        purged_at: string | null;
-      }[]
-    ).map((h): HostView => {
+    const hostRows = await this.sql.all<{
+      subscription: string;
+      host_id: string;
+      identifiers: string;
+      attributes: string;
+      last_scanned: string | null;
+      purged_at: string | null;
+    }>(
+      `SELECT subscription, host_id, identifiers, attributes, last_scanned, purged_at FROM asset_hosts
+        WHERE asset_key = ? ORDER BY subscription, host_id`,
+      [assetKey],
+    );
+    const hosts = hostRows.map((h): HostView => {
       const attributes = JSON.parse(h.attributes) as Record<string, unknown>;
       return {
         subscription: h.subscription,
@@ -566,16 +729,16 @@ export class ReadModel {
         identifiers: JSON.parse(h.identifiers) as Record<string, string>,
       };
     });
-    const findings = this.db
-      .prepare(`SELECT COUNT(*) FROM findings WHERE asset_seq = ? AND current = 1`)
-      .pluck()
-      .get(row.seq) as number;
+    const findings = await this.sql.get<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM findings WHERE asset_seq = ? AND current = 1`,
+      [row.seq],
+    );
     return {
       record,
       hosts,
       identifiedBy: (record.identifiedBy as string | null | undefined) ?? row.identified_by,
-      findings,
-      truRisk: this.explain(row.seq, record, hosts, row.tru_risk_score),
+      findings: findings?.n ?? 0,
+      truRisk: await this.explain(row.seq, record, hosts, row.tru_risk_score),
     };
   }
 
@@ -584,18 +747,17 @@ export class ReadModel {
    * findings per band, the criticality the asset's live hosts (or, all purged, its last hosts)
    * reported, and the formula with those numbers.
    */
-  private explain(
+  private async explain(
     seq: number,
     record: Record<string, unknown>,
     hosts: HostView[],
     storedScore: number | null,
-  ): TruRiskExplanation {
-    const perBand = this.db
-      .prepare(
-        `SELECT ${OPEN_FINDINGS_SQL.band} AS band, COUNT(*) AS n, SUM(score) AS total FROM findings
-          WHERE asset_seq = ? AND current = 1 AND ${OPEN_FINDINGS_SQL.where} GROUP BY 1`,
-      )
-      .all(seq) as { band: number | null; n: number; total: number }[];
+  ): Promise<TruRiskExplanation> {
+    const perBand = await this.sql.all<{ band: number | null; n: number; total: number }>(
+      `SELECT ${OPEN_FINDINGS_SQL.band} AS band, COUNT(*) AS n, SUM(score) AS total FROM findings
+        WHERE asset_seq = ? AND current = 1 AND ${OPEN_FINDINGS_SQL.where} GROUP BY 1`,
+      [seq],
+    );
     const risk = new TruRiskAccumulator();
     const bands: TruRiskBandTerm[] = BANDS.map((b, i) => {
       const found = perBand.find((p) => p.band === i);
@@ -646,53 +808,76 @@ export class ReadModel {
   }
 
   /** `assetKey/detectionKey` (the finding key): the finding and every host's report of it. */
-  finding(key: string): FindingView | undefined {
+  async finding(key: string): Promise<FindingView | undefined> {
     const slash = key.indexOf('/');
     if (slash < 0) return undefined;
     const assetKey = key.slice(0, slash);
     const detectionKey = key.slice(slash + 1);
-    const rows = this.db
-      .prepare(
-        `SELECT ${FINDING_COLUMNS}, f.current, h.purged_at, fa.record AS asset_record FROM ${FINDINGS_FROM}
-          WHERE fa.asset_key = ? AND f.detection_key = ?
-          ORDER BY f.current DESC, h.subscription, h.host_id`,
-      )
-      .all(assetKey, detectionKey) as (FindingRow & {
-      current: number;
-      purged_at: string | null;
-      asset_record: string;
-    })[];
+    const rows = await this.sql.all<
+      FindingRow & { id: number; current: number; purged_at: string | null; asset_record: string }
+    >(
+      `SELECT f.id, ${FINDING_COLUMNS}, f.current, h.purged_at, fa.record AS asset_record FROM ${FINDINGS_FROM}
+        WHERE fa.asset_key = ? AND f.detection_key = ?
+        ORDER BY f.current DESC, h.subscription, h.host_id`,
+      [assetKey, detectionKey],
+    );
     if (rows.length === 0 || rows[0].current !== 1) return undefined;
-    const assembler = this.assembler();
-    const reports = rows.map((r) => ({
-      subscription: r.subscription,
-      hostId: r.host_id,
-      current: r.current === 1,
-      hostPurgedAt: r.purged_at,
-      record: this.findingRecord(assembler, r),
-    }));
+    const assembler = new FindingAssembler(this.sql);
+    const reports: FindingReport[] = [];
+    for (const r of rows) {
+      reports.push({
+        subscription: r.subscription,
+        hostId: r.host_id,
+        current: r.current === 1,
+        hostPurgedAt: r.purged_at,
+        record: (await assembler.record(r)).record,
+      });
+    }
+    const ids = rows.map((r) => r.id);
+    const history = await this.sql.all<{
+      subscription: string;
+      host_id: string;
+      run: number | null;
+      started_at: string | null;
+      from_status: string | null;
+      to_status: string | null;
+      at: number;
+    }>(
+      `SELECT h.subscription, h.host_id, fh.run, r.started_at, fh.from_status, fh.to_status, fh.at
+         FROM finding_history fh JOIN findings f ON f.id = fh.finding
+         JOIN asset_hosts h ON h.seq = f.host_seq LEFT JOIN runs r ON r.id = fh.run
+        WHERE fh.finding IN (${ids.map(() => '?').join(', ')}) ORDER BY fh.at, fh.finding`,
+      ids,
+    );
     return {
       record: reports[0].record,
       asset: JSON.parse(rows[0].asset_record) as Record<string, unknown>,
       reports,
+      history: history.map((x) => ({
+        subscription: x.subscription,
+        hostId: x.host_id,
+        run: x.run,
+        runStartedAt: x.started_at,
+        from: x.from_status,
+        to: x.to_status,
+        // 0: stored before the store kept a history (schema version 4).
+        at: Number(x.at) > 0 ? new Date(Number(x.at)).toISOString() : null,
+      })),
     };
   }
 
-  overview(riskiest = 10): Overview {
+  overview(riskiest = 10): Promise<Overview> {
     return this.cached(`overview ${riskiest}`, () => this.computeOverview(riskiest));
   }
 
-  private computeOverview(riskiest: number): Overview {
-    const bands = this.db
-      .prepare(
-        `SELECT tru_risk_band AS band, COUNT(*) AS n FROM assets WHERE record IS NOT NULL GROUP BY tru_risk_band`,
-      )
-      .all() as { band: string | null; n: number }[];
-    const cells = this.db
-      .prepare(
-        `SELECT severity, status, COUNT(*) AS n FROM findings WHERE current = 1 GROUP BY severity, status`,
-      )
-      .all() as { severity: number | null; status: string | null; n: number }[];
+  private async computeOverview(riskiest: number): Promise<Overview> {
+    const bands = await this.sql.all<{ band: string | null; n: number }>(
+      `SELECT tru_risk_band AS band, COUNT(*) AS n FROM assets WHERE record IS NOT NULL GROUP BY tru_risk_band`,
+    );
+    const cells = await this.sql.all<{ severity: number | null; status: string | null; n: number }>(
+      `SELECT severity, status, COUNT(*) AS n FROM findings WHERE current = 1 GROUP BY severity, status
+        ORDER BY severity, status`,
+    );
     const bySeverity: Record<string, Record<string, number>> = {};
     const byStatus: Record<string, number> = {};
     for (const c of cells) {
@@ -701,20 +886,22 @@ export class ReadModel {
       bySeverity[severity] = { ...bySeverity[severity], [status]: c.n };
       byStatus[status] = (byStatus[status] ?? 0) + c.n;
     }
-    const top = this.db
-      .prepare(
-        `SELECT record FROM assets WHERE record IS NOT NULL ORDER BY tru_risk_score DESC, asset_key LIMIT ?`,
-      )
-      .pluck()
-      .all(riskiest) as string[];
+    const top = await this.sql.all<{ record: string }>(
+      `SELECT record FROM assets WHERE record IS NOT NULL ORDER BY tru_risk_score DESC, asset_key LIMIT ?`,
+      [riskiest],
+    );
     return {
       assets: bands.reduce((a, b) => a + b.n, 0),
       findings: cells.reduce((a, c) => a + c.n, 0),
-      assetsByBand: Object.fromEntries(bands.map((b) => [b.band ?? 'NONE', b.n])),
+      assetsByBand: Object.fromEntries(
+        [...bands]
+          .sort((a, b) => String(a.band).localeCompare(String(b.band)))
+          .map((b) => [b.band ?? 'NONE', b.n]),
+      ),
       findingsBySeverity: bySeverity,
       findingsByStatus: byStatus,
-      runs: this.runChanges(),
-      riskiest: top.map((json) => JSON.parse(json) as Record<string, unknown>),
+      runs: await this.runChanges(),
+      riskiest: top.map((r) => JSON.parse(r.record) as Record<string, unknown>),
     };
   }
 
@@ -722,10 +909,10 @@ export class ReadModel {
    * New, fixed and reopened per finished run, from its summary: host reports (detections) that
    * were new, moved to FIXED or to REOPENED, purges' closures counted as fixed.
    */
-  private runChanges(): RunChanges[] {
-    const rows = this.db
-      .prepare(`SELECT * FROM runs WHERE summary IS NOT NULL ORDER BY id`)
-      .all() as RunRow[];
+  private async runChanges(): Promise<RunChanges[]> {
+    const rows = await this.sql.all<RunRow>(
+      `SELECT * FROM runs WHERE summary IS NOT NULL ORDER BY id`,
+    );
     return rows.map((r) => {
       const changes = (JSON.parse(r.summary as string) as { changes?: Record<string, unknown> })
         .changes;
@@ -746,19 +933,22 @@ export class ReadModel {
     });
   }
 
-  connectors(): ConnectorView[] {
-    const runs = this.db.prepare(
-      `SELECT * FROM runs WHERE connector = ? ORDER BY id DESC LIMIT ${RUNS_SHOWN}`,
+  async connectors(): Promise<ConnectorView[]> {
+    const list = await this.sql.all<ConnectorRow>(
+      `SELECT ${CONNECTOR_COLUMNS} FROM connectors ORDER BY name`,
     );
-    const hosts = this.db
-      .prepare(`SELECT COUNT(*) FROM asset_hosts WHERE subscription = ? AND purged_at IS NULL`)
-      .pluck();
-    const list = this.db
-      .prepare(`SELECT ${CONNECTOR_COLUMNS} FROM connectors ORDER BY name`)
-      .all() as ConnectorRow[];
-    return list.map((c) => {
+    const out: ConnectorView[] = [];
+    for (const c of list) {
       const alive = c.status === 'Processing' || c.status === 'Scheduled' ? processAlive(c) : null;
-      return {
+      const hosts = await this.sql.get<{ n: number }>(
+        `SELECT COUNT(*) AS n FROM asset_hosts WHERE subscription = ? AND purged_at IS NULL`,
+        [c.name],
+      );
+      const runs = await this.sql.all<RunRow>(
+        `SELECT * FROM runs WHERE connector = ? ORDER BY id DESC LIMIT ${RUNS_SHOWN}`,
+        [c.name],
+      );
+      out.push({
         name: c.name,
         status: c.status,
         interrupted: isInterrupted(c),
@@ -776,11 +966,27 @@ export class ReadModel {
         lastError: c.last_error,
         stateSavedAt: c.state_at,
         processAlive: alive,
-        hostsStored: hosts.get(c.name) as number,
-        runs: (runs.all(c.name) as RunRow[]).map(runView),
-      };
-    });
+        hostsStored: hosts?.n ?? 0,
+        runs: runs.map(runView),
+      });
+    }
+    return out;
   }
+}
+
+/**
+ * What changes when a writer commits: SQLite's data_version (other connections' commits); on
+ * PostgreSQL the change counter the findings triggers move once per writing transaction
+ * (store/schema.ts), the runs finished and the newest asset.
+ */
+async function storeVersion(sql: Sql): Promise<unknown> {
+  if (sql.engine === 'sqlite')
+    return (await sql.get<{ data_version: number }>('PRAGMA data_version'))?.data_version;
+  const row = await sql.get<{ value: string; runs: number; seq: number }>(
+    `SELECT (SELECT value FROM meta WHERE key = 'data_version') AS value,
+            (SELECT COUNT(summary) FROM runs) AS runs, (SELECT max(seq) FROM assets) AS seq`,
+  );
+  return `${row?.value}/${row?.runs}/${row?.seq}`;
 }
 
 export function runView(r: RunRow): RunView {

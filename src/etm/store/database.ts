@@ -13,11 +13,8 @@ import pg from 'pg';
 import { VError } from 'verror';
 
 import { Dialect, dialectOf } from './dialect';
-import { MIGRATIONS, SCHEMA, SCHEMA_VERSION, views } from './schema';
+import { findingTriggers, MIGRATIONS, SCHEMA, SCHEMA_VERSION, views } from './schema';
 import { Engine, PostgresSql, Sql, SqliteSql } from './sql';
-
-/** A SQLite store's better-sqlite3 handle, for what reads it synchronously (the console). */
-export type Db = Database.Database;
 
 export interface OpenOptions {
   /** A throwaway store (etm convert): no journal, no fsync. */
@@ -113,6 +110,7 @@ export class EtmStore {
         throw this.versionError(version);
       }
       await sql.exec(views(this.dialect));
+      await sql.exec(findingTriggers(this.engine));
       await sql.commit();
     } catch (err) {
       await sql.rollback();
@@ -137,15 +135,6 @@ export class EtmStore {
       version,
       SCHEMA_VERSION,
     );
-  }
-
-  /**
-   * The SQLite handle, for the read model (query/read-model.ts), which reads it synchronously;
-   * `what` names the command in the refusal a PostgreSQL store gets.
-   */
-  sqliteDb(what = 'the console'): Db {
-    if (this.sql instanceof SqliteSql) return this.sql.db;
-    throw new VError('%s reads SQLite stores for now; %s is PostgreSQL', what, this.label);
   }
 
   get inTransaction(): boolean {

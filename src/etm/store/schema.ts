@@ -15,8 +15,9 @@
  * which need not know the layout above.
  */
 import { Dialect } from './dialect';
+import { Engine } from './sql';
 
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /**
  * What turns a store of version N into version N + 1, run in order by EtmStore.open. Only
@@ -27,6 +28,9 @@ export const MIGRATIONS: Readonly<Record<number, string>> = {
   // asset_merges itself comes with SCHEMA (CREATE TABLE IF NOT EXISTS).
   2: `ALTER TABLE connectors ADD COLUMN network TEXT;
       ALTER TABLE connectors ADD COLUMN interrupted_at TEXT;`,
+  // finding_history comes with SCHEMA; its history starts with each finding's status now.
+  3: `INSERT INTO finding_history (finding, at, run, from_status, to_status)
+      SELECT id, 0, NULL, NULL, status FROM findings ORDER BY id;`,
 };
 
 export const SCHEMA = `
@@ -90,6 +94,14 @@ CREATE TABLE IF NOT EXISTS findings (
   record            TEXT NOT NULL               -- per-detection attribute values (JSON array)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS findings_identity ON findings (asset_seq, detection_key, host_seq);
+-- The console's default findings list, highest QDS first, and its severity sort: a page is a walk
+-- of these (ties sorted within one asset), not a sort of every current finding. Only current rows,
+-- no detection key (long), and for QDS only the high band up (70, resources/etm/trurisk.json): an
+-- index insert at a random place costs a sync more than the rest of a finding's row, and the
+-- pages people read are the top. What else sorts is sorted once per state of the store and kept
+-- (query/read-model.ts).
+CREATE INDEX IF NOT EXISTS findings_current_top_score ON findings (score DESC, asset_seq) WHERE current = 1 AND score >= 70;
+CREATE INDEX IF NOT EXISTS findings_current_by_severity ON findings (severity DESC, asset_seq) WHERE current = 1;
 
 -- Finding records are arrays of values; a layout names them. A transform map gives one layout.
 CREATE TABLE IF NOT EXISTS layouts (
@@ -151,7 +163,95 @@ CREATE TABLE IF NOT EXISTS runs (
   error       TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_by_connector ON runs (connector, id);
+
+-- Each status a finding (a host's report) took, written by the triggers of findingTriggers: the
+-- first when it was stored, then each change, whoever made it (the writer, a host purge). One
+-- b-tree in finding order (new findings append to it), a finding's entries in time order.
+CREATE TABLE IF NOT EXISTS finding_history (
+  finding     INTEGER NOT NULL,               -- findings.id
+  at          BIGINT NOT NULL,                -- when, in ms since 1970 (UTC); 0: before v4
+  run         INTEGER,                        -- the reporting host's subscription's run, if one was open
+  from_status TEXT,                           -- NULL: first stored
+  to_status   TEXT,
+  PRIMARY KEY (finding, at)
+) WITHOUT ROWID;
 `;
+
+/**
+ * The triggers that keep finding_history, and on PostgreSQL the change counter readers cache by
+ * (SQLite's PRAGMA data_version does that job there): moved by whatever inserts, deletes or
+ * changes the status of a finding; the read model reads it beside the runs finished and the
+ * newest asset, which cover what else a sync changes. A finding's run is the one its host's
+ * subscription has open (runs.status Processing, started by etm sync and the Airbyte destination),
+ * found from columns the findings row already has, so no writer needs to say which run it is.
+ * Only real changes are recorded: the writer re-reports every detection with its status.
+ * Recreated at each open, as the views are.
+ */
+export function findingTriggers(engine: Engine): string {
+  const run = (hostSeq: string): string =>
+    `(SELECT max(r.id) FROM runs r WHERE r.status = 'Processing' AND r.connector =
+        (SELECT h.subscription FROM asset_hosts h WHERE h.seq = ${hostSeq}))`;
+  // A change's moment: never before the finding's last entry, so that (finding, at) stays unique
+  // and in order when two changes fall in one millisecond.
+  const after = (now: string, finding: string): string =>
+    `max(${now}, coalesce((SELECT max(at) FROM finding_history WHERE finding = ${finding}), 0) + 1)`;
+  if (engine === 'sqlite') {
+    const now = `CAST(unixepoch('subsec') * 1000 AS INTEGER)`;
+    return `
+CREATE TRIGGER IF NOT EXISTS findings_history_insert AFTER INSERT ON findings
+BEGIN
+  INSERT INTO finding_history (finding, at, run, from_status, to_status)
+  VALUES (NEW.id, ${now}, ${run('NEW.host_seq')}, NULL, NEW.status);
+END;
+CREATE TRIGGER IF NOT EXISTS findings_history_update AFTER UPDATE OF status ON findings
+  WHEN OLD.status IS NOT NEW.status
+BEGIN
+  INSERT INTO finding_history (finding, at, run, from_status, to_status)
+  VALUES (NEW.id, ${after(now, 'NEW.id')}, ${run('NEW.host_seq')}, OLD.status, NEW.status);
+END;
+CREATE TRIGGER IF NOT EXISTS findings_history_delete AFTER DELETE ON findings
+BEGIN
+  DELETE FROM finding_history WHERE finding = OLD.id;
+END;`;
+  }
+  const now = `floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint`;
+  // Each also moves the change counter, once per transaction (readers cache until it moves).
+  const changed = `UPDATE meta SET value = txid_current()::text
+     WHERE key = 'data_version' AND value <> txid_current()::text`;
+  const fn = (name: string, body: string): string => `
+CREATE OR REPLACE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+  ${body};
+  ${changed};
+  RETURN NULL;
+END $$;`;
+  // Inserts and deletes per statement, over its rows (the writer inserts hundreds at once, each
+  // host's run looked up once); status changes per row, the WHEN tested without a call, since the
+  // writer re-reports every detection and the materialiser updates findings one by one.
+  return `
+${fn(
+  'etm_findings_inserted',
+  `INSERT INTO finding_history (finding, at, run, from_status, to_status)
+     SELECT n.id, ${now}, hr.run, NULL, n.status
+       FROM etm_new n JOIN (SELECT s.host_seq, ${run('s.host_seq')} AS run
+                              FROM (SELECT DISTINCT host_seq FROM etm_new) s) hr
+         ON hr.host_seq = n.host_seq`,
+)}
+${fn(
+  'etm_finding_status_changed',
+  `INSERT INTO finding_history (finding, at, run, from_status, to_status)
+     VALUES (NEW.id, ${after(now, 'NEW.id').replace('max(', 'greatest(')}, ${run('NEW.host_seq')}, OLD.status, NEW.status)`,
+)}
+${fn('etm_findings_deleted', `DELETE FROM finding_history WHERE finding IN (SELECT id FROM etm_old)`)}
+INSERT INTO meta (key, value) VALUES ('data_version', '0') ON CONFLICT (key) DO NOTHING;
+CREATE OR REPLACE TRIGGER findings_history_insert AFTER INSERT ON findings
+  REFERENCING NEW TABLE AS etm_new FOR EACH STATEMENT EXECUTE FUNCTION etm_findings_inserted();
+CREATE OR REPLACE TRIGGER findings_history_update AFTER UPDATE OF status ON findings
+  FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status)
+  EXECUTE FUNCTION etm_finding_status_changed();
+CREATE OR REPLACE TRIGGER findings_history_delete AFTER DELETE ON findings
+  REFERENCING OLD TABLE AS etm_old FOR EACH STATEMENT EXECUTE FUNCTION etm_findings_deleted();`;
+}
 
 /**
  * etm_assets, etm_findings (current findings only: one row per ETM finding), etm_connectors and
