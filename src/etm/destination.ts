@@ -13,6 +13,7 @@ import { AssetResolver, ResolverStats } from './store/asset-resolver';
 import { Connectors } from './store/connectors';
 import { EtmStore } from './store/database';
 import { DirtyAssets } from './store/dirty-assets';
+import { HostCache } from './store/host-cache';
 import { EtmWriter, WriteStats } from './store/writer';
 import { loadTransformMap } from './transform-map';
 
@@ -87,8 +88,9 @@ export class EtmDestination {
     const rules = options.rules ?? IdentificationRules.defaults();
     this.rules = rules;
     const dirty = new DirtyAssets(store.sql);
-    this.resolver = new AssetResolver(store.sql, rules, dirty);
-    this.writer = new EtmWriter(store.sql, map, dirty);
+    const hosts = new HostCache();
+    this.resolver = new AssetResolver(store.sql, rules, dirty, hosts, () => this.writer.flush());
+    this.writer = new EtmWriter(store.sql, map, dirty, hosts);
     this.materialiser = new AssetMaterialiser(store.sql, map, rules);
     this.committed = {
       writer: structuredClone(this.writer.stats),
@@ -153,6 +155,7 @@ export class EtmDestination {
   /** Rebuilds touched assets; call inside the transaction, just before committing. */
   async checkpoint(): Promise<number> {
     await this.noteRuleChange();
+    await this.writer.flush();
     const n = await this.materialiser.run();
     this.writer.committed();
     this.committed = {

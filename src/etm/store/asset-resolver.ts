@@ -17,6 +17,7 @@ import crypto from 'crypto';
 import { AssetIdentity } from '../converter';
 import { HostIdentity, IdentificationRules } from '../identification-rules';
 import { DirtyAssets } from './dirty-assets';
+import { HostCache } from './host-cache';
 import { Sql } from './sql';
 
 interface HostRow {
@@ -26,6 +27,12 @@ interface HostRow {
   asset_key: string;
   identifiers: string;
   purged_at: string | null;
+}
+
+/** A host as SQL.host reads it: with its attributes and its asset's seq, for the writer. */
+interface KnownHost extends HostRow {
+  attributes: string;
+  asset_seq: number;
 }
 
 interface Match {
@@ -61,13 +68,15 @@ export interface ResolverStats {
 const CANDIDATE_LIMIT = 100;
 
 const SQL = {
-  host: `SELECT seq, subscription, host_id, asset_key, identifiers, purged_at FROM asset_hosts
-          WHERE subscription = ? AND host_id = ?`,
+  host: `SELECT h.seq, h.subscription, h.host_id, h.asset_key, h.identifiers, h.purged_at,
+                h.attributes, a.seq AS asset_seq
+           FROM asset_hosts h JOIN assets a ON a.asset_key = h.asset_key
+          WHERE h.subscription = ? AND h.host_id = ?`,
   hostsOf: `SELECT seq, subscription, host_id, asset_key, identifiers, purged_at FROM asset_hosts
           WHERE asset_key = ? AND purged_at IS NULL`,
   restoreHost: `UPDATE asset_hosts SET purged_at = NULL WHERE seq = ?`,
   asset: `SELECT seq, identified_by FROM assets WHERE asset_key = ?`,
-  insertAsset: `INSERT INTO assets (asset_key) VALUES (?)`,
+  insertAsset: `INSERT INTO assets (asset_key) VALUES (?) ON CONFLICT (asset_key) DO NOTHING RETURNING seq`,
   setIdentifiedBy: `UPDATE assets SET identified_by = ?, dirty = 1 WHERE asset_key = ?`,
   deleteAsset: `DELETE FROM assets WHERE asset_key = ?`,
   insertHost: `INSERT INTO asset_hosts (subscription, host_id, asset_key, identifiers) VALUES (?, ?, ?, ?)
@@ -88,33 +97,43 @@ export class AssetResolver implements AssetIdentity {
     private readonly sql: Sql,
     private readonly rules: IdentificationRules,
     private readonly dirty: DirtyAssets = new DirtyAssets(sql),
+    private readonly hosts: HostCache = new HostCache(),
+    /** Writes what the writer holds: run before findings or hosts move between assets. */
+    private readonly settle: () => Promise<void> = async () => undefined,
   ) {}
 
   async resolve(subscription: string, hostId: string, host: unknown): Promise<string> {
     const { sql } = this;
     const identity = IdentificationRules.identify(subscription, host, hostId);
     const identifiers = IdentificationRules.stored(identity);
-    const known = await sql.get<HostRow>(SQL.host, [subscription, hostId]);
-    if (known && known.identifiers === identifiers && known.purged_at === null)
+    const known = await sql.get<KnownHost>(SQL.host, [subscription, hostId]);
+    if (known && known.identifiers === identifiers && known.purged_at === null) {
+      // Kept if already there: the writer may hold attributes patched since the row was read.
+      if (!this.hosts.get(subscription, hostId)) {
+        this.hosts.set(subscription, hostId, {
+          seq: known.seq,
+          assetKey: known.asset_key,
+          assetSeq: known.asset_seq,
+          attributes: known.attributes,
+        });
+      }
       return known.asset_key;
+    }
     // Reported again after a purge: live again, so that it counts among its asset's hosts.
     if (known?.purged_at) await sql.run(SQL.restoreHost, [known.seq]);
 
     const matches = await this.matches(identity, known);
     const absorbed = new Set<string>();
-    const target =
+    const { key: target, seq: targetSeq } =
       matches.length === 0
         ? await this.createAsset(subscription, hostId)
         : await this.merge(identity, matches, known, absorbed);
     let hostSeq: number;
     if (known) {
       if (known.asset_key !== target && !absorbed.has(known.asset_key)) {
+        await this.beforeMove();
         // Its identifiers now say another asset: the host and its findings move there.
-        await sql.run(SQL.moveHostFindings, [
-          await this.seqOf(target),
-          await this.seqOf(known.asset_key),
-          known.seq,
-        ]);
+        await sql.run(SQL.moveHostFindings, [targetSeq, known.asset_seq, known.seq]);
         await this.dirty.mark(known.asset_key);
         this.stats.hostsMoved++;
       }
@@ -134,7 +153,20 @@ export class AssetResolver implements AssetIdentity {
     const ids = [...identity.values].flatMap(([rule, value]) => [rule, value, hostSeq]);
     if (ids.length > 0) await sql.run(insertIdentifiers(ids.length / 3), ids);
     await this.dirty.mark(target);
+    const cached = this.hosts.get(subscription, hostId);
+    this.hosts.set(subscription, hostId, {
+      seq: hostSeq,
+      assetKey: target,
+      assetSeq: targetSeq,
+      attributes: cached?.attributes ?? known?.attributes ?? '{}',
+    });
     return target;
+  }
+
+  /** Held writes name assets by seq: they go to the store before an asset's content moves. */
+  private async beforeMove(): Promise<void> {
+    await this.settle();
+    this.hosts.forget();
   }
 
   async knownAsset(subscription: string, hostId: string): Promise<string | undefined> {
@@ -191,7 +223,7 @@ export class AssetResolver implements AssetIdentity {
     matches: Match[],
     known: HostRow | undefined,
     absorbed: Set<string>,
-  ): Promise<string> {
+  ): Promise<{ key: string; seq: number }> {
     const cluster = [matches[0]];
     const hosts = [...matches[0].hosts];
     for (const m of matches.slice(1)) {
@@ -225,6 +257,7 @@ export class AssetResolver implements AssetIdentity {
       ]);
       this.stats.joinsByRule[m.rule] = (this.stats.joinsByRule[m.rule] ?? 0) + 1;
     }
+    if (cluster.length > 1) await this.beforeMove();
     for (const m of cluster) {
       if (m.key === survivor.key) continue;
       await this.sql.run(SQL.moveMerges, [survivor.key, m.key]);
@@ -236,7 +269,7 @@ export class AssetResolver implements AssetIdentity {
     }
     if (identifiedBy !== survivor.identifiedBy)
       await this.sql.run(SQL.setIdentifiedBy, [identifiedBy, survivor.key]);
-    return survivor.key;
+    return { key: survivor.key, seq: survivor.seq };
   }
 
   private best(rules: ReadonlyArray<string | null>): string | null {
@@ -245,19 +278,21 @@ export class AssetResolver implements AssetIdentity {
     return named.reduce((a, b) => (this.rules.precedence(b) < this.rules.precedence(a) ? b : a));
   }
 
-  private async seqOf(key: string): Promise<number> {
-    return ((await this.sql.get<{ seq: number }>(SQL.asset, [key])) as { seq: number }).seq;
-  }
-
   /** Keys derive from the founding host, so the same input always yields the same keys. */
-  private async createAsset(subscription: string, hostId: string): Promise<string> {
+  private async createAsset(
+    subscription: string,
+    hostId: string,
+  ): Promise<{ key: string; seq: number }> {
     for (let n = 0; ; n++) {
       const seed = `${subscription}\n${hostId}${n === 0 ? '' : `\n${n}`}`;
       const key = `vmdr-${crypto.createHash('sha1').update(seed).digest('hex').slice(0, 16)}`;
-      if ((await this.sql.get(SQL.asset, [key])) === undefined) {
-        await this.sql.run(SQL.insertAsset, [key]);
+      // Nothing returned: the key is taken, so the next seed is tried.
+      const created = await this.sql.get<{ seq: number }>(SQL.insertAsset, [key]);
+      if (created) {
         this.stats.assetsCreated++;
-        return key;
+        // Created dirty (the column's default): no mark to write.
+        this.dirty.created(key);
+        return { key, seq: created.seq };
       }
     }
   }
