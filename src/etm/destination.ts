@@ -7,6 +7,7 @@
 import { CompiledMap, compileMap } from './attribute-mapping';
 import { AirbyteRecord, Logger, StreamContext, streamOf } from './converter';
 import { ConverterRegistry } from './converters';
+import { touched } from './converters/touched';
 import { IdentificationRules } from './identification-rules';
 import { AssetMaterialiser } from './store/asset-materialiser';
 import { AssetResolver, ResolverStats } from './store/asset-resolver';
@@ -104,6 +105,16 @@ export class EtmDestination {
       reject: (target, value) => this.reject(target, value),
       knowledgeCurrent: (key, version) => this.writer.knowledgeCurrent(key, version),
     };
+  }
+
+  /**
+   * Reads ahead, in a few statements, the store rows these records will look up one by one when
+   * processed next in the same transaction: their hosts and their QIDs' knowledge.
+   */
+  async prepare(records: ReadonlyArray<AirbyteRecord>): Promise<void> {
+    const { hosts, qids } = touched(records);
+    await this.resolver.prefetch(hosts);
+    await this.writer.prefetchKnowledge(qids);
   }
 
   /**

@@ -3,6 +3,9 @@
  * resolution reads a host's row anyway, so the writer takes its sequence numbers and attributes
  * from here instead of reading the row again. Valid only inside the transaction (another writer
  * may merge assets between two of ours) and until an asset merge or host move in it: both clear it.
+ *
+ * It also holds the resolver's rows read ahead for a batch of records (AssetResolver.prefetch):
+ * each is taken once, by the first record of its host, since resolving the host changes its row.
  */
 
 export interface CachedHost {
@@ -15,6 +18,20 @@ export interface CachedHost {
 
 export class HostCache {
   private readonly hosts = new Map<string, CachedHost>();
+  /** Read ahead: the host's row, or null when the store has none. */
+  private readonly ahead = new Map<string, unknown>();
+
+  preload(subscription: string, hostId: string, row: unknown): void {
+    this.ahead.set(`${subscription}\u0000${hostId}`, row);
+  }
+
+  /** The row read ahead (null: no such host), once; undefined when none was. */
+  take<T>(subscription: string, hostId: string): T | null | undefined {
+    const key = `${subscription}\u0000${hostId}`;
+    const row = this.ahead.get(key);
+    if (row !== undefined) this.ahead.delete(key);
+    return row as T | null | undefined;
+  }
 
   get(subscription: string, hostId: string): CachedHost | undefined {
     return this.hosts.get(`${subscription}\u0000${hostId}`);
@@ -26,9 +43,11 @@ export class HostCache {
 
   delete(subscription: string, hostId: string): void {
     this.hosts.delete(`${subscription}\u0000${hostId}`);
+    this.ahead.delete(`${subscription}\u0000${hostId}`);
   }
 
   forget(): void {
     this.hosts.clear();
+    this.ahead.clear();
   }
 }

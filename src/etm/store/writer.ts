@@ -57,6 +57,14 @@ const CHUNK = 500;
 const HOST_CHUNK = 500;
 /** Findings held before they are written without waiting for a commit. */
 const HELD_FINDINGS = 20000;
+/** Knowledge rows per upsert: records are a few KB each. */
+const KNOWLEDGE_CHUNK = 100;
+
+/** A QID's knowledge as the store holds it, or will once held writes are flushed. */
+interface Knowledge {
+  readonly version: string | null;
+  readonly record: Record<string, unknown>;
+}
 
 const FINDING_COLUMNS = [
   'asset_seq',
@@ -112,7 +120,12 @@ const SQL = {
           FROM (VALUES ${Array.from({ length: n }, () => '(CAST(? AS INTEGER), ?, ?)').join(', ')}) AS v
           WHERE asset_hosts.seq = v.column1`,
   vulnerability: `SELECT version, record FROM vulnerabilities WHERE vulnerability_key = ?`,
-  upsertVulnerability: `INSERT INTO vulnerabilities (vulnerability_key, version, record) VALUES (?, ?, ?)
+  vulnerabilities: (n: number) =>
+    `SELECT vulnerability_key, version, record FROM vulnerabilities WHERE vulnerability_key IN (${marks(n)})`,
+  upsertVulnerabilities: (
+    n: number,
+  ) => `INSERT INTO vulnerabilities (vulnerability_key, version, record)
+         VALUES ${Array.from({ length: n }, () => '(?, ?, ?)').join(', ')}
          ON CONFLICT (vulnerability_key) DO UPDATE SET version = excluded.version, record = excluded.record`,
 };
 
@@ -125,6 +138,9 @@ export class EtmWriter {
   /** Findings held for the next flush, by host seq. */
   private held = new Map<number, HeldFindings>();
   private heldRows = 0;
+  /** Knowledge read or written in this transaction (null: the store has none), and held. */
+  private knowledge = new Map<string, Knowledge | null>();
+  private heldKnowledge = new Map<string, Knowledge>();
   /** Hosts whose patched attributes the next flush writes. */
   private patched = new Map<number, CachedHost>();
   /** The layout of this map's finding records; looked up again after a rollback. */
@@ -174,6 +190,7 @@ export class EtmWriter {
     this.heldRows = 0;
     for (let i = 0; i < held.length; i += HOST_CHUNK)
       await this.writeHeld(held.slice(i, i + HOST_CHUNK));
+    await this.flushKnowledge();
     await this.dirty.flush();
   }
 
@@ -182,6 +199,7 @@ export class EtmWriter {
    * transaction, so hosts are read again rather than trusted from here.
    */
   committed(): void {
+    this.knowledge = new Map();
     this.hosts.forget();
     this.dirty.forget();
   }
@@ -193,6 +211,8 @@ export class EtmWriter {
     this.held = new Map();
     this.heldRows = 0;
     this.patched = new Map();
+    this.knowledge = new Map();
+    this.heldKnowledge = new Map();
     this.versions.clear();
     this.layout = undefined;
   }
@@ -386,23 +406,61 @@ export class EtmWriter {
   private async writeVulnerability(record: Record<string, unknown>): Promise<void> {
     const { vulnerabilityKey, version, ...attributes } = record;
     const key = String(vulnerabilityKey);
-    const stored = await this.sql.get<{ version: string | null; record: string }>(
-      SQL.vulnerability,
-      [key],
-    );
+    let stored = this.knowledge.get(key);
+    if (stored === undefined) {
+      const row = await this.sql.get<{ version: string | null; record: string }>(
+        SQL.vulnerability,
+        [key],
+      );
+      stored = row ? { version: row.version, record: JSON.parse(row.record) } : null;
+      this.knowledge.set(key, stored);
+    }
     const older = !!(stored && version && stored.version && (version as string) < stored.version);
     let merged: Record<string, unknown> = attributes;
     if (stored) {
-      const kept = JSON.parse(stored.record) as Record<string, unknown>;
+      const kept = stored.record;
       if (older && Object.keys(attributes).every((k) => k in kept)) return;
       merged = older ? { ...attributes, ...kept } : { ...kept, ...attributes };
     }
     const newest = older
       ? stored?.version
       : ((version as string | null) ?? stored?.version ?? null);
-    await this.sql.run(SQL.upsertVulnerability, [key, newest ?? null, JSON.stringify(merged)]);
+    const written = { version: newest ?? null, record: merged };
+    this.knowledge.set(key, written);
+    this.heldKnowledge.set(key, written);
     this.stats.vulnerabilities++;
     if (this.versions.size >= KNOWLEDGE_CACHE_LIMIT) this.versions.clear();
     if (version && !older) this.versions.set(key, version as string);
+  }
+
+  /** Reads the stored knowledge of these QIDs ahead, a few hundred per statement. */
+  async prefetchKnowledge(qids: ReadonlyArray<string>): Promise<void> {
+    const wanted = qids.filter((q) => !this.knowledge.has(q));
+    for (let i = 0; i < wanted.length; i += HOST_CHUNK) {
+      const chunk = wanted.slice(i, i + HOST_CHUNK);
+      for (const q of chunk) this.knowledge.set(q, null);
+      for (const row of await this.sql.all<{
+        vulnerability_key: string;
+        version: string | null;
+        record: string;
+      }>(SQL.vulnerabilities(chunk.length), chunk)) {
+        this.knowledge.set(row.vulnerability_key, {
+          version: row.version,
+          record: JSON.parse(row.record),
+        });
+      }
+    }
+  }
+
+  private async flushKnowledge(): Promise<void> {
+    const held = [...this.heldKnowledge];
+    this.heldKnowledge = new Map();
+    for (let i = 0; i < held.length; i += KNOWLEDGE_CHUNK) {
+      const chunk = held.slice(i, i + KNOWLEDGE_CHUNK);
+      await this.sql.run(
+        SQL.upsertVulnerabilities(chunk.length),
+        chunk.flatMap(([key, k]) => [key, k.version, JSON.stringify(k.record)]),
+      );
+    }
   }
 }

@@ -209,6 +209,7 @@ export class SyncConsumer {
     this.held = [];
     this.heldBytes = 0;
     await this.destination.store.begin();
+    await this.destination.prepare(records);
     for (const record of records) {
       try {
         await this.destination.process(record);
