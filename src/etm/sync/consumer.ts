@@ -14,6 +14,7 @@ import { streamOf } from '../converter';
 import { EtmDestination, RecordRejected } from '../destination';
 import { Connectors } from '../store/connectors';
 import { AirbyteMessage, failureOf, warningOf } from './messages';
+import { Breather, readAhead } from './read-ahead';
 import { mergeState } from './source-state';
 
 export interface ConsumerProgress {
@@ -84,6 +85,10 @@ const LOUD = new Set(['WARN', 'ERROR', 'FATAL']);
  * (store/sql.ts), which must not wait on the source's network reads while other writers queue.
  */
 const BUFFER_BYTES = 16 * 1024 * 1024;
+/** Input read ahead of the consumer (characters), while it converts and writes what it holds. */
+const READ_AHEAD_BYTES = 8 * 1024 * 1024;
+/** Synchronous work (SQLite) between two turns of the event loop, for the input to be read. */
+const BREATHE_MS = 5;
 
 export class SyncConsumer {
   private readonly result: ConsumeResult = {
@@ -107,6 +112,7 @@ export class SyncConsumer {
   private readonly streams = new Map<string, { records: number; estimate: number | null }>();
   private readonly connectors: Connectors;
   private started = false;
+  private readonly breather = new Breather(BREATHE_MS);
 
   constructor(
     private readonly destination: EtmDestination,
@@ -116,8 +122,9 @@ export class SyncConsumer {
   }
 
   async consume(lines: AsyncIterable<string>): Promise<ConsumeResult> {
-    for await (const line of lines) {
+    for await (const line of readAhead(lines, READ_AHEAD_BYTES)) {
       if (!(await this.next(line))) return this.finish();
+      await this.breather.breathe();
     }
     return this.end();
   }
@@ -211,6 +218,7 @@ export class SyncConsumer {
     await this.destination.store.begin();
     await this.destination.prepare(records);
     for (const record of records) {
+      await this.breather.breathe();
       try {
         await this.destination.process(record);
       } catch (err) {
