@@ -97,6 +97,17 @@ const SQL = {
   recordMerge: `INSERT INTO asset_merges (asset_key, kind, subscription, host_id, matched_subscription,
            matched_host_id, rule, value, merged_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   moveMerges: `UPDATE asset_merges SET asset_key = ? WHERE asset_key = ?`,
+  // PostgreSQL only (data-modifying WITH): insertAsset, insertHost and insertIdentifiers at once.
+  createWithHost: `WITH a AS (
+            INSERT INTO assets (asset_key) VALUES (?) ON CONFLICT (asset_key) DO NOTHING
+            RETURNING seq, asset_key),
+          h AS (
+            INSERT INTO asset_hosts (subscription, host_id, asset_key, identifiers)
+            SELECT ?, ?, asset_key, ? FROM a RETURNING seq),
+          i AS (
+            INSERT INTO host_identifiers (rule, value, host_seq)
+            SELECT x.rule, x.value, h.seq FROM h, unnest(CAST(? AS TEXT[]), CAST(? AS TEXT[])) AS x(rule, value))
+          SELECT a.seq AS asset_seq, h.seq AS host_seq FROM a, h`,
 };
 
 export class AssetResolver implements AssetIdentity {
@@ -136,6 +147,10 @@ export class AssetResolver implements AssetIdentity {
     if (known?.purged_at) await sql.run(SQL.restoreHost, [known.seq]);
 
     const matches = await this.matches(identity, known);
+    if (!known && matches.length === 0 && sql.engine === 'postgres') {
+      const created = await this.createWithHost(subscription, hostId, identity, identifiers);
+      if (created) return created;
+    }
     const absorbed = new Set<string>();
     const { key: target, seq: targetSeq } =
       matches.length === 0
@@ -174,6 +189,39 @@ export class AssetResolver implements AssetIdentity {
       attributes: cached?.attributes ?? known?.attributes ?? '{}',
     });
     return target;
+  }
+
+  /**
+   * A new host matching no asset, on PostgreSQL: its asset, its row and its identifiers in one
+   * statement (a round trip each otherwise). Undefined when the asset key is taken: the general
+   * path then picks the next one.
+   */
+  private async createWithHost(
+    subscription: string,
+    hostId: string,
+    identity: HostIdentity,
+    identifiers: string,
+  ): Promise<string | undefined> {
+    const key = assetKey(subscription, hostId, 0);
+    const rules = [...identity.values.keys()];
+    const row = await this.sql.get<{ asset_seq: number; host_seq: number }>(SQL.createWithHost, [
+      key,
+      subscription,
+      hostId,
+      identifiers,
+      rules,
+      rules.map((r) => identity.values.get(r)),
+    ]);
+    if (!row) return undefined;
+    this.stats.assetsCreated++;
+    this.dirty.created(key);
+    this.hosts.set(subscription, hostId, {
+      seq: row.host_seq,
+      assetKey: key,
+      assetSeq: row.asset_seq,
+      attributes: '{}',
+    });
+    return key;
   }
 
   /**
@@ -313,8 +361,7 @@ export class AssetResolver implements AssetIdentity {
     hostId: string,
   ): Promise<{ key: string; seq: number }> {
     for (let n = 0; ; n++) {
-      const seed = `${subscription}\n${hostId}${n === 0 ? '' : `\n${n}`}`;
-      const key = `vmdr-${crypto.createHash('sha1').update(seed).digest('hex').slice(0, 16)}`;
+      const key = assetKey(subscription, hostId, n);
       // Nothing returned: the key is taken, so the next seed is tried.
       const created = await this.sql.get<{ seq: number }>(SQL.insertAsset, [key]);
       if (created) {
@@ -325,6 +372,12 @@ export class AssetResolver implements AssetIdentity {
       }
     }
   }
+}
+
+/** The n-th candidate key of an asset founded by this host (n > 0 after a collision). */
+function assetKey(subscription: string, hostId: string, n: number): string {
+  const seed = `${subscription}\n${hostId}${n === 0 ? '' : `\n${n}`}`;
+  return `vmdr-${crypto.createHash('sha1').update(seed).digest('hex').slice(0, 16)}`;
 }
 
 /**
