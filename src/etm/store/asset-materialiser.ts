@@ -13,6 +13,7 @@ import { CompiledMap } from '../attribute-mapping';
 import { HostIdentity, IdentificationRules } from '../identification-rules';
 import { ASSET, MODELS, SOURCE } from '../models';
 import { criticalityUsed, OPEN_FINDINGS_SQL, TruRiskAccumulator, truRiskBand } from '../trurisk';
+import { marks, padded, writeRows } from './batches';
 import { Sql } from './sql';
 
 interface HostRow {
@@ -42,12 +43,10 @@ interface DirtyAsset {
 }
 
 /** Assets rebuilt together: a handful of statements for the whole batch, not a few per asset. */
-const BATCH = 500;
+const BATCH = 512;
 /** Ids per `UPDATE findings SET current` statement. */
-const ID_CHUNK = 1000;
+const ID_CHUNK = 1024;
 const ASSET_MODEL = MODELS[ASSET];
-
-const marks = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
 
 const SQL = {
   dirty: `SELECT seq, asset_key, identified_by FROM assets WHERE dirty = 1 LIMIT ${BATCH}`,
@@ -99,21 +98,18 @@ export class AssetMaterialiser {
 
   private async rebuild(batch: ReadonlyArray<DirtyAsset>): Promise<void> {
     const hostsOf = new Map<string, HostRow[]>();
-    for (const h of await this.sql.all<HostRow>(
-      SQL.hosts(batch.length),
-      batch.map((a) => a.asset_key),
-    )) {
+    const keys = padded(batch.map((a) => a.asset_key));
+    for (const h of await this.sql.all<HostRow>(SQL.hosts(keys.length), keys)) {
       const list = hostsOf.get(h.asset_key);
       if (list) list.push(h);
       else hostsOf.set(h.asset_key, [h]);
     }
     // Its last host moved to another asset.
     const gone = batch.filter((a) => !hostsOf.has(a.asset_key));
-    if (gone.length > 0)
-      await this.sql.run(
-        SQL.deleteAssets(gone.length),
-        gone.map((a) => a.asset_key),
-      );
+    if (gone.length > 0) {
+      const goneKeys = padded(gone.map((a) => a.asset_key));
+      await this.sql.run(SQL.deleteAssets(goneKeys.length), goneKeys);
+    }
     const kept = batch.filter((a) => hostsOf.has(a.asset_key));
     // Purged hosts count here: their closed reports are still findings of the asset.
     const single = kept.filter((a) => (hostsOf.get(a.asset_key) as HostRow[]).length === 1);
@@ -123,12 +119,11 @@ export class AssetMaterialiser {
     );
     if (single.length > 0) await this.singleHostRisk(single, risks);
     if (several.length > 0) await this.risk(several, risks);
-    const params: unknown[] = [];
-    for (const a of kept) {
+    const rows = kept.map((a) => {
       const record = this.record(a, hostsOf.get(a.asset_key) as HostRow[], risks.get(a.seq));
-      params.push(a.asset_key, JSON.stringify(record), record.truRiskScore, record.truRiskBand);
-    }
-    if (kept.length > 0) await this.sql.run(SQL.save(kept.length), params);
+      return [a.asset_key, JSON.stringify(record), record.truRiskScore, record.truRiskBand];
+    });
+    await writeRows(this.sql, SQL.save, rows, BATCH);
   }
 
   private record(
@@ -175,7 +170,7 @@ export class AssetMaterialiser {
     assets: ReadonlyArray<DirtyAsset>,
     risks: Map<number, TruRiskAccumulator>,
   ): Promise<void> {
-    const seqs = assets.map((a) => a.seq);
+    const seqs = padded(assets.map((a) => a.seq));
     await this.sql.run(SQL.allCurrent(seqs.length), seqs);
     for (const b of await this.sql.all<{
       asset_seq: number;
@@ -192,7 +187,7 @@ export class AssetMaterialiser {
     assets: ReadonlyArray<DirtyAsset>,
     risks: Map<number, TruRiskAccumulator>,
   ): Promise<void> {
-    const seqs = assets.map((a) => a.seq);
+    const seqs = padded(assets.map((a) => a.seq));
     const flips: Record<0 | 1, number[]> = { 0: [], 1: [] };
     let previous: string | null = null;
     let previousAsset: number | null = null;
@@ -214,7 +209,7 @@ export class AssetMaterialiser {
     for (const current of [0, 1] as const) {
       const ids = flips[current];
       for (let i = 0; i < ids.length; i += ID_CHUNK) {
-        const chunk = ids.slice(i, i + ID_CHUNK);
+        const chunk = padded(ids.slice(i, i + ID_CHUNK));
         await this.sql.run(SQL.setCurrent(current, chunk.length), chunk);
       }
     }

@@ -16,6 +16,7 @@ import crypto from 'crypto';
 
 import { AssetIdentity } from '../converter';
 import { HostIdentity, IdentificationRules } from '../identification-rules';
+import { padded } from './batches';
 import { DirtyAssets } from './dirty-assets';
 import { HostCache } from './host-cache';
 import { Sql } from './sql';
@@ -65,7 +66,7 @@ export interface ResolverStats {
 }
 
 /** Hosts read ahead per statement (2 parameters each). */
-const PREFETCH = 500;
+const PREFETCH = 512;
 
 /** Candidates per identifier are capped: an identifier shared that widely identifies nothing. */
 const CANDIDATE_LIMIT = 100;
@@ -232,9 +233,11 @@ export class AssetResolver implements AssetIdentity {
     for (let i = 0; i < hosts.length; i += PREFETCH) {
       const chunk = hosts.slice(i, i + PREFETCH);
       for (const [subscription, hostId] of chunk) this.hosts.preload(subscription, hostId, null);
+      // Padded with (NULL, NULL) pairs, which match nothing: a few statement shapes only.
+      const pairs = padded(chunk);
       const rows = await this.sql.all<KnownHost>(
-        SQL.hosts(chunk.length),
-        chunk.flatMap(([s, h]) => [s, h]),
+        SQL.hosts(pairs.length),
+        pairs.flatMap((p) => (p ? [p[0], p[1]] : [null, null])),
       );
       for (const row of rows) this.hosts.preload(row.subscription, row.host_id, row);
     }

@@ -5,10 +5,11 @@
  * `flush` (one statement per few hundred assets, not one round trip each on PostgreSQL), which
  * the writer runs before anything reads the marks: before the materialiser, at each commit.
  */
+import { marks, padded } from './batches';
 import { Sql } from './sql';
 
 /** Asset keys per UPDATE. */
-const CHUNK = 500;
+const CHUNK = 512;
 
 export class DirtyAssets {
   private readonly marked = new Set<string>();
@@ -32,9 +33,9 @@ export class DirtyAssets {
     const keys = this.pending;
     this.pending = [];
     for (let i = 0; i < keys.length; i += CHUNK) {
-      const chunk = keys.slice(i, i + CHUNK);
+      const chunk = padded(keys.slice(i, i + CHUNK));
       await this.sql.run(
-        `UPDATE assets SET dirty = 1 WHERE asset_key IN (${chunk.map(() => '?').join(', ')}) AND dirty = 0`,
+        `UPDATE assets SET dirty = 1 WHERE asset_key IN (${marks(chunk.length)}) AND dirty = 0`,
         chunk,
       );
     }

@@ -17,6 +17,7 @@ import { VError } from 'verror';
 import { CompiledMap } from '../attribute-mapping';
 import { ASSET_DELETION, DestinationRecord, VULNERABILITY } from '../converter';
 import { ASSET, FINDING } from '../models';
+import { marks, padded, writeRows } from './batches';
 import { DirtyAssets } from './dirty-assets';
 import { CachedHost, HostCache } from './host-cache';
 import { HostPurger } from './host-purge';
@@ -52,13 +53,13 @@ export const emptyWriteStats = (): WriteStats => ({
 /** QIDs whose current version this run has written; bounded, cleared when full. */
 const KNOWLEDGE_CACHE_LIMIT = 50000;
 /** Rows per multi-row upsert (12 parameters each, well under either engine's limit). */
-const CHUNK = 500;
+const CHUNK = 512;
 /** Hosts whose earlier reports are read in one statement, and attribute rows per UPDATE. */
-const HOST_CHUNK = 500;
+const HOST_CHUNK = 512;
 /** Findings held before they are written without waiting for a commit. */
-const HELD_FINDINGS = 20000;
+const HELD_FINDINGS = 10000;
 /** Knowledge rows per upsert: records are a few KB each. */
-const KNOWLEDGE_CHUNK = 100;
+const KNOWLEDGE_CHUNK = 128;
 
 /** A QID's knowledge as the store holds it, or will once held writes are flushed. */
 interface Knowledge {
@@ -104,8 +105,6 @@ interface Report {
   readonly lastFound: string | null;
   readonly row: unknown[];
 }
-
-const marks = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
 
 const SQL = {
   host: `SELECT h.seq, h.attributes, h.asset_key, a.seq AS asset_seq
@@ -172,19 +171,15 @@ export class EtmWriter {
   async flush(): Promise<void> {
     const patched = [...this.patched.values()];
     this.patched = new Map();
-    for (let i = 0; i < patched.length; i += HOST_CHUNK) {
-      const chunk = patched.slice(i, i + HOST_CHUNK);
-      const params: unknown[] = [];
-      for (const host of chunk) {
-        const attributes = host.attributes as Record<string, unknown>;
-        params.push(
-          host.seq,
-          JSON.stringify(attributes),
-          (attributes.lastScannedOn as string | undefined) ?? null,
-        );
-      }
-      await this.sql.run(SQL.setHosts(chunk.length), params);
-    }
+    const rows = patched.map((host) => {
+      const attributes = host.attributes as Record<string, unknown>;
+      return [
+        host.seq,
+        JSON.stringify(attributes),
+        (attributes.lastScannedOn as string | undefined) ?? null,
+      ];
+    });
+    await writeRows(this.sql, SQL.setHosts, rows, HOST_CHUNK);
     const held = [...this.held.values()];
     this.held = new Map();
     this.heldRows = 0;
@@ -304,11 +299,14 @@ export class EtmWriter {
   /** Writes these hosts' held findings: one read of what they reported before, then upserts. */
   private async writeHeld(held: ReadonlyArray<HeldFindings>): Promise<void> {
     const stored = new Map<string, StoredReport>();
-    const params = [...held.map((h) => h.host.assetSeq), ...held.map((h) => h.host.seq)];
-    for (const r of await this.sql.all<StoredReport>(SQL.reports(held.length), params))
+    const assets = padded(held.map((h) => h.host.assetSeq));
+    const hosts = padded(held.map((h) => h.host.seq));
+    for (const r of await this.sql.all<StoredReport>(SQL.reports(assets.length), [
+      ...assets,
+      ...hosts,
+    ]))
       stored.set(`${r.asset_seq}\u0000${r.host_seq}\u0000${r.detection_key}`, r);
-    const values: unknown[] = [];
-    let rows = 0;
+    const rows: unknown[][] = [];
     for (const { host, reports } of held) {
       const prefix = `${host.assetSeq}\u0000${host.seq}\u0000`;
       for (const report of reports) {
@@ -326,15 +324,10 @@ export class EtmWriter {
             this.stats.statusChanges[change] = (this.stats.statusChanges[change] ?? 0) + 1;
           }
         }
-        for (const v of report.row) values.push(v);
-        if (++rows === CHUNK) {
-          await this.sql.run(this.upsert(rows), values);
-          values.length = 0;
-          rows = 0;
-        }
+        rows.push(report.row);
       }
     }
-    if (rows > 0) await this.sql.run(this.upsert(rows), values);
+    await writeRows(this.sql, (n) => this.upsert(n), rows, CHUNK);
   }
 
   private report(record: Record<string, unknown>, assetKey: string, host: CachedHost): Report {
@@ -439,11 +432,12 @@ export class EtmWriter {
     for (let i = 0; i < wanted.length; i += HOST_CHUNK) {
       const chunk = wanted.slice(i, i + HOST_CHUNK);
       for (const q of chunk) this.knowledge.set(q, null);
+      const keys = padded(chunk);
       for (const row of await this.sql.all<{
         vulnerability_key: string;
         version: string | null;
         record: string;
-      }>(SQL.vulnerabilities(chunk.length), chunk)) {
+      }>(SQL.vulnerabilities(keys.length), keys)) {
         this.knowledge.set(row.vulnerability_key, {
           version: row.version,
           record: JSON.parse(row.record),
@@ -455,12 +449,7 @@ export class EtmWriter {
   private async flushKnowledge(): Promise<void> {
     const held = [...this.heldKnowledge];
     this.heldKnowledge = new Map();
-    for (let i = 0; i < held.length; i += KNOWLEDGE_CHUNK) {
-      const chunk = held.slice(i, i + KNOWLEDGE_CHUNK);
-      await this.sql.run(
-        SQL.upsertVulnerabilities(chunk.length),
-        chunk.flatMap(([key, k]) => [key, k.version, JSON.stringify(k.record)]),
-      );
-    }
+    const rows = held.map(([key, k]) => [key, k.version, JSON.stringify(k.record)]);
+    await writeRows(this.sql, SQL.upsertVulnerabilities, rows, KNOWLEDGE_CHUNK);
   }
 }

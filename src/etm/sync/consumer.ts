@@ -86,7 +86,7 @@ const LOUD = new Set(['WARN', 'ERROR', 'FATAL']);
  */
 const BUFFER_BYTES = 16 * 1024 * 1024;
 /** Input read ahead of the consumer (characters), while it converts and writes what it holds. */
-const READ_AHEAD_BYTES = 8 * 1024 * 1024;
+const READ_AHEAD_BYTES = 4 * 1024 * 1024;
 /** Synchronous work (SQLite) between two turns of the event loop, for the input to be read. */
 const BREATHE_MS = 5;
 
