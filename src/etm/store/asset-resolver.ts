@@ -98,10 +98,12 @@ const SQL = {
   recordMerge: `INSERT INTO asset_merges (asset_key, kind, subscription, host_id, matched_subscription,
            matched_host_id, rule, value, merged_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   moveMerges: `UPDATE asset_merges SET asset_key = ? WHERE asset_key = ?`,
-  // PostgreSQL only (data-modifying WITH): insertAsset, insertHost and insertIdentifiers at once.
-  createWithHost: `WITH a AS (
-            INSERT INTO assets (asset_key) VALUES (?) ON CONFLICT (asset_key) DO NOTHING
-            RETURNING seq, asset_key),
+  // PostgreSQL only (data-modifying WITH): when the candidate lookup finds nothing,
+  // insertAsset, insertHost and insertIdentifiers, all in one statement.
+  createUnmatched: (candidates: string) => `WITH c AS (${candidates}),
+          a AS (
+            INSERT INTO assets (asset_key) SELECT ? WHERE NOT EXISTS (SELECT 1 FROM c)
+            ON CONFLICT (asset_key) DO NOTHING RETURNING seq, asset_key),
           h AS (
             INSERT INTO asset_hosts (subscription, host_id, asset_key, identifiers)
             SELECT ?, ?, asset_key, ? FROM a RETURNING seq),
@@ -147,11 +149,11 @@ export class AssetResolver implements AssetIdentity {
     // Reported again after a purge: live again, so that it counts among its asset's hosts.
     if (known?.purged_at) await sql.run(SQL.restoreHost, [known.seq]);
 
-    const matches = await this.matches(identity, known);
-    if (!known && matches.length === 0 && sql.engine === 'postgres') {
-      const created = await this.createWithHost(subscription, hostId, identity, identifiers);
+    if (!known && sql.engine === 'postgres') {
+      const created = await this.createUnmatched(subscription, hostId, identity, identifiers);
       if (created) return created;
     }
+    const matches = await this.matches(identity, known);
     const absorbed = new Set<string>();
     const { key: target, seq: targetSeq } =
       matches.length === 0
@@ -193,11 +195,11 @@ export class AssetResolver implements AssetIdentity {
   }
 
   /**
-   * A new host matching no asset, on PostgreSQL: its asset, its row and its identifiers in one
-   * statement (a round trip each otherwise). Undefined when the asset key is taken: the general
-   * path then picks the next one.
+   * A new host with no candidate asset, on PostgreSQL: the lookup, its asset, its row and its
+   * identifiers in one statement (a round trip each otherwise). Undefined when there are
+   * candidates, or the asset key is taken: the general path then decides, or picks the next key.
    */
-  private async createWithHost(
+  private async createUnmatched(
     subscription: string,
     hostId: string,
     identity: HostIdentity,
@@ -205,14 +207,19 @@ export class AssetResolver implements AssetIdentity {
   ): Promise<string | undefined> {
     const key = assetKey(subscription, hostId, 0);
     const rules = [...identity.values.keys()];
-    const row = await this.sql.get<{ asset_seq: number; host_seq: number }>(SQL.createWithHost, [
-      key,
-      subscription,
-      hostId,
-      identifiers,
-      rules,
-      rules.map((r) => identity.values.get(r)),
-    ]);
+    const lookup = this.candidateQuery(identity);
+    const row = await this.sql.get<{ asset_seq: number; host_seq: number }>(
+      SQL.createUnmatched(lookup?.sql ?? 'SELECT NULL AS asset_key WHERE 1 = 0'),
+      [
+        ...(lookup?.params ?? []),
+        key,
+        subscription,
+        hostId,
+        identifiers,
+        rules,
+        rules.map((r) => identity.values.get(r)),
+      ],
+    );
     if (!row) return undefined;
     this.stats.assetsCreated++;
     this.dirty.created(key);
@@ -254,20 +261,24 @@ export class AssetResolver implements AssetIdentity {
     return known && known.purged_at === null ? known.asset_key : undefined;
   }
 
+  /** One statement for all the identifiers the host has under enabled rules; none without. */
+  private candidateQuery(identity: HostIdentity): { sql: string; params: unknown[] } | undefined {
+    const terms = this.rules.enabled.filter((r) => identity.values.has(r.name));
+    if (terms.length === 0) return undefined;
+    const shape = terms.map((r) => (r.scope === 'subscription' ? 's' : 'g')).join('');
+    const params = terms.flatMap((r) => {
+      const value = identity.values.get(r.name);
+      return r.scope === 'subscription' ? [r.name, value, identity.subscription] : [r.name, value];
+    });
+    return { sql: candidateLookup(shape), params };
+  }
+
   private async matches(identity: HostIdentity, known: HostRow | undefined): Promise<Match[]> {
     const candidates = new Set<string>();
     if (known) candidates.add(known.asset_key);
-    // One statement for all the identifiers the host has under enabled rules.
-    const terms = this.rules.enabled.filter((r) => identity.values.has(r.name));
-    if (terms.length > 0) {
-      const shape = terms.map((r) => (r.scope === 'subscription' ? 's' : 'g')).join('');
-      const params = terms.flatMap((r) => {
-        const value = identity.values.get(r.name);
-        return r.scope === 'subscription'
-          ? [r.name, value, identity.subscription]
-          : [r.name, value];
-      });
-      const rows = await this.sql.all<{ asset_key: string }>(candidateLookup(shape), params);
+    const lookup = this.candidateQuery(identity);
+    if (lookup) {
+      const rows = await this.sql.all<{ asset_key: string }>(lookup.sql, lookup.params);
       for (const { asset_key } of rows) candidates.add(asset_key);
     }
     const matches: Match[] = [];
