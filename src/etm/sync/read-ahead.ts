@@ -10,6 +10,8 @@ export function readAhead(input: AsyncIterable<string>, limitBytes: number): Asy
   let head = 0;
   let bytes = 0;
   let done = false;
+  /** The consumer stopped early: the pump stops too, which closes the input (the source's pipe). */
+  let cancelled = false;
   let failure: unknown;
   let wakeReader: (() => void) | undefined;
   let wakePump: (() => void) | undefined;
@@ -20,10 +22,12 @@ export function readAhead(input: AsyncIterable<string>, limitBytes: number): Asy
   const pump = (async () => {
     try {
       for await (const line of input) {
+        if (cancelled) break;
         queue.push(line);
         bytes += line.length;
         wake();
         if (bytes >= limitBytes) await new Promise<void>((resolve) => (wakePump = resolve));
+        if (cancelled) break;
       }
     } catch (err) {
       failure = err;
@@ -34,29 +38,41 @@ export function readAhead(input: AsyncIterable<string>, limitBytes: number): Asy
   })();
   return {
     async *[Symbol.asyncIterator]() {
-      for (;;) {
-        if (head < queue.length) {
-          const line = queue[head];
-          queue[head++] = '';
-          bytes -= line.length;
-          if (head > 4096 && head * 2 > queue.length) {
-            queue.splice(0, head);
-            head = 0;
-          }
-          if (wakePump && bytes < limitBytes / 2) {
-            wakePump();
-            wakePump = undefined;
-          }
-          yield line;
-          continue;
+      try {
+        yield* drain();
+      } finally {
+        if (!done) {
+          cancelled = true;
+          queue.length = 0;
+          wakePump?.();
         }
-        if (done) break;
-        await new Promise<void>((resolve) => (wakeReader = resolve));
       }
       await pump;
       if (failure !== undefined) throw failure;
     },
   };
+
+  async function* drain(): AsyncGenerator<string> {
+    for (;;) {
+      if (head < queue.length) {
+        const line = queue[head];
+        queue[head++] = '';
+        bytes -= line.length;
+        if (head > 4096 && head * 2 > queue.length) {
+          queue.splice(0, head);
+          head = 0;
+        }
+        if (wakePump && bytes < limitBytes / 2) {
+          wakePump();
+          wakePump = undefined;
+        }
+        yield line;
+        continue;
+      }
+      if (done) break;
+      await new Promise<void>((resolve) => (wakeReader = resolve));
+    }
+  }
 }
 
 /** Lets pending I/O run when `everyMs` of synchronous work have passed since it last did. */
