@@ -135,6 +135,8 @@ export class AssetResolver implements AssetIdentity {
         ? await sql.get<KnownHost>(SQL.host, [subscription, hostId])
         : (ahead ?? undefined);
     if (known && known.identifiers === identifiers && known.purged_at === null) {
+      // Unchanged, so still the row: the host's next record (detections: one per detection) takes it.
+      if (ahead) this.hosts.preload(subscription, hostId, ahead);
       // Kept if already there: the writer may hold attributes patched since the row was read.
       if (!this.hosts.get(subscription, hostId)) {
         this.hosts.set(subscription, hostId, {

@@ -5,7 +5,8 @@
  * may merge assets between two of ours) and until an asset merge or host move in it: both clear it.
  *
  * It also holds the resolver's rows read ahead for a batch of records (AssetResolver.prefetch):
- * each is taken once, by the first record of its host, since resolving the host changes its row.
+ * each is taken by the first record of its host, and put back only if resolving it changed
+ * nothing (a host whose identifiers changed, or a new one, has another row afterwards).
  */
 
 export interface CachedHost {
