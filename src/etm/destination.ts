@@ -7,12 +7,14 @@
 import { CompiledMap, compileMap } from './attribute-mapping';
 import { AirbyteRecord, Logger, StreamContext, streamOf } from './converter';
 import { ConverterRegistry } from './converters';
+import { touched } from './converters/touched';
 import { IdentificationRules } from './identification-rules';
 import { AssetMaterialiser } from './store/asset-materialiser';
 import { AssetResolver, ResolverStats } from './store/asset-resolver';
 import { Connectors } from './store/connectors';
 import { EtmStore } from './store/database';
 import { DirtyAssets } from './store/dirty-assets';
+import { HostCache } from './store/host-cache';
 import { EtmWriter, WriteStats } from './store/writer';
 import { loadTransformMap } from './transform-map';
 
@@ -87,8 +89,9 @@ export class EtmDestination {
     const rules = options.rules ?? IdentificationRules.defaults();
     this.rules = rules;
     const dirty = new DirtyAssets(store.sql);
-    this.resolver = new AssetResolver(store.sql, rules, dirty);
-    this.writer = new EtmWriter(store.sql, map, dirty);
+    const hosts = new HostCache();
+    this.resolver = new AssetResolver(store.sql, rules, dirty, hosts, () => this.writer.flush());
+    this.writer = new EtmWriter(store.sql, map, dirty, hosts);
     this.materialiser = new AssetMaterialiser(store.sql, map, rules);
     this.committed = {
       writer: structuredClone(this.writer.stats),
@@ -102,6 +105,16 @@ export class EtmDestination {
       reject: (target, value) => this.reject(target, value),
       knowledgeCurrent: (key, version) => this.writer.knowledgeCurrent(key, version),
     };
+  }
+
+  /**
+   * Reads ahead, in a few statements, the store rows these records will look up one by one when
+   * processed next in the same transaction: their hosts and their QIDs' knowledge.
+   */
+  async prepare(records: ReadonlyArray<AirbyteRecord>): Promise<void> {
+    const { hosts, qids } = touched(records);
+    await this.resolver.prefetch(hosts);
+    await this.writer.prefetchKnowledge(qids);
   }
 
   /**
@@ -153,6 +166,7 @@ export class EtmDestination {
   /** Rebuilds touched assets; call inside the transaction, just before committing. */
   async checkpoint(): Promise<number> {
     await this.noteRuleChange();
+    await this.writer.flush();
     const n = await this.materialiser.run();
     this.writer.committed();
     this.committed = {

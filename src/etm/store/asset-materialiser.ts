@@ -13,9 +13,11 @@ import { CompiledMap } from '../attribute-mapping';
 import { HostIdentity, IdentificationRules } from '../identification-rules';
 import { ASSET, MODELS, SOURCE } from '../models';
 import { criticalityUsed, OPEN_FINDINGS_SQL, TruRiskAccumulator, truRiskBand } from '../trurisk';
+import { marks, padded, writeRows } from './batches';
 import { Sql } from './sql';
 
 interface HostRow {
+  asset_key: string;
   subscription: string;
   host_id: string;
   identifiers: string;
@@ -25,6 +27,7 @@ interface HostRow {
 
 interface FindingRow {
   id: number;
+  asset_seq: number;
   detection_key: string;
   current: number;
   status: string | null;
@@ -33,28 +36,46 @@ interface FindingRow {
   score: number | null;
 }
 
-const BATCH = 500;
+interface DirtyAsset {
+  seq: number;
+  asset_key: string;
+  identified_by: string | null;
+}
+
+/** Assets rebuilt together: a handful of statements for the whole batch, not a few per asset. */
+const BATCH = 512;
+/** Ids per `UPDATE findings SET current` statement. */
+const ID_CHUNK = 1024;
 const ASSET_MODEL = MODELS[ASSET];
 
 const SQL = {
   dirty: `SELECT seq, asset_key, identified_by FROM assets WHERE dirty = 1 LIMIT ${BATCH}`,
-  hosts: `SELECT subscription, host_id, identifiers, attributes, purged_at FROM asset_hosts
-          WHERE asset_key = ? ORDER BY last_scanned DESC NULLS LAST, seq`,
+  hosts: (n: number) => `SELECT asset_key, subscription, host_id, identifiers, attributes, purged_at
+          FROM asset_hosts WHERE asset_key IN (${marks(n)})
+          ORDER BY asset_key, last_scanned DESC NULLS LAST, seq`,
   // A live host's report before a purged host's; ties on LAST_FOUND go to subscription then
   // host ID, never to arrival order.
-  findings: `SELECT f.id, f.detection_key, f.current, f.status, f.sub_type, f.ignored, f.score
+  findings: (n: number) => `SELECT f.id, f.asset_seq, f.detection_key, f.current, f.status,
+                  f.sub_type, f.ignored, f.score
            FROM findings f JOIN asset_hosts h ON h.seq = f.host_seq
-          WHERE f.asset_seq = ?
-          ORDER BY f.detection_key, h.purged_at IS NOT NULL, f.last_found DESC NULLS LAST,
+          WHERE f.asset_seq IN (${marks(n)})
+          ORDER BY f.asset_seq, f.detection_key, h.purged_at IS NOT NULL, f.last_found DESC NULLS LAST,
                    h.subscription, h.host_id`,
   // One host: no two reports share a detection key, so every row is current (one may not be
   // if another host just left the asset), and TruRisk needs only per-band counts and sums.
-  allCurrent: `UPDATE findings SET current = 1 WHERE asset_seq = ? AND current = 0`,
-  openByBand: `SELECT ${OPEN_FINDINGS_SQL.band} AS band, COUNT(*) AS n, SUM(score) AS total FROM findings
-          WHERE asset_seq = ? AND ${OPEN_FINDINGS_SQL.where} GROUP BY 1`,
-  setCurrent: `UPDATE findings SET current = ? WHERE id = ?`,
-  deleteAsset: `DELETE FROM assets WHERE asset_key = ?`,
-  save: `UPDATE assets SET record = ?, tru_risk_score = ?, tru_risk_band = ?, dirty = 0 WHERE asset_key = ?`,
+  allCurrent: (n: number) =>
+    `UPDATE findings SET current = 1 WHERE asset_seq IN (${marks(n)}) AND current = 0`,
+  openByBand: (n: number) => `SELECT asset_seq, ${OPEN_FINDINGS_SQL.band} AS band, COUNT(*) AS n,
+                  SUM(score) AS total FROM findings
+          WHERE asset_seq IN (${marks(n)}) AND ${OPEN_FINDINGS_SQL.where} GROUP BY 1, 2`,
+  setCurrent: (current: number, n: number) =>
+    `UPDATE findings SET current = ${current} WHERE id IN (${marks(n)})`,
+  deleteAssets: (n: number) => `DELETE FROM assets WHERE asset_key IN (${marks(n)})`,
+  // VALUES columns are column1, column2… on both engines; the casts type PostgreSQL's parameters.
+  save: (n: number) => `UPDATE assets SET record = v.column2, tru_risk_score = v.column3,
+                  tru_risk_band = v.column4, dirty = 0
+          FROM (VALUES ${Array.from({ length: n }, () => '(?, ?, CAST(? AS INTEGER), ?)').join(', ')}) AS v
+          WHERE assets.asset_key = v.column1`,
 };
 
 export class AssetMaterialiser {
@@ -68,47 +89,69 @@ export class AssetMaterialiser {
   async run(): Promise<number> {
     let n = 0;
     for (;;) {
-      const batch = await this.sql.all<{
-        seq: number;
-        asset_key: string;
-        identified_by: string | null;
-      }>(SQL.dirty);
+      const batch = await this.sql.all<DirtyAsset>(SQL.dirty);
       if (batch.length === 0) return n;
-      for (const a of batch) await this.rebuild(a.seq, a.asset_key, a.identified_by);
+      await this.rebuild(batch);
       n += batch.length;
     }
   }
 
-  private async rebuild(seq: number, assetKey: string, identifiedBy: string | null): Promise<void> {
-    const all = await this.sql.all<HostRow>(SQL.hosts, [assetKey]);
-    if (all.length === 0) {
-      // Its last host moved to another asset.
-      await this.sql.run(SQL.deleteAsset, [assetKey]);
-      return;
+  private async rebuild(batch: ReadonlyArray<DirtyAsset>): Promise<void> {
+    const hostsOf = new Map<string, HostRow[]>();
+    const keys = padded(batch.map((a) => a.asset_key));
+    for (const h of await this.sql.all<HostRow>(SQL.hosts(keys.length), keys)) {
+      const list = hostsOf.get(h.asset_key);
+      if (list) list.push(h);
+      else hostsOf.set(h.asset_key, [h]);
     }
+    // Its last host moved to another asset.
+    const gone = batch.filter((a) => !hostsOf.has(a.asset_key));
+    if (gone.length > 0) {
+      const goneKeys = padded(gone.map((a) => a.asset_key));
+      await this.sql.run(SQL.deleteAssets(goneKeys.length), goneKeys);
+    }
+    const kept = batch.filter((a) => hostsOf.has(a.asset_key));
+    // Purged hosts count here: their closed reports are still findings of the asset.
+    const single = kept.filter((a) => (hostsOf.get(a.asset_key) as HostRow[]).length === 1);
+    const several = kept.filter((a) => (hostsOf.get(a.asset_key) as HostRow[]).length > 1);
+    const risks = new Map<number, TruRiskAccumulator>(
+      kept.map((a) => [a.seq, new TruRiskAccumulator()]),
+    );
+    if (single.length > 0) await this.singleHostRisk(single, risks);
+    if (several.length > 0) await this.risk(several, risks);
+    const rows = kept.map((a) => {
+      const record = this.record(a, hostsOf.get(a.asset_key) as HostRow[], risks.get(a.seq));
+      return [a.asset_key, JSON.stringify(record), record.truRiskScore, record.truRiskBand];
+    });
+    await writeRows(this.sql, SQL.save, rows, BATCH);
+  }
+
+  private record(
+    a: DirtyAsset,
+    all: ReadonlyArray<HostRow>,
+    risk: TruRiskAccumulator | undefined,
+  ): Record<string, unknown> {
     const live = all.filter((h) => h.purged_at === null);
     // No live host left: the asset stays, as its purged hosts last described it.
     const hosts = live.length > 0 ? live : all;
     const attributes = this.mergeAttributes(hosts.map((h) => JSON.parse(h.attributes)));
-    // Purged hosts count here: their closed reports are still findings of the asset.
-    const risk = all.length === 1 ? await this.singleHostRisk(seq) : await this.risk(seq);
     const reported = attributes.assetCriticalityScore;
     const criticality = criticalityUsed(typeof reported === 'number' ? reported : null);
-    const score = risk.score(criticality.value);
+    const score = (risk ?? new TruRiskAccumulator()).score(criticality.value);
     const band = truRiskBand(score);
     const identities: HostIdentity[] = hosts.map((h) =>
       IdentificationRules.fromStored(h.subscription, h.host_id, h.identifiers),
     );
     const record: Record<string, unknown> = {
-      assetKey,
+      assetKey: a.asset_key,
       source: SOURCE,
       subscriptions: [...new Set(hosts.map((h) => h.subscription))].sort(),
-      identifiedBy: identifiedBy ?? this.rules.firstWithValue(identities),
+      identifiedBy: a.identified_by ?? this.rules.firstWithValue(identities),
       qualysHosts: hosts
         .map((h) => ({ subscription: h.subscription, hostId: h.host_id }))
         .sort(
-          (a, b) =>
-            a.subscription.localeCompare(b.subscription) || a.hostId.localeCompare(b.hostId),
+          (x, y) =>
+            x.subscription.localeCompare(y.subscription) || x.hostId.localeCompare(y.hostId),
         ),
       ...attributes,
       truRiskScore: score,
@@ -120,31 +163,42 @@ export class AssetMaterialiser {
       // Purged when its last host was.
       record.purgedAt = all.map((h) => h.purged_at as string).sort()[all.length - 1];
     }
-    await this.sql.run(SQL.save, [JSON.stringify(record), score, band, assetKey]);
+    return record;
   }
 
-  private async singleHostRisk(seq: number): Promise<TruRiskAccumulator> {
-    await this.sql.run(SQL.allCurrent, [seq]);
-    const risk = new TruRiskAccumulator();
-    for (const b of await this.sql.all<{ band: number | null; n: number; total: number }>(
-      SQL.openByBand,
-      [seq],
-    )) {
-      if (b.band !== null) risk.addBand(b.band, b.n, b.total);
+  private async singleHostRisk(
+    assets: ReadonlyArray<DirtyAsset>,
+    risks: Map<number, TruRiskAccumulator>,
+  ): Promise<void> {
+    const seqs = padded(assets.map((a) => a.seq));
+    await this.sql.run(SQL.allCurrent(seqs.length), seqs);
+    for (const b of await this.sql.all<{
+      asset_seq: number;
+      band: number | null;
+      n: number;
+      total: number;
+    }>(SQL.openByBand(seqs.length), seqs)) {
+      if (b.band !== null) risks.get(b.asset_seq)?.addBand(b.band, b.n, b.total);
     }
-    return risk;
   }
 
   /** Several hosts: marks each detection key's latest report current and scores those. */
-  private async risk(seq: number): Promise<TruRiskAccumulator> {
-    const risk = new TruRiskAccumulator();
+  private async risk(
+    assets: ReadonlyArray<DirtyAsset>,
+    risks: Map<number, TruRiskAccumulator>,
+  ): Promise<void> {
+    const seqs = padded(assets.map((a) => a.seq));
+    const flips: Record<0 | 1, number[]> = { 0: [], 1: [] };
     let previous: string | null = null;
-    for (const f of await this.sql.all<FindingRow>(SQL.findings, [seq])) {
-      const current = f.detection_key !== previous ? 1 : 0;
+    let previousAsset: number | null = null;
+    for (const f of await this.sql.all<FindingRow>(SQL.findings(seqs.length), seqs)) {
+      const first = f.asset_seq !== previousAsset || f.detection_key !== previous;
+      const current = first ? 1 : 0;
       previous = f.detection_key;
-      if (f.current !== current) await this.sql.run(SQL.setCurrent, [current, f.id]);
+      previousAsset = f.asset_seq;
+      if (f.current !== current) flips[current].push(f.id);
       if (current) {
-        risk.add({
+        risks.get(f.asset_seq)?.add({
           findingStatus: f.status,
           findingSubType: f.sub_type,
           ignoreFinding: f.ignored === null ? null : f.ignored === 1,
@@ -152,7 +206,13 @@ export class AssetMaterialiser {
         });
       }
     }
-    return risk;
+    for (const current of [0, 1] as const) {
+      const ids = flips[current];
+      for (let i = 0; i < ids.length; i += ID_CHUNK) {
+        const chunk = padded(ids.slice(i, i + ID_CHUNK));
+        await this.sql.run(SQL.setCurrent(current, chunk.length), chunk);
+      }
+    }
   }
 
   /** Hosts arrive most recently scanned first; see models.json assetMerge for the policies. */

@@ -16,7 +16,9 @@ import crypto from 'crypto';
 
 import { AssetIdentity } from '../converter';
 import { HostIdentity, IdentificationRules } from '../identification-rules';
+import { padded } from './batches';
 import { DirtyAssets } from './dirty-assets';
+import { HostCache } from './host-cache';
 import { Sql } from './sql';
 
 interface HostRow {
@@ -26,6 +28,12 @@ interface HostRow {
   asset_key: string;
   identifiers: string;
   purged_at: string | null;
+}
+
+/** A host as SQL.host reads it: with its attributes and its asset's seq, for the writer. */
+interface KnownHost extends HostRow {
+  attributes: string;
+  asset_seq: number;
 }
 
 interface Match {
@@ -57,17 +65,28 @@ export interface ResolverStats {
   joinsByRule: Record<string, number>;
 }
 
+/** Hosts read ahead per statement (2 parameters each). */
+const PREFETCH = 512;
+
 /** Candidates per identifier are capped: an identifier shared that widely identifies nothing. */
 const CANDIDATE_LIMIT = 100;
 
 const SQL = {
-  host: `SELECT seq, subscription, host_id, asset_key, identifiers, purged_at FROM asset_hosts
-          WHERE subscription = ? AND host_id = ?`,
+  host: `SELECT h.seq, h.subscription, h.host_id, h.asset_key, h.identifiers, h.purged_at,
+                h.attributes, a.seq AS asset_seq
+           FROM asset_hosts h JOIN assets a ON a.asset_key = h.asset_key
+          WHERE h.subscription = ? AND h.host_id = ?`,
+  // The same, for many hosts at once: (subscription, host_id) pairs as an OR of equalities,
+  // which both engines answer from the (subscription, host_id) index.
+  hosts: (n: number) => `SELECT h.seq, h.subscription, h.host_id, h.asset_key, h.identifiers,
+                h.purged_at, h.attributes, a.seq AS asset_seq
+           FROM asset_hosts h JOIN assets a ON a.asset_key = h.asset_key
+          WHERE ${Array.from({ length: n }, () => '(h.subscription = ? AND h.host_id = ?)').join(' OR ')}`,
   hostsOf: `SELECT seq, subscription, host_id, asset_key, identifiers, purged_at FROM asset_hosts
           WHERE asset_key = ? AND purged_at IS NULL`,
   restoreHost: `UPDATE asset_hosts SET purged_at = NULL WHERE seq = ?`,
   asset: `SELECT seq, identified_by FROM assets WHERE asset_key = ?`,
-  insertAsset: `INSERT INTO assets (asset_key) VALUES (?)`,
+  insertAsset: `INSERT INTO assets (asset_key) VALUES (?) ON CONFLICT (asset_key) DO NOTHING RETURNING seq`,
   setIdentifiedBy: `UPDATE assets SET identified_by = ?, dirty = 1 WHERE asset_key = ?`,
   deleteAsset: `DELETE FROM assets WHERE asset_key = ?`,
   insertHost: `INSERT INTO asset_hosts (subscription, host_id, asset_key, identifiers) VALUES (?, ?, ?, ?)
@@ -79,6 +98,19 @@ const SQL = {
   recordMerge: `INSERT INTO asset_merges (asset_key, kind, subscription, host_id, matched_subscription,
            matched_host_id, rule, value, merged_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   moveMerges: `UPDATE asset_merges SET asset_key = ? WHERE asset_key = ?`,
+  // PostgreSQL only (data-modifying WITH): when the candidate lookup finds nothing,
+  // insertAsset, insertHost and insertIdentifiers, all in one statement.
+  createUnmatched: (candidates: string) => `WITH c AS (${candidates}),
+          a AS (
+            INSERT INTO assets (asset_key) SELECT ? WHERE NOT EXISTS (SELECT 1 FROM c)
+            ON CONFLICT (asset_key) DO NOTHING RETURNING seq, asset_key),
+          h AS (
+            INSERT INTO asset_hosts (subscription, host_id, asset_key, identifiers)
+            SELECT ?, ?, asset_key, ? FROM a RETURNING seq),
+          i AS (
+            INSERT INTO host_identifiers (rule, value, host_seq)
+            SELECT x.rule, x.value, h.seq FROM h, unnest(CAST(? AS TEXT[]), CAST(? AS TEXT[])) AS x(rule, value))
+          SELECT a.seq AS asset_seq, h.seq AS host_seq FROM a, h`,
 };
 
 export class AssetResolver implements AssetIdentity {
@@ -88,33 +120,53 @@ export class AssetResolver implements AssetIdentity {
     private readonly sql: Sql,
     private readonly rules: IdentificationRules,
     private readonly dirty: DirtyAssets = new DirtyAssets(sql),
+    private readonly hosts: HostCache = new HostCache(),
+    /** Writes what the writer holds: run before findings or hosts move between assets. */
+    private readonly settle: () => Promise<void> = async () => undefined,
   ) {}
 
   async resolve(subscription: string, hostId: string, host: unknown): Promise<string> {
     const { sql } = this;
     const identity = IdentificationRules.identify(subscription, host, hostId);
     const identifiers = IdentificationRules.stored(identity);
-    const known = await sql.get<HostRow>(SQL.host, [subscription, hostId]);
-    if (known && known.identifiers === identifiers && known.purged_at === null)
+    const ahead = this.hosts.take<KnownHost>(subscription, hostId);
+    const known =
+      ahead === undefined
+        ? await sql.get<KnownHost>(SQL.host, [subscription, hostId])
+        : (ahead ?? undefined);
+    if (known && known.identifiers === identifiers && known.purged_at === null) {
+      // Unchanged, so still the row: the host's next record (detections: one per detection) takes it.
+      if (ahead) this.hosts.preload(subscription, hostId, ahead);
+      // Kept if already there: the writer may hold attributes patched since the row was read.
+      if (!this.hosts.get(subscription, hostId)) {
+        this.hosts.set(subscription, hostId, {
+          seq: known.seq,
+          assetKey: known.asset_key,
+          assetSeq: known.asset_seq,
+          attributes: known.attributes,
+        });
+      }
       return known.asset_key;
+    }
     // Reported again after a purge: live again, so that it counts among its asset's hosts.
     if (known?.purged_at) await sql.run(SQL.restoreHost, [known.seq]);
 
+    if (!known && sql.engine === 'postgres') {
+      const created = await this.createUnmatched(subscription, hostId, identity, identifiers);
+      if (created) return created;
+    }
     const matches = await this.matches(identity, known);
     const absorbed = new Set<string>();
-    const target =
+    const { key: target, seq: targetSeq } =
       matches.length === 0
         ? await this.createAsset(subscription, hostId)
         : await this.merge(identity, matches, known, absorbed);
     let hostSeq: number;
     if (known) {
       if (known.asset_key !== target && !absorbed.has(known.asset_key)) {
+        await this.beforeMove();
         // Its identifiers now say another asset: the host and its findings move there.
-        await sql.run(SQL.moveHostFindings, [
-          await this.seqOf(target),
-          await this.seqOf(known.asset_key),
-          known.seq,
-        ]);
+        await sql.run(SQL.moveHostFindings, [targetSeq, known.asset_seq, known.seq]);
         await this.dirty.mark(known.asset_key);
         this.stats.hostsMoved++;
       }
@@ -134,7 +186,76 @@ export class AssetResolver implements AssetIdentity {
     const ids = [...identity.values].flatMap(([rule, value]) => [rule, value, hostSeq]);
     if (ids.length > 0) await sql.run(insertIdentifiers(ids.length / 3), ids);
     await this.dirty.mark(target);
+    const cached = this.hosts.get(subscription, hostId);
+    this.hosts.set(subscription, hostId, {
+      seq: hostSeq,
+      assetKey: target,
+      assetSeq: targetSeq,
+      attributes: cached?.attributes ?? known?.attributes ?? '{}',
+    });
     return target;
+  }
+
+  /**
+   * A new host with no candidate asset, on PostgreSQL: the lookup, its asset, its row and its
+   * identifiers in one statement (a round trip each otherwise). Undefined when there are
+   * candidates, or the asset key is taken: the general path then decides, or picks the next key.
+   */
+  private async createUnmatched(
+    subscription: string,
+    hostId: string,
+    identity: HostIdentity,
+    identifiers: string,
+  ): Promise<string | undefined> {
+    const key = assetKey(subscription, hostId, 0);
+    const rules = [...identity.values.keys()];
+    const lookup = this.candidateQuery(identity);
+    const row = await this.sql.get<{ asset_seq: number; host_seq: number }>(
+      SQL.createUnmatched(lookup?.sql ?? 'SELECT NULL AS asset_key WHERE 1 = 0'),
+      [
+        ...(lookup?.params ?? []),
+        key,
+        subscription,
+        hostId,
+        identifiers,
+        rules,
+        rules.map((r) => identity.values.get(r)),
+      ],
+    );
+    if (!row) return undefined;
+    this.stats.assetsCreated++;
+    this.dirty.created(key);
+    this.hosts.set(subscription, hostId, {
+      seq: row.host_seq,
+      assetKey: key,
+      assetSeq: row.asset_seq,
+      attributes: '{}',
+    });
+    return key;
+  }
+
+  /**
+   * Reads the rows of these hosts ahead, a few hundred per statement, for resolve() to take.
+   * Call inside the write transaction that resolves them.
+   */
+  async prefetch(hosts: ReadonlyArray<readonly [string, string]>): Promise<void> {
+    for (let i = 0; i < hosts.length; i += PREFETCH) {
+      const chunk = hosts.slice(i, i + PREFETCH);
+      for (const [subscription, hostId] of chunk) this.hosts.preload(subscription, hostId, null);
+      // Padded with (NULL, NULL) pairs, which match nothing: a few statement shapes only.
+      const pairs = padded(chunk);
+      const rows = await this.sql.all<KnownHost>(
+        SQL.hosts(pairs.length),
+        pairs.flatMap((p) => (p ? [p[0], p[1]] : [null, null])),
+      );
+      for (const row of rows) this.hosts.preload(row.subscription, row.host_id, row);
+    }
+  }
+
+  /** Held writes name assets by seq: they go to the store before an asset's content moves. */
+  private async beforeMove(): Promise<void> {
+    await this.settle();
+    this.hosts.forget();
   }
 
   async knownAsset(subscription: string, hostId: string): Promise<string | undefined> {
@@ -142,20 +263,24 @@ export class AssetResolver implements AssetIdentity {
     return known && known.purged_at === null ? known.asset_key : undefined;
   }
 
+  /** One statement for all the identifiers the host has under enabled rules; none without. */
+  private candidateQuery(identity: HostIdentity): { sql: string; params: unknown[] } | undefined {
+    const terms = this.rules.enabled.filter((r) => identity.values.has(r.name));
+    if (terms.length === 0) return undefined;
+    const shape = terms.map((r) => (r.scope === 'subscription' ? 's' : 'g')).join('');
+    const params = terms.flatMap((r) => {
+      const value = identity.values.get(r.name);
+      return r.scope === 'subscription' ? [r.name, value, identity.subscription] : [r.name, value];
+    });
+    return { sql: candidateLookup(shape), params };
+  }
+
   private async matches(identity: HostIdentity, known: HostRow | undefined): Promise<Match[]> {
     const candidates = new Set<string>();
     if (known) candidates.add(known.asset_key);
-    // One statement for all the identifiers the host has under enabled rules.
-    const terms = this.rules.enabled.filter((r) => identity.values.has(r.name));
-    if (terms.length > 0) {
-      const shape = terms.map((r) => (r.scope === 'subscription' ? 's' : 'g')).join('');
-      const params = terms.flatMap((r) => {
-        const value = identity.values.get(r.name);
-        return r.scope === 'subscription'
-          ? [r.name, value, identity.subscription]
-          : [r.name, value];
-      });
-      const rows = await this.sql.all<{ asset_key: string }>(candidateLookup(shape), params);
+    const lookup = this.candidateQuery(identity);
+    if (lookup) {
+      const rows = await this.sql.all<{ asset_key: string }>(lookup.sql, lookup.params);
       for (const { asset_key } of rows) candidates.add(asset_key);
     }
     const matches: Match[] = [];
@@ -191,7 +316,7 @@ export class AssetResolver implements AssetIdentity {
     matches: Match[],
     known: HostRow | undefined,
     absorbed: Set<string>,
-  ): Promise<string> {
+  ): Promise<{ key: string; seq: number }> {
     const cluster = [matches[0]];
     const hosts = [...matches[0].hosts];
     for (const m of matches.slice(1)) {
@@ -225,6 +350,7 @@ export class AssetResolver implements AssetIdentity {
       ]);
       this.stats.joinsByRule[m.rule] = (this.stats.joinsByRule[m.rule] ?? 0) + 1;
     }
+    if (cluster.length > 1) await this.beforeMove();
     for (const m of cluster) {
       if (m.key === survivor.key) continue;
       await this.sql.run(SQL.moveMerges, [survivor.key, m.key]);
@@ -236,7 +362,7 @@ export class AssetResolver implements AssetIdentity {
     }
     if (identifiedBy !== survivor.identifiedBy)
       await this.sql.run(SQL.setIdentifiedBy, [identifiedBy, survivor.key]);
-    return survivor.key;
+    return { key: survivor.key, seq: survivor.seq };
   }
 
   private best(rules: ReadonlyArray<string | null>): string | null {
@@ -245,22 +371,29 @@ export class AssetResolver implements AssetIdentity {
     return named.reduce((a, b) => (this.rules.precedence(b) < this.rules.precedence(a) ? b : a));
   }
 
-  private async seqOf(key: string): Promise<number> {
-    return ((await this.sql.get<{ seq: number }>(SQL.asset, [key])) as { seq: number }).seq;
-  }
-
   /** Keys derive from the founding host, so the same input always yields the same keys. */
-  private async createAsset(subscription: string, hostId: string): Promise<string> {
+  private async createAsset(
+    subscription: string,
+    hostId: string,
+  ): Promise<{ key: string; seq: number }> {
     for (let n = 0; ; n++) {
-      const seed = `${subscription}\n${hostId}${n === 0 ? '' : `\n${n}`}`;
-      const key = `vmdr-${crypto.createHash('sha1').update(seed).digest('hex').slice(0, 16)}`;
-      if ((await this.sql.get(SQL.asset, [key])) === undefined) {
-        await this.sql.run(SQL.insertAsset, [key]);
+      const key = assetKey(subscription, hostId, n);
+      // Nothing returned: the key is taken, so the next seed is tried.
+      const created = await this.sql.get<{ seq: number }>(SQL.insertAsset, [key]);
+      if (created) {
         this.stats.assetsCreated++;
-        return key;
+        // Created dirty (the column's default): no mark to write.
+        this.dirty.created(key);
+        return { key, seq: created.seq };
       }
     }
   }
+}
+
+/** The n-th candidate key of an asset founded by this host (n > 0 after a collision). */
+function assetKey(subscription: string, hostId: string, n: number): string {
+  const seed = `${subscription}\n${hostId}${n === 0 ? '' : `\n${n}`}`;
+  return `vmdr-${crypto.createHash('sha1').update(seed).digest('hex').slice(0, 16)}`;
 }
 
 /**

@@ -5,16 +5,21 @@
  * newest knowledge wins). A host deletion closes that host's findings and detaches it
  * (store/host-purge.ts). Counts what changed, for the sync summary.
  *
- * A host's detections are written together: one read of what the host reported before, then
- * multi-row upserts — a couple of statements per host instead of one or more per detection;
- * the per-statement cost is what dominates SQLite writes from Node.
+ * Host attributes and findings are held and written together (`flush`), across hosts: one read
+ * of what a few hundred hosts reported before, then multi-row upserts of hundreds of rows —
+ * a few statements per batch instead of a few per host. The per-statement cost is what dominates
+ * SQLite writes from Node, and the round trip what dominates PostgreSQL's. Held writes are
+ * flushed before anything that reads them: an asset merge or host move (the resolver asks),
+ * a purge, the materialiser at each commit.
  */
 import { VError } from 'verror';
 
 import { CompiledMap } from '../attribute-mapping';
 import { ASSET_DELETION, DestinationRecord, VULNERABILITY } from '../converter';
 import { ASSET, FINDING } from '../models';
+import { marks, padded, writeRows } from './batches';
 import { DirtyAssets } from './dirty-assets';
+import { CachedHost, HostCache } from './host-cache';
 import { HostPurger } from './host-purge';
 import { layoutId } from './layouts';
 import { Sql } from './sql';
@@ -48,7 +53,19 @@ export const emptyWriteStats = (): WriteStats => ({
 /** QIDs whose current version this run has written; bounded, cleared when full. */
 const KNOWLEDGE_CACHE_LIMIT = 50000;
 /** Rows per multi-row upsert (12 parameters each, well under either engine's limit). */
-const CHUNK = 100;
+const CHUNK = 512;
+/** Hosts whose earlier reports are read in one statement, and attribute rows per UPDATE. */
+const HOST_CHUNK = 512;
+/** Findings held before they are written without waiting for a commit. */
+const HELD_FINDINGS = 10000;
+/** Knowledge rows per upsert: records are a few KB each. */
+const KNOWLEDGE_CHUNK = 128;
+
+/** A QID's knowledge as the store holds it, or will once held writes are flushed. */
+interface Knowledge {
+  readonly version: string | null;
+  readonly record: Record<string, unknown>;
+}
 
 const FINDING_COLUMNS = [
   'asset_seq',
@@ -68,15 +85,15 @@ const UPSERT_SET = FINDING_COLUMNS.slice(3)
   .map((c) => `${c} = excluded.${c}`)
   .join(', ');
 
-/** A host and its asset, by the sequence numbers findings are stored under. */
-interface HostSeqs {
-  readonly subscription: string;
-  readonly hostId: string;
-  readonly seq: number;
-  readonly assetSeq: number;
+/** A host's findings held for the next flush: one report per detection key. */
+interface HeldFindings {
+  readonly host: CachedHost;
+  readonly reports: ReadonlyArray<Report>;
 }
 
 interface StoredReport {
+  readonly asset_seq: number;
+  readonly host_seq: number;
   readonly detection_key: string;
   readonly status: string | null;
   readonly last_found: string | null;
@@ -90,13 +107,24 @@ interface Report {
 }
 
 const SQL = {
-  host: `SELECT h.seq, h.attributes, a.seq AS asset_seq
+  host: `SELECT h.seq, h.attributes, h.asset_key, a.seq AS asset_seq
            FROM asset_hosts h JOIN assets a ON a.asset_key = h.asset_key
           WHERE h.subscription = ? AND h.host_id = ?`,
-  setHost: `UPDATE asset_hosts SET attributes = ?, last_scanned = ? WHERE seq = ?`,
-  reports: `SELECT detection_key, status, last_found FROM findings WHERE asset_seq = ? AND host_seq = ?`,
+  reports: (
+    n: number,
+  ) => `SELECT asset_seq, host_seq, detection_key, status, last_found FROM findings
+          WHERE asset_seq IN (${marks(n)}) AND host_seq IN (${marks(n)})`,
+  // VALUES columns are column1, column2… on both engines; the cast types PostgreSQL's parameter.
+  setHosts: (n: number) => `UPDATE asset_hosts SET attributes = v.column2, last_scanned = v.column3
+          FROM (VALUES ${Array.from({ length: n }, () => '(CAST(? AS INTEGER), ?, ?)').join(', ')}) AS v
+          WHERE asset_hosts.seq = v.column1`,
   vulnerability: `SELECT version, record FROM vulnerabilities WHERE vulnerability_key = ?`,
-  upsertVulnerability: `INSERT INTO vulnerabilities (vulnerability_key, version, record) VALUES (?, ?, ?)
+  vulnerabilities: (n: number) =>
+    `SELECT vulnerability_key, version, record FROM vulnerabilities WHERE vulnerability_key IN (${marks(n)})`,
+  upsertVulnerabilities: (
+    n: number,
+  ) => `INSERT INTO vulnerabilities (vulnerability_key, version, record)
+         VALUES ${Array.from({ length: n }, () => '(?, ?, ?)').join(', ')}
          ON CONFLICT (vulnerability_key) DO UPDATE SET version = excluded.version, record = excluded.record`,
 };
 
@@ -106,8 +134,14 @@ export class EtmWriter {
   private readonly purger: HostPurger;
   /** QID → the version of its attributes staged or stored in this run. */
   private readonly versions = new Map<string, string>();
-  /** The host whose attributes were just written: its detections follow in the same batch. */
-  private lastHost: HostSeqs | undefined;
+  /** Findings held for the next flush, by host seq. */
+  private held = new Map<number, HeldFindings>();
+  private heldRows = 0;
+  /** Knowledge read or written in this transaction (null: the store has none), and held. */
+  private knowledge = new Map<string, Knowledge | null>();
+  private heldKnowledge = new Map<string, Knowledge>();
+  /** Hosts whose patched attributes the next flush writes. */
+  private patched = new Map<number, CachedHost>();
   /** The layout of this map's finding records; looked up again after a rollback. */
   private layout: number | undefined;
 
@@ -115,6 +149,7 @@ export class EtmWriter {
     private readonly sql: Sql,
     private readonly map: CompiledMap,
     private readonly dirty: DirtyAssets = new DirtyAssets(sql),
+    private readonly hosts: HostCache = new HostCache(),
   ) {
     this.purger = new HostPurger(sql, dirty);
   }
@@ -129,22 +164,51 @@ export class EtmWriter {
       else throw new VError('no writer for destination model %j', model);
     }
     if (findings) await this.writeFindings(findings);
+    if (this.heldRows >= HELD_FINDINGS) await this.flush();
+  }
+
+  /** Writes what is held: host attributes, findings (counted here), dirty marks. */
+  async flush(): Promise<void> {
+    const patched = [...this.patched.values()];
+    this.patched = new Map();
+    const rows = patched.map((host) => {
+      const attributes = host.attributes as Record<string, unknown>;
+      return [
+        host.seq,
+        JSON.stringify(attributes),
+        (attributes.lastScannedOn as string | undefined) ?? null,
+      ];
+    });
+    await writeRows(this.sql, SQL.setHosts, rows, HOST_CHUNK);
+    const held = [...this.held.values()];
+    this.held = new Map();
+    this.heldRows = 0;
+    for (let i = 0; i < held.length; i += HOST_CHUNK)
+      await this.writeHeld(held.slice(i, i + HOST_CHUNK));
+    await this.flushKnowledge();
+    await this.dirty.flush();
   }
 
   /**
    * After a commit: another writer of the store may merge assets before this one's next
-   * transaction, so the host just written is read again rather than trusted from here.
+   * transaction, so hosts are read again rather than trusted from here.
    */
   committed(): void {
-    this.lastHost = undefined;
+    this.knowledge = new Map();
+    this.hosts.forget();
     this.dirty.forget();
   }
 
   /** After a rollback the store no longer holds what the caches say was written. */
   discard(): void {
     this.dirty.forget();
+    this.hosts.forget();
+    this.held = new Map();
+    this.heldRows = 0;
+    this.patched = new Map();
+    this.knowledge = new Map();
+    this.heldKnowledge = new Map();
     this.versions.clear();
-    this.lastHost = undefined;
     this.layout = undefined;
   }
 
@@ -163,23 +227,15 @@ export class EtmWriter {
       subscription: string;
       hostId: string;
     }[];
-    const row = await this.sql.get<{ seq: number; attributes: string; asset_seq: number }>(
-      SQL.host,
-      [subscription, hostId],
-    );
-    if (!row)
-      throw new VError('host %s/%s has no asset: resolve it before writing', subscription, hostId);
-    const attributes = JSON.parse(row.attributes) as Record<string, unknown>;
+    const host = await this.host(subscription, hostId);
+    if (typeof host.attributes === 'string')
+      host.attributes = JSON.parse(host.attributes) as Record<string, unknown>;
+    const attributes = host.attributes;
     for (const name of this.map.asset.attributes) {
       if (record[name] !== null && record[name] !== undefined) attributes[name] = record[name];
     }
-    await this.sql.run(SQL.setHost, [
-      JSON.stringify(attributes),
-      (attributes.lastScannedOn as string | undefined) ?? null,
-      row.seq,
-    ]);
+    this.patched.set(host.seq, host);
     await this.dirty.mark(record.assetKey as string);
-    this.lastHost = { subscription, hostId, seq: row.seq, assetSeq: row.asset_seq };
     this.stats.hosts++;
   }
 
@@ -189,10 +245,12 @@ export class EtmWriter {
       where: { subscription: string; hostId: string };
       deletedAt: string;
     };
+    // The purge reads and closes the host's findings: those held must be in the store.
+    await this.flush();
     const result = await this.purger.purge(where.subscription, where.hostId, deletedAt);
     if (!result) return;
     // Not the cached host any more: should it come back, it is read again.
-    this.lastHost = undefined;
+    this.hosts.delete(where.subscription, where.hostId);
     this.stats.hostsPurged++;
     this.stats.findingsClosedByPurge += result.closed;
   }
@@ -218,12 +276,12 @@ export class EtmWriter {
     for (const group of groups.values()) await this.writeHostFindings(group);
   }
 
+  /** Holds one host's findings for the next flush; one report per detection key. */
   private async writeHostFindings(records: Record<string, unknown>[]): Promise<void> {
     const { assetKey, subscription, qualysHostId } = records[0] as Record<string, string>;
     const host = await this.host(subscription, qualysHostId);
-    const stored = new Map<string, StoredReport>();
-    for (const r of await this.sql.all<StoredReport>(SQL.reports, [host.assetSeq, host.seq]))
-      stored.set(r.detection_key, r);
+    // The host's findings already held are written first, so these are counted against them.
+    if (this.held.has(host.seq)) await this.flush();
     this.layout ??= await layoutId(this.sql, this.map.detection.attributes);
     // One report per detection key: a host listing a detection twice keeps its latest.
     const reports = new Map<string, Report>();
@@ -233,35 +291,46 @@ export class EtmWriter {
       if (!seen || (report.lastFound ?? '') >= (seen.lastFound ?? ''))
         reports.set(report.detectionKey, report);
     }
-    const params: unknown[] = [];
-    let rows = 0;
-    for (const report of reports.values()) {
-      const before = stored.get(report.detectionKey);
-      if (!before) {
-        this.stats.findingsNew++;
-      } else if ((report.lastFound ?? '') < (before.last_found ?? '')) {
-        // ISO dates in one format compare as text; a report without LAST_FOUND never wins.
-        this.stats.findingsStale++;
-        continue;
-      } else {
-        this.stats.findingsUpdated++;
-        if (before.status !== report.status) {
-          const change = `${before.status ?? 'NONE'}→${report.status ?? 'NONE'}`;
-          this.stats.statusChanges[change] = (this.stats.statusChanges[change] ?? 0) + 1;
-        }
-      }
-      params.push(...report.row);
-      if (++rows === CHUNK) {
-        await this.sql.run(this.upsert(rows), params);
-        params.length = 0;
-        rows = 0;
-      }
-    }
-    if (rows > 0) await this.sql.run(this.upsert(rows), params);
+    this.held.set(host.seq, { host, reports: [...reports.values()] });
+    this.heldRows += reports.size;
     await this.dirty.mark(assetKey);
   }
 
-  private report(record: Record<string, unknown>, assetKey: string, host: HostSeqs): Report {
+  /** Writes these hosts' held findings: one read of what they reported before, then upserts. */
+  private async writeHeld(held: ReadonlyArray<HeldFindings>): Promise<void> {
+    const stored = new Map<string, StoredReport>();
+    const assets = padded(held.map((h) => h.host.assetSeq));
+    const hosts = padded(held.map((h) => h.host.seq));
+    for (const r of await this.sql.all<StoredReport>(SQL.reports(assets.length), [
+      ...assets,
+      ...hosts,
+    ]))
+      stored.set(`${r.asset_seq}\u0000${r.host_seq}\u0000${r.detection_key}`, r);
+    const rows: unknown[][] = [];
+    for (const { host, reports } of held) {
+      const prefix = `${host.assetSeq}\u0000${host.seq}\u0000`;
+      for (const report of reports) {
+        const before = stored.get(prefix + report.detectionKey);
+        if (!before) {
+          this.stats.findingsNew++;
+        } else if ((report.lastFound ?? '') < (before.last_found ?? '')) {
+          // ISO dates in one format compare as text; a report without LAST_FOUND never wins.
+          this.stats.findingsStale++;
+          continue;
+        } else {
+          this.stats.findingsUpdated++;
+          if (before.status !== report.status) {
+            const change = `${before.status ?? 'NONE'}→${report.status ?? 'NONE'}`;
+            this.stats.statusChanges[change] = (this.stats.statusChanges[change] ?? 0) + 1;
+          }
+        }
+        rows.push(report.row);
+      }
+    }
+    await writeRows(this.sql, (n) => this.upsert(n), rows, CHUNK);
+  }
+
+  private report(record: Record<string, unknown>, assetKey: string, host: CachedHost): Report {
     const detectionKey = (record.findingKey as string).slice(assetKey.length + 1);
     const status = (record.findingStatus as string | null) ?? null;
     const lastFound = (record.findingLastFoundOn as string | null) ?? null;
@@ -285,16 +354,26 @@ export class EtmWriter {
     return { detectionKey, status, lastFound, row };
   }
 
-  private async host(subscription: string, hostId: string): Promise<HostSeqs> {
-    const last = this.lastHost;
-    if (last && last.subscription === subscription && last.hostId === hostId) return last;
-    const row = await this.sql.get<{ seq: number; asset_seq: number }>(SQL.host, [
-      subscription,
-      hostId,
-    ]);
+  /** The host as resolved in this transaction, or read once. */
+  private async host(subscription: string, hostId: string): Promise<CachedHost> {
+    const cached = this.hosts.get(subscription, hostId);
+    if (cached) return cached;
+    const row = await this.sql.get<{
+      seq: number;
+      attributes: string;
+      asset_seq: number;
+      asset_key: string;
+    }>(SQL.host, [subscription, hostId]);
     if (!row)
       throw new VError('host %s/%s has no asset: resolve it before writing', subscription, hostId);
-    return { subscription, hostId, seq: row.seq, assetSeq: row.asset_seq };
+    const host: CachedHost = {
+      seq: row.seq,
+      assetKey: row.asset_key,
+      assetSeq: row.asset_seq,
+      attributes: row.attributes,
+    };
+    this.hosts.set(subscription, hostId, host);
+    return host;
   }
 
   private upsert(rows: number): string {
@@ -320,23 +399,57 @@ export class EtmWriter {
   private async writeVulnerability(record: Record<string, unknown>): Promise<void> {
     const { vulnerabilityKey, version, ...attributes } = record;
     const key = String(vulnerabilityKey);
-    const stored = await this.sql.get<{ version: string | null; record: string }>(
-      SQL.vulnerability,
-      [key],
-    );
+    let stored = this.knowledge.get(key);
+    if (stored === undefined) {
+      const row = await this.sql.get<{ version: string | null; record: string }>(
+        SQL.vulnerability,
+        [key],
+      );
+      stored = row ? { version: row.version, record: JSON.parse(row.record) } : null;
+      this.knowledge.set(key, stored);
+    }
     const older = !!(stored && version && stored.version && (version as string) < stored.version);
     let merged: Record<string, unknown> = attributes;
     if (stored) {
-      const kept = JSON.parse(stored.record) as Record<string, unknown>;
+      const kept = stored.record;
       if (older && Object.keys(attributes).every((k) => k in kept)) return;
       merged = older ? { ...attributes, ...kept } : { ...kept, ...attributes };
     }
     const newest = older
       ? stored?.version
       : ((version as string | null) ?? stored?.version ?? null);
-    await this.sql.run(SQL.upsertVulnerability, [key, newest ?? null, JSON.stringify(merged)]);
+    const written = { version: newest ?? null, record: merged };
+    this.knowledge.set(key, written);
+    this.heldKnowledge.set(key, written);
     this.stats.vulnerabilities++;
     if (this.versions.size >= KNOWLEDGE_CACHE_LIMIT) this.versions.clear();
     if (version && !older) this.versions.set(key, version as string);
+  }
+
+  /** Reads the stored knowledge of these QIDs ahead, a few hundred per statement. */
+  async prefetchKnowledge(qids: ReadonlyArray<string>): Promise<void> {
+    const wanted = qids.filter((q) => !this.knowledge.has(q));
+    for (let i = 0; i < wanted.length; i += HOST_CHUNK) {
+      const chunk = wanted.slice(i, i + HOST_CHUNK);
+      for (const q of chunk) this.knowledge.set(q, null);
+      const keys = padded(chunk);
+      for (const row of await this.sql.all<{
+        vulnerability_key: string;
+        version: string | null;
+        record: string;
+      }>(SQL.vulnerabilities(keys.length), keys)) {
+        this.knowledge.set(row.vulnerability_key, {
+          version: row.version,
+          record: JSON.parse(row.record),
+        });
+      }
+    }
+  }
+
+  private async flushKnowledge(): Promise<void> {
+    const held = [...this.heldKnowledge];
+    this.heldKnowledge = new Map();
+    const rows = held.map(([key, k]) => [key, k.version, JSON.stringify(k.record)]);
+    await writeRows(this.sql, SQL.upsertVulnerabilities, rows, KNOWLEDGE_CHUNK);
   }
 }
