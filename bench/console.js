@@ -21,14 +21,12 @@ const { EtmDestination } = require('../lib/etm/destination');
 const { EtmStore } = require('../lib/etm/store/database');
 const { SyncConsumer } = require('../lib/etm/sync/consumer');
 const { ReadModel, defaultColumns } = require('../lib/etm/query/read-model');
+const { numberArg, stringArg } = require('./common');
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-};
-const HOSTS = Number(arg('hosts', 20000));
-const DETECTIONS = Number(arg('detections', 50));
-const ENGINES = arg('engine', 'both') === 'both' ? ['sqlite', 'postgres'] : [arg('engine')];
+const HOSTS = numberArg('--hosts', 20000);
+const DETECTIONS = numberArg('--detections', 50);
+const ENGINE = stringArg('--engine') ?? 'both';
+const ENGINES = ENGINE === 'both' ? ['sqlite', 'postgres'] : [ENGINE];
 const PAGE = 50;
 const LISTS = [
   { model: 'etm_Asset', query: 'inventory: (source: VMDR)' },
@@ -42,7 +40,7 @@ function location(engine) {
     fs.mkdirSync(dir, { recursive: true });
     return path.join(dir, `${name}.db`);
   }
-  const url = new URL(arg('postgres', process.env.ETM_TEST_POSTGRES_URL ?? ''));
+  const url = new URL(stringArg('--postgres') ?? process.env.ETM_TEST_POSTGRES_URL ?? '');
   url.searchParams.set('schema', name.replace(/-/g, '_'));
   return url.toString();
 }

@@ -22,13 +22,10 @@ const { EtmStore } = require('../lib/etm/store/database');
 const { allAssets, allFindings } = require('../lib/etm/store/reader');
 const { SyncConsumer } = require('../lib/etm/sync/consumer');
 const { lines } = require('../lib/etm/io');
+const { numberArg, stringArg } = require('./common');
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-};
-const HOSTS = Number(arg('hosts', 20000));
-const DETECTIONS = Number(arg('detections', 50));
+const HOSTS = numberArg('--hosts', 20000);
+const DETECTIONS = numberArg('--detections', 50);
 const CHECKPOINT_EVERY = 500;
 const QIDS = 4000;
 const SUBSCRIPTION = 'bench@qualysapi.qg2.apps.qualys.com';
@@ -173,7 +170,7 @@ async function writeMessages(file) {
 
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'etm-bench-'));
-  const dbFile = arg('db', path.join(dir, 'bench.db'));
+  const dbFile = stringArg('--db') ?? path.join(dir, 'bench.db');
   let peak = 0;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
   const store = await EtmStore.open(dbFile);
