@@ -231,6 +231,28 @@ onEachEngine('bin/destination', (engine) => {
     expect(await dump(db)).toEqual(EXPECTED);
   });
 
+  test("the first checkpoint's findings name their run in their status history", async () => {
+    const out = write([
+      detectionsRecord(host({ ID: 1, VULNERABILITIES: [detection({ QID: 1 })] })),
+      stateMessage({ n: 1 }),
+      detectionsRecord(host({ ID: 2, VULNERABILITIES: [detection({ QID: 2 })] })),
+      stateMessage({ n: 2 }),
+    ]);
+    expect(out.status).toBe(0);
+    const store = await EtmStore.open(db, { readonly: true });
+    const history = await store.sql.all<{ host_id: string; run: number | null; connector: string }>(
+      `SELECT h.host_id, fh.run, r.connector
+         FROM finding_history fh JOIN findings f ON f.id = fh.finding
+         JOIN asset_hosts h ON h.seq = f.host_seq LEFT JOIN runs r ON r.id = fh.run
+        ORDER BY h.host_id`,
+    );
+    await store.close();
+    expect(history.map((h) => [String(h.host_id), Number(h.run), h.connector])).toEqual([
+      ['1', 1, SUB_A],
+      ['2', 1, SUB_A],
+    ]);
+  });
+
   test('each STATE is echoed only once the records before it are committed', async () => {
     const child = spawn(
       process.execPath,

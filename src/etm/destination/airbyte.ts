@@ -6,8 +6,8 @@
  * record is an upsert of what is stored (idempotent). A record no converter can read is
  * reported (stream, key, why) and skipped; the others go on.
  *
- * Connectors: one per subscription label seen in the records, Processing from the first
- * checkpoint that holds its records, then Processed, or Failed when the write fails.
+ * Connectors: one per subscription label seen in the records, Processing (with a run) from
+ * just before its first records are staged, then Processed, or Failed when the write fails.
  */
 import {
   AirbyteConfig,
@@ -80,9 +80,10 @@ export class EtmAirbyteDestination extends AirbyteDestination<AirbyteConfig> {
         onCommit: (state) => committed.push(state),
         onRejected: (r) => this.logger.warn(`skipped ${r.stream} record ${r.key}: ${r.reason}`),
         onLog: (level, message) => this.logger.warn(`source ${level}: ${message}`),
+        // Before their first write, so that the history of what they write names the run.
+        beforeStage: (records) => run.seen(subscriptionsOf(records)),
       });
-      const echo = async function* (): AsyncGenerator<AirbyteStateMessage> {
-        await run.seen(destination.subscriptions);
+      const echo = function* (): Generator<AirbyteStateMessage> {
         while (committed.length > 0)
           yield new AirbyteStateMessage(committed.shift() as AirbyteStateMessage['state']);
       };
@@ -125,13 +126,23 @@ async function newDestination(
   }
 }
 
+/** The subscription labels of records (their `subscription` field). */
+function subscriptionsOf(records: ReadonlyArray<{ data: unknown }>): Set<string> {
+  const labels = new Set<string>();
+  for (const { data } of records) {
+    const label = (data as { subscription?: unknown } | null)?.subscription;
+    if (typeof label === 'string' && label !== '') labels.add(label);
+  }
+  return labels;
+}
+
 /** The connectors of the subscriptions one write saw, and their runs. */
 class ConnectorRuns {
   private readonly runs = new Map<string, number>();
 
   constructor(private readonly connectors: Connectors) {}
 
-  /** Registers and starts a run for subscriptions not seen before (after a commit). */
+  /** Registers and starts a run for subscriptions not seen before (outside a transaction). */
   async seen(subscriptions: ReadonlySet<string>): Promise<void> {
     for (const name of subscriptions) {
       if (this.runs.has(name)) continue;

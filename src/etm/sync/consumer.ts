@@ -56,7 +56,14 @@ export interface ConsumerOptions {
    * destination); without it, such a record fails the sync (etm sync, which owns its source).
    */
   readonly onRejected?: (rejection: RecordRejected) => void;
+  /**
+   * Called with held records before the transaction that stages them opens (bin/destination
+   * starts the runs of subscriptions it has not seen yet, for the findings' history to name).
+   */
+  readonly beforeStage?: (records: ReadonlyArray<HeldRecord>) => Promise<void>;
 }
+
+type HeldRecord = NonNullable<AirbyteMessage['record']>;
 
 export interface ConsumeResult {
   records: number;
@@ -218,6 +225,7 @@ export class SyncConsumer {
     const records = this.held;
     this.held = [];
     this.heldBytes = 0;
+    await this.options.beforeStage?.(records);
     await this.destination.store.begin();
     await this.destination.prepare(records);
     for (const record of records) {
