@@ -54,7 +54,15 @@ const pgTyped = (json: string, type: ValueType): string => {
 
 export const POSTGRES: Dialect = {
   engine: 'postgres',
-  field: (doc, field, type) => pgTyped(`(${doc}::jsonb -> '${field}')`, type),
+  // A scalar through json, not jsonb: read out of the text without building the whole document
+  // (an inventory page sorted by a field reads it from every asset).
+  // Booleans and documents stay jsonb (only a JSON true is true, as on SQLite).
+  field: (doc, field, type) => {
+    if (type === 'json' || type === 'boolean')
+      return pgTyped(`(${doc}::jsonb -> '${field}')`, type);
+    const text = `(${doc}::json ->> '${field}')`;
+    return type === 'number' ? `${text}::double precision` : text;
+  },
   at: (doc, path, type) =>
     pgTyped(`jsonb_path_query_first(${doc}::jsonb, (${path})::jsonpath)`, type),
   // json, not jsonb: one element of a million records is read without building each document.
