@@ -88,7 +88,8 @@ const UPSERT_SET = FINDING_COLUMNS.slice(3)
 /** A host's findings held for the next flush: one report per detection key. */
 interface HeldFindings {
   readonly host: CachedHost;
-  readonly reports: ReadonlyArray<Report>;
+  /** By detection key. */
+  readonly reports: Map<string, Report>;
 }
 
 interface StoredReport {
@@ -280,8 +281,6 @@ export class EtmWriter {
   private async writeHostFindings(records: Record<string, unknown>[]): Promise<void> {
     const { assetKey, subscription, qualysHostId } = records[0] as Record<string, string>;
     const host = await this.host(subscription, qualysHostId);
-    // The host's findings already held are written first, so these are counted against them.
-    if (this.held.has(host.seq)) await this.flush();
     this.layout ??= await layoutId(this.sql, this.map.detection.attributes);
     // One report per detection key: a host listing a detection twice keeps its latest.
     const reports = new Map<string, Report>();
@@ -291,7 +290,16 @@ export class EtmWriter {
       if (!seen || (report.lastFound ?? '') >= (seen.lastFound ?? ''))
         reports.set(report.detectionKey, report);
     }
-    this.held.set(host.seq, { host, reports: [...reports.values()] });
+    // Another record of a host whose findings are held (the detections stream sends one per
+    // detection) joins them; one reporting a detection already held waits for those to be
+    // written, so that it is counted against them.
+    let held = this.held.get(host.seq);
+    if (held && [...reports.keys()].some((key) => held?.reports.has(key))) {
+      await this.flush();
+      held = undefined;
+    }
+    if (held) for (const [key, report] of reports) held.reports.set(key, report);
+    else this.held.set(host.seq, { host, reports });
     this.heldRows += reports.size;
     await this.dirty.mark(assetKey);
   }
@@ -309,7 +317,7 @@ export class EtmWriter {
     const rows: unknown[][] = [];
     for (const { host, reports } of held) {
       const prefix = `${host.assetSeq}\u0000${host.seq}\u0000`;
-      for (const report of reports) {
+      for (const report of reports.values()) {
         const before = stored.get(prefix + report.detectionKey);
         if (!before) {
           this.stats.findingsNew++;
