@@ -13,7 +13,7 @@ import { CompiledMap } from '../attribute-mapping';
 import { HostIdentity, IdentificationRules } from '../identification-rules';
 import { ASSET, MODELS, SOURCE } from '../models';
 import { criticalityUsed, OPEN_FINDINGS_SQL, TruRiskAccumulator, truRiskBand } from '../trurisk';
-import { marks, padded, writeRows } from './batches';
+import { marks, padded, repeated, writeRows } from './batches';
 import { Sql } from './sql';
 
 interface HostRow {
@@ -74,7 +74,7 @@ const SQL = {
   // VALUES columns are column1, column2… on both engines; the casts type PostgreSQL's parameters.
   save: (n: number) => `UPDATE assets SET record = v.column2, tru_risk_score = v.column3,
                   tru_risk_band = v.column4, dirty = 0
-          FROM (VALUES ${Array.from({ length: n }, () => '(?, ?, CAST(? AS INTEGER), ?)').join(', ')}) AS v
+          FROM (VALUES ${repeated(n, '(?, ?, CAST(? AS INTEGER), ?)')}) AS v
           WHERE assets.asset_key = v.column1`,
 };
 

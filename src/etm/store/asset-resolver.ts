@@ -16,7 +16,7 @@ import crypto from 'crypto';
 
 import { AssetIdentity } from '../converter';
 import { HostIdentity, IdentificationRules } from '../identification-rules';
-import { padded } from './batches';
+import { padded, repeated } from './batches';
 import { DirtyAssets } from './dirty-assets';
 import { HostCache } from './host-cache';
 import { Sql } from './sql';
@@ -81,7 +81,7 @@ const SQL = {
   hosts: (n: number) => `SELECT h.seq, h.subscription, h.host_id, h.asset_key, h.identifiers,
                 h.purged_at, h.attributes, a.seq AS asset_seq
            FROM asset_hosts h JOIN assets a ON a.asset_key = h.asset_key
-          WHERE ${Array.from({ length: n }, () => '(h.subscription = ? AND h.host_id = ?)').join(' OR ')}`,
+          WHERE ${repeated(n, '(h.subscription = ? AND h.host_id = ?)', ' OR ')}`,
   hostsOf: `SELECT seq, subscription, host_id, asset_key, identifiers, purged_at FROM asset_hosts
           WHERE asset_key = ? AND purged_at IS NULL`,
   restoreHost: `UPDATE asset_hosts SET purged_at = NULL WHERE seq = ?`,
@@ -428,8 +428,7 @@ function candidateLookup(shape: string): string {
 }
 
 function insertIdentifiers(n: number): string {
-  const values = Array.from({ length: n }, () => '(?, ?, ?)').join(', ');
-  return `INSERT INTO host_identifiers (rule, value, host_seq) VALUES ${values}`;
+  return `INSERT INTO host_identifiers (rule, value, host_seq) VALUES ${repeated(n, '(?, ?, ?)')}`;
 }
 
 function toIdentity(row: HostRow): HostIdentity {

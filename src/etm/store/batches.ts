@@ -5,8 +5,12 @@
  */
 import { Sql } from './sql';
 
+/** `text` n times, joined: the rows of a multi-row VALUES, the terms of an OR. */
+export const repeated = (n: number, text: string, separator = ', '): string =>
+  Array.from({ length: n }, () => text).join(separator);
+
 /** `?, ?, …` for n values. */
-export const marks = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
+export const marks = (n: number): string => repeated(n, '?');
 
 /** The keys padded with NULL to a power of two, for `IN (…)`: NULL matches nothing there. */
 export function padded<T>(keys: ReadonlyArray<T>): Array<T | null> {

@@ -17,34 +17,36 @@ export interface CachedHost {
   attributes: string | Record<string, unknown>;
 }
 
+const keyOf = (subscription: string, hostId: string): string => `${subscription}\u0000${hostId}`;
+
 export class HostCache {
   private readonly hosts = new Map<string, CachedHost>();
   /** Read ahead: the host's row, or null when the store has none. */
   private readonly ahead = new Map<string, unknown>();
 
   preload(subscription: string, hostId: string, row: unknown): void {
-    this.ahead.set(`${subscription}\u0000${hostId}`, row);
+    this.ahead.set(keyOf(subscription, hostId), row);
   }
 
   /** The row read ahead (null: no such host), once; undefined when none was. */
   take<T>(subscription: string, hostId: string): T | null | undefined {
-    const key = `${subscription}\u0000${hostId}`;
+    const key = keyOf(subscription, hostId);
     const row = this.ahead.get(key);
     if (row !== undefined) this.ahead.delete(key);
     return row as T | null | undefined;
   }
 
   get(subscription: string, hostId: string): CachedHost | undefined {
-    return this.hosts.get(`${subscription}\u0000${hostId}`);
+    return this.hosts.get(keyOf(subscription, hostId));
   }
 
   set(subscription: string, hostId: string, host: CachedHost): void {
-    this.hosts.set(`${subscription}\u0000${hostId}`, host);
+    this.hosts.set(keyOf(subscription, hostId), host);
   }
 
   delete(subscription: string, hostId: string): void {
-    this.hosts.delete(`${subscription}\u0000${hostId}`);
-    this.ahead.delete(`${subscription}\u0000${hostId}`);
+    this.hosts.delete(keyOf(subscription, hostId));
+    this.ahead.delete(keyOf(subscription, hostId));
   }
 
   forget(): void {

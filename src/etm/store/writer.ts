@@ -17,7 +17,7 @@ import { VError } from 'verror';
 import { CompiledMap } from '../attribute-mapping';
 import { ASSET_DELETION, DestinationRecord, VULNERABILITY } from '../converter';
 import { ASSET, FINDING } from '../models';
-import { marks, padded, writeRows } from './batches';
+import { marks, padded, repeated, writeRows } from './batches';
 import { DirtyAssets } from './dirty-assets';
 import { CachedHost, HostCache } from './host-cache';
 import { HostPurger } from './host-purge';
@@ -117,7 +117,7 @@ const SQL = {
           WHERE asset_seq IN (${marks(n)}) AND host_seq IN (${marks(n)})`,
   // VALUES columns are column1, column2… on both engines; the cast types PostgreSQL's parameter.
   setHosts: (n: number) => `UPDATE asset_hosts SET attributes = v.column2, last_scanned = v.column3
-          FROM (VALUES ${Array.from({ length: n }, () => '(CAST(? AS INTEGER), ?, ?)').join(', ')}) AS v
+          FROM (VALUES ${repeated(n, '(CAST(? AS INTEGER), ?, ?)')}) AS v
           WHERE asset_hosts.seq = v.column1`,
   vulnerability: `SELECT version, record FROM vulnerabilities WHERE vulnerability_key = ?`,
   vulnerabilities: (n: number) =>
@@ -125,7 +125,7 @@ const SQL = {
   upsertVulnerabilities: (
     n: number,
   ) => `INSERT INTO vulnerabilities (vulnerability_key, version, record)
-         VALUES ${Array.from({ length: n }, () => '(?, ?, ?)').join(', ')}
+         VALUES ${repeated(n, '(?, ?, ?)')}
          ON CONFLICT (vulnerability_key) DO UPDATE SET version = excluded.version, record = excluded.record`,
 };
 
@@ -387,11 +387,8 @@ export class EtmWriter {
   private upsert(rows: number): string {
     let statement = this.upserts.get(rows);
     if (!statement) {
-      const values = Array.from(
-        { length: rows },
-        () => `(${FINDING_COLUMNS.map(() => '?').join(', ')})`,
-      );
-      statement = `INSERT INTO findings (${FINDING_COLUMNS.join(', ')}) VALUES ${values.join(', ')}
+      const values = repeated(rows, `(${marks(FINDING_COLUMNS.length)})`);
+      statement = `INSERT INTO findings (${FINDING_COLUMNS.join(', ')}) VALUES ${values}
          ON CONFLICT (asset_seq, detection_key, host_seq) DO UPDATE SET ${UPSERT_SET}`;
       this.upserts.set(rows, statement);
     }
@@ -400,9 +397,8 @@ export class EtmWriter {
 
   /**
    * Newest knowledge wins (by LAST_SERVICE_MODIFICATION_DATETIME); a record without a version is
-   * taken as current. Attributes a record does not carry are kept (a KB record has no MITRE), and
-   * an older record still fills attributes the stored one lacks (MITRE from a detection that
-   * arrives after a newer KB record).
+   * taken as current. Attributes a record does not carry are kept, and an older record still fills
+   * attributes the stored one lacks (the QID's knowledge arrives from several streams).
    */
   private async writeVulnerability(record: Record<string, unknown>): Promise<void> {
     const { vulnerabilityKey, version, ...attributes } = record;
