@@ -29,7 +29,7 @@ import {
 import { Dictionary } from 'ts-essentials';
 
 import { RangedStreamState } from './ranged-sync';
-import { DescribedStream, project, selectedFields } from './selected-fields';
+import { DescribedStream, leftOut, project, selectedFields } from './selected-fields';
 import { describeState, stateMessage } from './stream-state';
 
 /** A state up to this size is written at every checkpoint. */
@@ -145,11 +145,8 @@ export class CatalogRead {
     };
     this.logger.info(`Reading ${name} (${mode}) from ${describeState(input)}`);
     if (fields) {
-      const schema = stream.getJsonSchema().properties as Dictionary<unknown>;
-      const left = Object.keys(schema).filter((f) => !fields.has(f));
-      this.logger.info(
-        `${name}: columns the catalog does not select are left out: ${left.join(', ')}`,
-      );
+      const left = leftOut(stream, fields).join(', ');
+      this.logger.info(`${name}: columns the catalog does not select are left out: ${left}`);
     }
     await this.status(name, 'STARTED');
     try {

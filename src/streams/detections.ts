@@ -19,7 +19,7 @@ import { hostDeletions } from './host-deletions';
 import { SourceHostDetections } from './qid-join';
 import { RangedStream } from './ranged-stream';
 import { RangeSource } from './ranged-sync';
-import { project } from './selected-fields';
+import { leftOut, project } from './selected-fields';
 
 const CLOSE_BRACE = Buffer.from('}');
 
@@ -75,8 +75,7 @@ export class Detections extends RangedStream<SourceDetectionRecord> {
   protected rangeSource(fields?: ReadonlySet<string>): RangeSource<SourceDetectionRecord> {
     const { client } = this;
     const config = client.config;
-    const unselected = fields && Object.keys(schema.properties).filter((f) => !fields.has(f));
-    const encoder = new HostEncoder(HOST_SHAPE, true, unselected && new Set(unselected));
+    const encoder = new HostEncoder(HOST_SHAPE, true, fields && new Set(leftOut(this, fields)));
     return {
       list: (listing) =>
         listIds(client, 'host_list', {

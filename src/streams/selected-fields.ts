@@ -44,6 +44,11 @@ export function selectedFields(
   return kept;
 }
 
+/** The stream's own top-level fields that `fields` leaves out, in schema order. */
+export function leftOut(stream: DescribedStream, fields: ReadonlySet<string>): string[] {
+  return (propertiesOf(stream.getJsonSchema()) ?? []).filter((name) => !fields.has(name));
+}
+
 /** The record with only the selected fields (a record that is already JSON bytes selects itself). */
 export function project<T extends object>(record: T, fields: ReadonlySet<string>): T {
   if (record instanceof RawJson) return record;
