@@ -259,7 +259,14 @@ export class AssetResolver implements AssetIdentity {
   }
 
   async knownAsset(subscription: string, hostId: string): Promise<string | undefined> {
-    const known = await this.sql.get<HostRow>(SQL.host, [subscription, hostId]);
+    // Resolved in this transaction (a purge drops it from the cache), or read ahead for it.
+    const cached = this.hosts.get(subscription, hostId);
+    if (cached) return cached.assetKey;
+    const ahead = this.hosts.peek<HostRow>(subscription, hostId);
+    const known =
+      ahead === undefined
+        ? await this.sql.get<HostRow>(SQL.host, [subscription, hostId])
+        : (ahead ?? undefined);
     return known && known.purged_at === null ? known.asset_key : undefined;
   }
 

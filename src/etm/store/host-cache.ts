@@ -28,6 +28,11 @@ export class HostCache {
     this.ahead.set(keyOf(subscription, hostId), row);
   }
 
+  /** The row read ahead (null: no such host), left for take(); undefined when none was. */
+  peek<T>(subscription: string, hostId: string): T | null | undefined {
+    return this.ahead.get(keyOf(subscription, hostId)) as T | null | undefined;
+  }
+
   /** The row read ahead (null: no such host), once; undefined when none was. */
   take<T>(subscription: string, hostId: string): T | null | undefined {
     const key = keyOf(subscription, hostId);
