@@ -6,6 +6,7 @@
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import fs from 'fs';
 import path from 'path';
+import zlib from 'zlib';
 
 import { FIXTURES, onEachEngine, ROOT, SUB_A, SUB_B, tempDir, tempLocation } from './helpers';
 
@@ -330,7 +331,7 @@ onEachEngine('etm sync, status, query', () => {
     const probe = JSON.parse(fs.readFileSync(path.join(dir, 'probe.json'), 'utf8'));
     expect(probe.catalogStreams).toEqual([
       ['hosts', 'incremental', 'append_dedup'],
-      ['host_detections', 'incremental', 'append_dedup'],
+      ['detections', 'incremental', 'append_dedup'],
       ['knowledge_base', 'incremental', 'append_dedup'],
     ]);
     expect(probe.modes.catalog).toBe('600');
@@ -340,7 +341,7 @@ onEachEngine('etm sync, status, query', () => {
     expect(fs.existsSync(path.dirname(catalog))).toBe(false);
   });
 
-  test('a second sync passes the stored state back and changes nothing', () => {
+  test('a second sync passes the stored state back, host_detections part as detections, and changes nothing', () => {
     const probe = path.join(dir, 'probe2.json');
     const again = etm([
       'sync',
@@ -360,7 +361,13 @@ onEachEngine('etm sync, status, query', () => {
         .split('\n')
         .pop() as string,
     );
-    expect(seen.state).toEqual(last.state);
+    // The fixture is an older etm's source: its legacy blob keys the detections' state
+    // host_detections, which etm now hands to the detections stream it reads instead.
+    const { host_detections: detections, ...rest } = JSON.parse(
+      zlib.gunzipSync(Buffer.from(last.state.data.data, 'base64')).toString('utf8'),
+    );
+    expect(detections).toBeDefined();
+    expect(seen.state).toEqual({ ...rest, detections });
     expect(seen.modes.state).toBe('600');
     expect(again.stdout).toMatch(/0 records, 0 checkpoints/);
     expect(dumpStore(db)).toHaveLength(11);

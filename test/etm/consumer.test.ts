@@ -1,7 +1,9 @@
+import zlib from 'zlib';
+
 import { Connectors } from '../../src/etm/store/connectors';
 import { EtmStore } from '../../src/etm/store/database';
 import { SyncConsumer } from '../../src/etm/sync/consumer';
-import { mergeState } from '../../src/etm/sync/source-state';
+import { mergeState, renamedStream } from '../../src/etm/sync/source-state';
 import {
   asLines,
   assets,
@@ -275,6 +277,29 @@ onEachEngine('source state', () => {
     kept = mergeState(kept, s('host_detections', 1));
     kept = mergeState(kept, s('hosts', 2));
     expect(kept).toEqual([s('host_detections', 1), s('hosts', 2)]);
+  });
+
+  test("host_detections' part becomes detections', once, in either form of state", () => {
+    const s = (name: string, v: number) => ({
+      type: 'STREAM',
+      stream: { stream_descriptor: { name }, stream_state: { v } },
+    });
+    const rename = (kept: unknown) => renamedStream(kept, 'host_detections', 'detections');
+    expect(rename([s('hosts', 1), s('host_detections', 2)])).toEqual([
+      s('hosts', 1),
+      s('detections', 2),
+    ]);
+    const already = [s('host_detections', 1), s('detections', 2)];
+    expect(rename(already)).toBe(already);
+    const none = [s('hosts', 1)];
+    expect(rename(none)).toBe(none);
+    expect(rename(undefined)).toBeUndefined();
+    // The Faros CLI's legacy blob, gzipped, comes back as plain JSON (which the source reads).
+    const blob = { hosts: { cutoff: 'h' }, host_detections: { cutoff: 'd' } };
+    const gzipped = {
+      data: { format: 'base64/gzip', data: zlib.gzipSync(JSON.stringify(blob)).toString('base64') },
+    };
+    expect(rename(gzipped)).toEqual({ hosts: { cutoff: 'h' }, detections: { cutoff: 'd' } });
   });
 
   test('status changes between syncs are counted', async () => {

@@ -6,6 +6,8 @@
 import fs from 'fs';
 import path from 'path';
 
+import Database from 'better-sqlite3';
+
 import { Simulator, startSimulator } from '../../src/simulator';
 import { readStore, requireBuilt, Run, runEtm, sourceConfig, StoreContent } from './e2e';
 import { tempDir } from './helpers';
@@ -116,6 +118,35 @@ describe('etm sync against bin/main and the simulator', () => {
     const r = await runEtm(['sync', '--config', configs[0], '--db', db]);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/assets: +0 new/);
+    expect(await readStore(db)).toEqual(store);
+  }, 60000);
+
+  test('a state kept while etm read host_detections resumes the detections stream', async () => {
+    // As an etm before it read detections left it: the detections part named host_detections.
+    const sqlite = new Database(db);
+    const row = sqlite.prepare(`SELECT state FROM connectors WHERE name = 'sub-b'`).get() as {
+      state: string;
+    };
+    const kept = JSON.parse(row.state) as { stream: { stream_descriptor: { name: string } } }[];
+    const names = kept.map((s) => s.stream.stream_descriptor.name).sort();
+    expect(names).toEqual(['detections', 'hosts', 'knowledge_base']);
+    for (const s of kept) {
+      if (s.stream.stream_descriptor.name === 'detections') {
+        s.stream.stream_descriptor.name = 'host_detections';
+      }
+    }
+    sqlite
+      .prepare(`UPDATE connectors SET state = ? WHERE name = 'sub-b'`)
+      .run(JSON.stringify(kept));
+    sqlite.close();
+
+    const r = await runEtm(['sync', '--config', configs[1], '--db', db]);
+    expect(r.status).toBe(0);
+    expect(r.stdout + r.stderr).toContain(
+      'sub-b: the host_detections state now resumes the detections stream',
+    );
+    // Nothing changed on the server: no detection is read again.
+    expect(r.stdout).toMatch(/sub-b: 0 records/);
     expect(await readStore(db)).toEqual(store);
   }, 60000);
 });

@@ -56,3 +56,24 @@ function legacyStreams(kept: unknown): Record<string, unknown> | null {
   }
   return kept as Record<string, unknown>;
 }
+
+/**
+ * The state kept by an etm that read `from`, for a catalog that reads `to` instead: `to` takes
+ * `from`'s part (etm read host_detections before it read detections; both streams keep the
+ * same state, one cursor over the same request and filters: streams/ranged-stream.ts), so the
+ * first sync after the change reads only what changed. Unchanged when `to` has a part already
+ * or `from` has none.
+ */
+export function renamedStream(kept: unknown, from: string, to: string): unknown {
+  const streams = streamsOf(kept);
+  if (!streams.includes(from) || streams.includes(to)) return kept;
+  if (Array.isArray(kept)) {
+    return kept.map((s) =>
+      isStreamState(s) && s.stream.stream_descriptor.name === from
+        ? { ...s, stream: { ...s.stream, stream_descriptor: { name: to } } }
+        : s,
+    );
+  }
+  const { [from]: part, ...rest } = legacyStreams(kept) ?? {};
+  return { ...rest, [to]: part };
+}

@@ -13,6 +13,7 @@ import { sourceCatalog } from './catalog';
 import { ConsumerProgress, SyncConsumer } from './consumer';
 import { redact, SourceConfig } from './source-config';
 import { SourceProcess, startSource } from './source-process';
+import { renamedStream } from './source-state';
 import { storeTotals, SyncSummary } from './summary';
 import { emptyResolverStats } from '../store/asset-resolver';
 import { emptyWriteStats } from '../store/writer';
@@ -71,7 +72,7 @@ export async function syncSubscription(
       configPath: config.path,
       config: options.overrides && { ...config.content, ...options.overrides },
       catalog: sourceCatalog(),
-      state: await connectors.state(name),
+      state: await carriedOver(store, connectors, name, options.logger),
     });
     options.onStart?.(source);
     const result = await consumer.consume(source.lines);
@@ -122,6 +123,27 @@ export async function syncSubscription(
   await connectors.finishRun(runId, outcome.status, outcome.summary, outcome.error);
   await connectors.setStatus(name, outcome.status, outcome.error);
   return outcome;
+}
+
+/**
+ * The connector's kept state, a host_detections part (kept by an etm that read that stream)
+ * now the detections part, saved so: the first sync after the upgrade resumes, not re-reads.
+ */
+async function carriedOver(
+  store: EtmStore,
+  connectors: Connectors,
+  name: string,
+  logger: Logger,
+): Promise<unknown> {
+  const kept = await connectors.state(name);
+  const state = renamedStream(kept, 'host_detections', 'detections');
+  if (state !== kept) {
+    await store.begin();
+    await connectors.saveState(name, state);
+    await store.commit();
+    logger.info(`${name}: the host_detections state now resumes the detections stream`);
+  }
+  return state;
 }
 
 async function emptySummary(connector: string, store: EtmStore): Promise<SyncSummary> {
