@@ -70,8 +70,16 @@ const HAS_TIME = /T|\d \d/;
 const DATETIME_CACHE_LIMIT = 10000;
 const datetimes = new Map<string, string | null>();
 
+// Qualys' own form, UTC to the second, is its ISO form with milliseconds added, without a Date:
+// most dates of a sync are distinct (first/last found per detection), so the cache misses them.
+// Only days up to 28 and times up to 23:59:59, which Date never rolls over (it reads 02-30 as
+// 03-01 and 24:00 as the next day); the rest go through Date as before.
+const QUALYS_UTC =
+  /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\dZ$/;
+
 function datetime(v: unknown): string | null {
   if (typeof v !== 'string') return parseDatetime(v);
+  if (v.length === 20 && QUALYS_UTC.test(v)) return `${v.slice(0, 19)}.000Z`;
   let iso = datetimes.get(v);
   if (iso === undefined) {
     iso = parseDatetime(v);

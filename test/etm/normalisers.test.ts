@@ -104,6 +104,40 @@ describe('normalisers', () => {
   );
 
   test.each([
+    // Dates Date rolls over, or refuses, read as Date reads them (not by the Qualys-form shortcut).
+    ['2024-02-29T10:00:00Z', '2024-02-29T10:00:00.000Z'],
+    ['2023-02-29T10:00:00Z', '2023-03-01T10:00:00.000Z'],
+    ['2024-04-31T00:00:00Z', '2024-05-01T00:00:00.000Z'],
+    ['2024-01-01T24:00:00Z', '2024-01-02T00:00:00.000Z'],
+    ['2024-01-01T23:59:60Z', null],
+    ['2024-13-01T00:00:00Z', null],
+    ['2024-00-10T00:00:00Z', null],
+    ['0000-01-01T00:00:00Z', '0000-01-01T00:00:00.000Z'],
+    ['2024-01-28T23:59:59Z', '2024-01-28T23:59:59.000Z'],
+    ['2024-01-28t23:59:59z', '2024-01-28T23:59:59.000Z'],
+  ])('datetime %j → %j, as Date reads it', (input, expected) =>
+    expect(n('datetime')(input)).toEqual(expected),
+  );
+
+  test('Qualys-form dates read as Date reads them, over every month, day and hour', () => {
+    const pad = (x: number) => String(x).padStart(2, '0');
+    const viaDate = (s: string) => {
+      const d = new Date(s);
+      return Number.isNaN(d.getTime()) ? null : d.toISOString();
+    };
+    for (const year of [1999, 2023, 2024]) {
+      for (let month = 0; month <= 13; month++) {
+        for (let day = 0; day <= 32; day++) {
+          for (const time of ['00:00:00', '23:59:59', '24:00:00', '12:60:00', '12:00:60']) {
+            const s = `${year}-${pad(month)}-${pad(day)}T${time}Z`;
+            expect([s, n('datetime')(s)]).toEqual([s, viaDate(s)]);
+          }
+        }
+      }
+    }
+  });
+
+  test.each([
     ['New', 'NEW'],
     ['Active', 'ACTIVE'],
     ['Re-Opened', 'REOPENED'],
