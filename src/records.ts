@@ -5,11 +5,16 @@
  * Absent Qualys elements are absent fields; repeatable elements are always arrays.
  */
 
-/** The streams the ETM converter reads (its catalog, src/etm/sync/catalog.ts). */
-export const STREAM_NAMES = ['hosts', 'host_detections', 'knowledge_base'] as const;
-export type StreamName = (typeof STREAM_NAMES)[number];
-/** Every stream of the source: ETM's, and `detections` (one row per detection) for warehouses. */
-export const SOURCE_STREAM_NAMES = [...STREAM_NAMES, 'detections'] as const;
+/**
+ * Every stream of the source. The ETM converter reads either detection stream (`etm sync` reads
+ * hosts, detections and knowledge_base: src/etm/sync/catalog.ts).
+ */
+export const SOURCE_STREAM_NAMES = [
+  'hosts',
+  'host_detections',
+  'knowledge_base',
+  'detections',
+] as const;
 
 export interface DnsData {
   HOSTNAME?: string;

@@ -11,7 +11,7 @@ import path from 'path';
 const SCHEMAS = path.resolve(__dirname, '../../../resources/schemas');
 
 /** The streams etm sync reads, in the order the source reads them. */
-export const ETM_STREAMS = ['hosts', 'detections', 'knowledge_base'] as const;
+const ETM_STREAMS = ['hosts', 'detections', 'knowledge_base'] as const;
 
 export function sourceCatalog(): unknown {
   return {

@@ -65,15 +65,18 @@ function legacyStreams(kept: unknown): Record<string, unknown> | null {
  * or `from` has none.
  */
 export function renamedStream(kept: unknown, from: string, to: string): unknown {
-  const streams = streamsOf(kept);
-  if (!streams.includes(from) || streams.includes(to)) return kept;
   if (Array.isArray(kept)) {
+    const names = streamsOf(kept);
+    if (!names.includes(from) || names.includes(to)) return kept;
     return kept.map((s) =>
       isStreamState(s) && s.stream.stream_descriptor.name === from
         ? { ...s, stream: { ...s.stream, stream_descriptor: { name: to } } }
         : s,
     );
   }
-  const { [from]: part, ...rest } = legacyStreams(kept) ?? {};
+  // Decoded once (a legacy blob is gzipped).
+  const streams = legacyStreams(kept);
+  if (!streams || !(from in streams) || to in streams) return kept;
+  const { [from]: part, ...rest } = streams;
   return { ...rest, [to]: part };
 }
