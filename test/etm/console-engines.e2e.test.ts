@@ -175,14 +175,24 @@ test('etm query and etm asset print the same on both', async () => {
   }
 });
 
-test('a deep page walked through an index is that slice of the whole sorted result', async () => {
+test('a page walked through an index or placed by group counts is that slice of the whole sorted result', async () => {
   const keys: string[][] = [];
   for (const e of ENGINES) {
     const store = await EtmStore.open(stores.dbs[e] as string, { readonly: true });
     try {
       // Every page from the first on is a deep one here: the paths a 1M store takes past page 20.
       const reader = new ReadModel(store, 1);
-      for (const sort of ['', 'detectionScore:desc', 'findingSeverity:desc', 'detectionScore']) {
+      for (const sort of [
+        '',
+        'detectionScore:desc',
+        'findingSeverity:desc',
+        'detectionScore',
+        // Counted per (severity, asset), then only the page's groups sorted (groupedPage).
+        'findingSeverity',
+        'assetKey:desc',
+        'assetName',
+        'ipAddress:desc',
+      ]) {
         for (const query of ['finding.vendorProductName: VMDR', 'finding.findingStatus: ACTIVE']) {
           const whole: string[] = [];
           for await (const r of new ReadModel(store).records({ query, sort }))

@@ -246,6 +246,20 @@ function idsSql(
     ${sort?.join ?? ''} WHERE ${where} ORDER BY ${order}${page}`;
 }
 
+/**
+ * Whether a findings sort's value and a condition read only the finding's asset (its key or
+ * record) and severity: what groupedPage's counts per (severity, asset) can place.
+ */
+function perAssetOrSeverity(compiled: CompiledQuery, sort: Sort): boolean {
+  const sql = [compiled.where, sort.expr, sort.join ?? ''];
+  const columns = sql.flatMap((x) => [...x.matchAll(/\bf\.([a-z_]+)/g)].map((m) => m[1]));
+  return (
+    columns.every((c) => c === 'asset_seq' || c === 'severity') &&
+    !/\b(fa|h|v|sv)\./.test(compiled.where) &&
+    !sql.some((x) => /\b(h|v|sv)\./.test(x))
+  );
+}
+
 /** The records of these ids (one placeholder each), in any order. */
 function rowsSql(d: Dialect, model: EtmModel, ids: number): string {
   const list = Array.from({ length: ids }, () => '?').join(', ');
@@ -483,8 +497,12 @@ export class ReadModel {
       request.limit !== undefined && offset >= this.deepPage
         ? await this.walkedPage(compiled, sort, offset, request.limit)
         : undefined;
-    if (walked) {
-      yield* await this.fetch(compiled.model, walked, assembler);
+    const grouped =
+      !walked && request.limit !== undefined
+        ? await this.groupedPage(compiled, sort, offset, request.limit)
+        : undefined;
+    if (walked || grouped) {
+      yield* await this.fetch(compiled.model, (walked ?? grouped) as number[], assembler);
       return;
     }
     const ordered = await this.orderedIds(compiled, sort, offset, request.limit !== undefined);
@@ -603,6 +621,91 @@ export class ReadModel {
       }
       return rows.slice(skip).map((r) => r.id);
     });
+  }
+
+  /**
+   * A page of findings in an order whose value depends only on the finding's asset or severity
+   * (asset key, name or IP address; severity ascending), read without sorting the result: the
+   * query's findings counted per (severity, asset) on findings_current_by_severity (a streaming
+   * aggregate of a compact index, once per state of the store), those counts summed per (value,
+   * asset) group in list order, and only the page's groups read and sorted. Undefined when the
+   * sort or the condition reads anything else (then the result is sorted once, orderedIds).
+   */
+  private async groupedPage(
+    compiled: CompiledQuery,
+    sort: Sort | undefined,
+    offset: number,
+    limit: number,
+  ): Promise<number[] | undefined> {
+    if (compiled.model !== FINDING || !sort || sort.indexed || !perAssetOrSeverity(compiled, sort))
+      return undefined;
+    const onCounts = (sql: string): string => sql.replace(/\bf\.(asset_seq|severity)\b/g, 'c.$1');
+    const value = onCounts(sort.expr);
+    const where = `f.current = 1 AND (${compiled.where})`;
+    // In list order, one row per asset, or per (severity, asset) when the value is the severity;
+    // consecutive rows of one value and asset are one group of the list.
+    const bySeverity = /\bc\.severity\b/.test(value);
+    const groupsSql = `WITH ${sort.with ? `${sort.with}, ` : ''}c AS (
+        SELECT f.severity AS severity, f.asset_seq AS asset_seq, COUNT(*) AS n FROM findings f
+        WHERE ${where} GROUP BY f.severity, f.asset_seq)
+      SELECT ${value} AS v, c.asset_seq AS a,
+        ${bySeverity ? 'c.severity AS s, c.n AS n' : 'SUM(c.n) AS n'} FROM c
+        ${/\bfa\./.test(value) ? 'JOIN assets fa ON fa.seq = c.asset_seq' : ''} ${onCounts(sort.join ?? '')}
+      ${bySeverity ? '' : 'GROUP BY 1, 2'} ORDER BY 1 ${sort.desc ? 'DESC' : 'ASC'} NULLS LAST, 2`;
+    const groups = await this.cached(
+      `groups ${groupsSql} ${JSON.stringify(compiled.params)}`,
+      async () => {
+        const rows = await this.sql.all<{ v: unknown; a: number; s: unknown; n: number | string }>(
+          groupsSql,
+          compiled.params,
+        );
+        const assets: number[] = [];
+        // The severities of each group's findings; undefined: all of its asset's.
+        const severities: (Set<string> | undefined)[] = [];
+        // before[i]: the findings in the groups ahead of group i.
+        const before: number[] = [0];
+        let last: string | undefined;
+        for (const r of rows) {
+          const key = JSON.stringify([r.v, Number(r.a)]);
+          if (key !== last) {
+            assets.push(Number(r.a));
+            severities.push(bySeverity ? new Set() : undefined);
+            before.push(before[before.length - 1]);
+            last = key;
+          }
+          severities[severities.length - 1]?.add(String(r.s));
+          before[before.length - 1] += Number(r.n);
+        }
+        return { assets, severities, before };
+      },
+    );
+    const { assets, severities, before } = groups;
+    // The group the page starts in (binary search), then the groups it needs.
+    let lo = 0;
+    let hi = assets.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (before[mid + 1] <= offset) lo = mid + 1;
+      else hi = mid;
+    }
+    let end = lo;
+    while (end < assets.length && before[end] < offset + limit) end++;
+    if (end === lo) return [];
+    // The page's assets' findings in the list's tie order; each group takes its severities.
+    const list = [...new Set(assets.slice(lo, end))];
+    const rows = await this.sql.all<{ id: number; s: unknown; a: number }>(
+      `SELECT f.id AS id, f.severity AS s, f.asset_seq AS a FROM findings f
+        WHERE ${where} AND f.asset_seq IN (${list.map(() => '?').join(', ')})
+        ORDER BY f.asset_seq, f.detection_key`,
+      [...compiled.params, ...list],
+    );
+    const ids: number[] = [];
+    for (let g = lo; g < end; g++) {
+      for (const r of rows)
+        if (Number(r.a) === assets[g] && (severities[g]?.has(String(r.s)) ?? true)) ids.push(r.id);
+    }
+    const skip = offset - before[lo];
+    return ids.slice(skip, skip + limit);
   }
 
   /**
