@@ -98,8 +98,9 @@ CREATE UNIQUE INDEX IF NOT EXISTS findings_identity ON findings (asset_seq, dete
 -- of these (ties sorted within one asset), not a sort of every current finding. Only current rows,
 -- no detection key (long), and for QDS only the high band up (70, resources/etm/trurisk.json): an
 -- index insert at a random place costs a sync more than the rest of a finding's row, and the
--- pages people read are the top. What else sorts is sorted once per state of the store and kept
--- (query/read-model.ts).
+-- pages people read are the top. The severity index, holding every current finding, is also
+-- where sorts by asset are counted per (severity, asset); what else sorts is sorted once per state
+-- of the store and kept (query/read-model.ts).
 CREATE INDEX IF NOT EXISTS findings_current_top_score ON findings (score DESC, asset_seq) WHERE current = 1 AND score >= 70;
 CREATE INDEX IF NOT EXISTS findings_current_by_severity ON findings (severity DESC, asset_seq) WHERE current = 1;
 
