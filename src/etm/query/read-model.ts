@@ -628,8 +628,9 @@ export class ReadModel {
    * (asset key, name or IP address; severity ascending), read without sorting the result: the
    * query's findings counted per (severity, asset) on findings_current_by_severity (a streaming
    * aggregate of a compact index, once per state of the store), those counts summed per (value,
-   * asset) group in list order, and only the page's groups read and sorted. Undefined when the
-   * sort or the condition reads anything else (then the result is sorted once, orderedIds).
+   * asset) group in list order, and only the findings of the page's groups' assets read, in
+   * detection-key order. Undefined when the sort or the condition reads anything else (then the
+   * result is sorted once, orderedIds).
    */
   private async groupedPage(
     compiled: CompiledQuery,
@@ -699,10 +700,16 @@ export class ReadModel {
         ORDER BY f.asset_seq, f.detection_key`,
       [...compiled.params, ...list],
     );
+    const byAsset = new Map<number, { id: number; s: unknown }[]>();
+    for (const r of rows) {
+      const of = byAsset.get(Number(r.a));
+      if (of) of.push(r);
+      else byAsset.set(Number(r.a), [r]);
+    }
     const ids: number[] = [];
     for (let g = lo; g < end; g++) {
-      for (const r of rows)
-        if (Number(r.a) === assets[g] && (severities[g]?.has(String(r.s)) ?? true)) ids.push(r.id);
+      for (const r of byAsset.get(assets[g]) ?? [])
+        if (severities[g]?.has(String(r.s)) ?? true) ids.push(r.id);
     }
     const skip = offset - before[lo];
     return ids.slice(skip, skip + limit);
