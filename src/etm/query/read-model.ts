@@ -255,7 +255,7 @@ function perAssetOrSeverity(compiled: CompiledQuery, sort: Sort): boolean {
   const columns = sql.flatMap((x) => [...x.matchAll(/\bf\.([a-z_]+)/g)].map((m) => m[1]));
   return (
     columns.every((c) => c === 'asset_seq' || c === 'severity') &&
-    !/\b(fa|h|v|sv)\./.test(compiled.where) &&
+    !/\bfa\./.test(compiled.where) &&
     !sql.some((x) => /\b(h|v|sv)\./.test(x))
   );
 }
