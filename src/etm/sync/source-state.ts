@@ -70,7 +70,10 @@ export function renamedStream(kept: unknown, from: string, to: string): unknown 
     if (!names.includes(from) || names.includes(to)) return kept;
     return kept.map((s) =>
       isStreamState(s) && s.stream.stream_descriptor.name === from
-        ? { ...s, stream: { ...s.stream, stream_descriptor: { name: to } } }
+        ? {
+            ...s,
+            stream: { ...s.stream, stream_descriptor: { ...s.stream.stream_descriptor, name: to } },
+          }
         : s,
     );
   }
