@@ -7,7 +7,7 @@
  */
 import { ChildProcess } from 'child_process';
 
-import { ReadModel } from '../../src/etm/query/read-model';
+import { listedValue, ReadModel } from '../../src/etm/query/read-model';
 import { EtmStore } from '../../src/etm/store/database';
 import { finished, runEtm, startEtm } from './e2e';
 import { syncedStores } from './console-store';
@@ -187,19 +187,35 @@ test('a page walked through an index or placed by group counts is that slice of 
         'detectionScore:desc',
         'findingSeverity:desc',
         'detectionScore',
-        // Counted per (severity, asset), then only the page's groups sorted (groupedPage).
+        // Counted per (severity, asset, host), then only the page's groups sorted (groupedPage);
+        // the subscription is a host's: assets here merge hosts of both subscriptions.
         'findingSeverity',
         'assetKey:desc',
         'assetName',
         'ipAddress:desc',
+        'subscription',
+        'subscription:desc',
+        // Walked value by value on the status index (valuePage).
+        'findingStatus',
+        'findingStatus:desc',
       ]) {
         for (const query of ['finding.vendorProductName: VMDR', 'finding.findingStatus: ACTIVE']) {
           const whole: string[] = [];
-          for await (const r of new ReadModel(store).records({ query, sort }))
+          // Where the sorted value changes: a page across it spans two groups or values.
+          const changes: number[] = [];
+          const field = sort.split(':')[0];
+          let last: unknown;
+          for await (const r of new ReadModel(store).records({ query, sort })) {
+            const value = field ? JSON.stringify(listedValue(r, field)) : undefined;
+            if (whole.length > 0 && value !== last && changes.length < 3)
+              changes.push(whole.length);
+            last = value;
             whole.push(r.record.findingKey as string);
+          }
           expect(whole.length).toBeGreaterThan(100);
           keys.push(whole);
-          for (const offset of [1, 2, 13, 50, 99, whole.length - 5, whole.length]) {
+          const across = changes.flatMap((c) => [Math.max(0, c - 3), c]);
+          for (const offset of [1, 2, 13, 50, 99, ...across, whole.length - 5, whole.length]) {
             const page = await reader.page({ query, sort, offset, limit: 7 });
             expect(page.rows.map((r) => r.record.findingKey)).toEqual(
               whole.slice(offset, offset + 7),

@@ -116,6 +116,8 @@ interface Sort {
   readonly indexed?: boolean;
   /** The rows that index holds, when it holds only the top of the order. */
   readonly band?: string;
+  /** A findings column with few values and an index (column, asset) over every current finding. */
+  readonly byValue?: string;
 }
 
 /**
@@ -127,6 +129,9 @@ const INDEXED_DESC: Readonly<Record<string, string | undefined>> = {
   'f.score': `f.score >= ${TOP_QDS}`,
   'f.severity': undefined,
 };
+
+/** Findings columns indexed as (column, asset_seq) among current findings: valuePage walks them. */
+const INDEXED_BY_VALUE: ReadonlySet<string> = new Set(['f.status']);
 
 function parseSort(model: EtmModel, text: string | undefined): SortRequest | undefined {
   if (text === undefined || text === '') return undefined;
@@ -181,6 +186,7 @@ async function findingSort(
         desc,
         indexed: desc && stored.column in INDEXED_DESC,
         band: desc ? INDEXED_DESC[stored.column] : undefined,
+        byValue: INDEXED_BY_VALUE.has(stored.column) ? stored.column : undefined,
       };
     return { expr: d.sortable(`coalesce(${stored.column}, sv.value)`, type), desc, ...qid };
   }
@@ -248,15 +254,16 @@ function idsSql(
 
 /**
  * Whether a findings sort's value and a condition read only the finding's asset (its key or
- * record) and severity: what groupedPage's counts per (severity, asset) can place.
+ * record), severity and, for the value, its host: what groupedPage's counts per (severity,
+ * asset, host) can place.
  */
-function perAssetOrSeverity(compiled: CompiledQuery, sort: Sort): boolean {
+function perAssetHostOrSeverity(compiled: CompiledQuery, sort: Sort): boolean {
   const sql = [compiled.where, sort.expr, sort.join ?? ''];
   const columns = sql.flatMap((x) => [...x.matchAll(/\bf\.([a-z_]+)/g)].map((m) => m[1]));
   return (
-    columns.every((c) => c === 'asset_seq' || c === 'severity') &&
-    !/\bfa\./.test(compiled.where) &&
-    !sql.some((x) => /\b(h|v|sv)\./.test(x))
+    columns.every((c) => c === 'asset_seq' || c === 'severity' || c === 'host_seq') &&
+    !/\b(fa|h)\./.test(compiled.where) &&
+    !sql.some((x) => /\b(v|sv)\./.test(x))
   );
 }
 
@@ -493,16 +500,17 @@ export class ReadModel {
     const sort = sortRequest && (await this.sort(compiled.model, sortRequest));
     const offset = Math.max(0, request.offset ?? 0);
     const assembler = new FindingAssembler(this.sql);
-    const walked =
-      request.limit !== undefined && offset >= this.deepPage
-        ? await this.walkedPage(compiled, sort, offset, request.limit)
-        : undefined;
-    const grouped =
-      !walked && request.limit !== undefined
-        ? await this.groupedPage(compiled, sort, offset, request.limit)
-        : undefined;
-    if (walked || grouped) {
-      yield* await this.fetch(compiled.model, (walked ?? grouped) as number[], assembler);
+    const limit = request.limit;
+    const placed =
+      limit === undefined
+        ? undefined
+        : ((await this.valuePage(compiled, sort, offset, limit)) ??
+          (offset >= this.deepPage
+            ? await this.walkedPage(compiled, sort, offset, limit)
+            : undefined) ??
+          (await this.groupedPage(compiled, sort, offset, limit)));
+    if (placed) {
+      yield* await this.fetch(compiled.model, placed, assembler);
       return;
     }
     const ordered = await this.orderedIds(compiled, sort, offset, request.limit !== undefined);
@@ -624,13 +632,13 @@ export class ReadModel {
   }
 
   /**
-   * A page of findings in an order whose value depends only on the finding's asset or severity
-   * (asset key, name or IP address; severity ascending), read without sorting the result: the
-   * query's findings counted per (severity, asset) on findings_current_by_severity (a streaming
-   * aggregate of a compact index, once per state of the store), those counts summed per (value,
-   * asset) group in list order, and only the findings of the page's groups' assets read, in
-   * detection-key order. Undefined when the sort or the condition reads anything else (then the
-   * result is sorted once, orderedIds).
+   * A page of findings in an order whose value depends only on the finding's asset, host or
+   * severity (asset key, name or IP address; subscription; severity ascending), read without
+   * sorting the result: the query's findings counted per (severity, asset, host) on
+   * findings_current_by_severity_and_host (a streaming aggregate of a compact index, once per
+   * state of the store), those counts summed per (value, asset) group in list order, and only the
+   * findings of the page's groups' assets read, in detection-key order. Undefined when the sort or
+   * the condition reads anything else (then the result is sorted once, orderedIds).
    */
   private async groupedPage(
     compiled: CompiledQuery,
@@ -638,21 +646,31 @@ export class ReadModel {
     offset: number,
     limit: number,
   ): Promise<number[] | undefined> {
-    if (compiled.model !== FINDING || !sort || sort.indexed || !perAssetOrSeverity(compiled, sort))
+    if (
+      compiled.model !== FINDING ||
+      !sort ||
+      sort.indexed ||
+      !perAssetHostOrSeverity(compiled, sort)
+    )
       return undefined;
-    const onCounts = (sql: string): string => sql.replace(/\bf\.(asset_seq|severity)\b/g, 'c.$1');
+    const onCounts = (sql: string): string =>
+      sql.replace(/\bf\.(asset_seq|severity|host_seq)\b/g, 'c.$1');
     const value = onCounts(sort.expr);
     const where = `f.current = 1 AND (${compiled.where})`;
-    // In list order, one row per asset, or per (severity, asset) when the value is the severity;
-    // consecutive rows of one value and asset are one group of the list.
-    const bySeverity = /\bc\.severity\b/.test(value);
+    const hosts = /\b(h\.|c\.host_seq\b)/.test(value);
+    // What else than the asset the value reads: a group (value, asset) holds the findings of its
+    // asset with these severities or hosts. Undefined: all of the asset's findings.
+    const part = /\bc\.severity\b/.test(value) ? 'severity' : hosts ? 'host_seq' : undefined;
+    // In list order, one row per asset, or per (asset, part); consecutive rows of one value and
+    // asset are one group of the list.
     const groupsSql = `WITH ${sort.with ? `${sort.with}, ` : ''}c AS (
-        SELECT f.severity AS severity, f.asset_seq AS asset_seq, COUNT(*) AS n FROM findings f
-        WHERE ${where} GROUP BY f.severity, f.asset_seq)
-      SELECT ${value} AS v, c.asset_seq AS a,
-        ${bySeverity ? 'c.severity AS s, c.n AS n' : 'SUM(c.n) AS n'} FROM c
+        SELECT f.severity AS severity, f.asset_seq AS asset_seq${hosts ? ', f.host_seq AS host_seq' : ''},
+          COUNT(*) AS n FROM findings f
+        WHERE ${where} GROUP BY f.severity, f.asset_seq${hosts ? ', f.host_seq' : ''})
+      SELECT ${value} AS v, c.asset_seq AS a, ${part ? `c.${part}` : 'NULL'} AS s, SUM(c.n) AS n FROM c
         ${/\bfa\./.test(value) ? 'JOIN assets fa ON fa.seq = c.asset_seq' : ''} ${onCounts(sort.join ?? '')}
-      ${bySeverity ? '' : 'GROUP BY 1, 2'} ORDER BY 1 ${sort.desc ? 'DESC' : 'ASC'} NULLS LAST, 2`;
+        ${hosts ? 'JOIN asset_hosts h ON h.seq = c.host_seq' : ''}
+      GROUP BY ${part ? '1, 2, 3' : '1, 2'} ORDER BY 1 ${sort.desc ? 'DESC' : 'ASC'} NULLS LAST, 2`;
     const groups = await this.cached(
       `groups ${groupsSql} ${JSON.stringify(compiled.params)}`,
       async () => {
@@ -661,8 +679,7 @@ export class ReadModel {
           compiled.params,
         );
         const assets: number[] = [];
-        // The severities of each group's findings; undefined: all of its asset's.
-        const severities: (Set<string> | undefined)[] = [];
+        const parts: (Set<string> | undefined)[] = [];
         // before[i]: the findings in the groups ahead of group i.
         const before: number[] = [0];
         let last: string | undefined;
@@ -670,17 +687,17 @@ export class ReadModel {
           const key = JSON.stringify([r.v, Number(r.a)]);
           if (key !== last) {
             assets.push(Number(r.a));
-            severities.push(bySeverity ? new Set() : undefined);
+            parts.push(part ? new Set() : undefined);
             before.push(before[before.length - 1]);
             last = key;
           }
-          severities[severities.length - 1]?.add(String(r.s));
+          parts[parts.length - 1]?.add(String(r.s));
           before[before.length - 1] += Number(r.n);
         }
-        return { assets, severities, before };
+        return { assets, parts, before };
       },
     );
-    const { assets, severities, before } = groups;
+    const { assets, parts, before } = groups;
     // The group the page starts in (binary search), then the groups it needs.
     let lo = 0;
     let hi = assets.length;
@@ -692,10 +709,10 @@ export class ReadModel {
     let end = lo;
     while (end < assets.length && before[end] < offset + limit) end++;
     if (end === lo) return [];
-    // The page's assets' findings in the list's tie order; each group takes its severities.
+    // The page's assets' findings in the list's tie order; each group takes its part.
     const list = [...new Set(assets.slice(lo, end))];
     const rows = await this.sql.all<{ id: number; s: unknown; a: number }>(
-      `SELECT f.id AS id, f.severity AS s, f.asset_seq AS a FROM findings f
+      `SELECT f.id AS id, ${part ? `f.${part}` : 'NULL'} AS s, f.asset_seq AS a FROM findings f
         WHERE ${where} AND f.asset_seq IN (${list.map(() => '?').join(', ')})
         ORDER BY f.asset_seq, f.detection_key`,
       [...compiled.params, ...list],
@@ -709,10 +726,64 @@ export class ReadModel {
     const ids: number[] = [];
     for (let g = lo; g < end; g++) {
       for (const r of byAsset.get(assets[g]) ?? [])
-        if (severities[g]?.has(String(r.s)) ?? true) ids.push(r.id);
+        if (parts[g]?.has(String(r.s)) ?? true) ids.push(r.id);
     }
     const skip = offset - before[lo];
     return ids.slice(skip, skip + limit);
+  }
+
+  /**
+   * A page of findings sorted by a column with few values and its own index (status): the
+   * query's findings counted per value (once per state of the store), then, from the value the
+   * page starts in, each value's findings read as an index range: the asset where the page starts
+   * found by an offset into the index, and that value's findings from that asset on, in
+   * detection-key order. Either direction, at any offset. Undefined when the condition reads a
+   * column (then the result is sorted once, orderedIds).
+   */
+  private async valuePage(
+    compiled: CompiledQuery,
+    sort: Sort | undefined,
+    offset: number,
+    limit: number,
+  ): Promise<number[] | undefined> {
+    const column = sort?.byValue;
+    if (compiled.model !== FINDING || !sort || !column || /\b(f|fa|h|v)\./.test(compiled.where))
+      return undefined;
+    const where = `f.current = 1 AND (${compiled.where})`;
+    const p = compiled.params;
+    const countsSql = `SELECT ${column} AS v, COUNT(*) AS n FROM findings f WHERE ${where}
+      GROUP BY ${column} ORDER BY ${sort.expr} ${sort.desc ? 'DESC' : 'ASC'} NULLS LAST`;
+    const values = await this.cached(`values ${countsSql} ${JSON.stringify(p)}`, () =>
+      this.sql.all<{ v: unknown; n: number | string }>(countsSql, p),
+    );
+    const ids: number[] = [];
+    let before = 0;
+    for (const { v, n } of values) {
+      if (ids.length >= limit) break;
+      const skip = offset + ids.length - before;
+      before += Number(n);
+      if (skip >= Number(n)) continue;
+      const is = v === null ? `${column} IS NULL` : `${column} = ?`;
+      const vp = v === null ? [] : [v];
+      const start = await this.sql.get<{ a: number }>(
+        `SELECT f.asset_seq AS a FROM findings f WHERE ${where} AND ${is}
+          ORDER BY f.asset_seq LIMIT 1 OFFSET ?`,
+        [...p, ...vp, skip],
+      );
+      if (!start) break;
+      const ahead = await this.sql.get<{ n: number | string }>(
+        `SELECT COUNT(*) AS n FROM findings f WHERE ${where} AND ${is} AND f.asset_seq < ?`,
+        [...p, ...vp, start.a],
+      );
+      const from = skip - Number(ahead?.n ?? 0);
+      const rows = await this.sql.all<{ id: number }>(
+        `SELECT f.id AS id FROM findings f WHERE ${where} AND ${is} AND f.asset_seq >= ?
+          ORDER BY f.asset_seq, f.detection_key LIMIT ?`,
+        [...p, ...vp, start.a, from + limit - ids.length],
+      );
+      ids.push(...rows.slice(from).map((r) => r.id));
+    }
+    return ids;
   }
 
   /**
