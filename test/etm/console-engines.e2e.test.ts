@@ -184,20 +184,20 @@ test('a page walked through an index or placed by group counts is that slice of 
       const reader = new ReadModel(store, 1);
       for (const sort of [
         '',
+        // Walked value by value on their indexes (valuePage).
         'detectionScore:desc',
         'findingSeverity:desc',
         'detectionScore',
+        'findingSeverity',
+        'findingStatus',
+        'findingStatus:desc',
         // Counted per (severity, asset, host), then only the page's groups sorted (groupedPage);
         // the subscription is a host's: assets here merge hosts of both subscriptions.
-        'findingSeverity',
         'assetKey:desc',
         'assetName',
         'ipAddress:desc',
         'subscription',
         'subscription:desc',
-        // Walked value by value on the status index (valuePage).
-        'findingStatus',
-        'findingStatus:desc',
       ]) {
         for (const query of ['finding.vendorProductName: VMDR', 'finding.findingStatus: ACTIVE']) {
           const whole: string[] = [];

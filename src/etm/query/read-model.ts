@@ -24,9 +24,6 @@ import { OPEN_FINDINGS_SQL, TruRiskAccumulator, truRiskBand } from '../trurisk';
 import { CompiledQuery, compileQuery, fieldExpression, findingColumn, valueType } from './compiler';
 import { parseQuery } from './parser';
 
-/** The high QDS band's lower edge: findings_current_top_score holds the findings from it up. */
-const TOP_QDS = Number(params.detectionBands.find((b) => b.name === 'high')?.minScore ?? 70);
-
 /** Asset attributes shown beside each finding, so a finding names its machine. */
 export const FINDING_ASSET_FIELDS = ['assetName', 'ipAddress'] as const;
 
@@ -112,26 +109,15 @@ interface Sort {
   readonly desc: boolean;
   readonly with?: string;
   readonly join?: string;
-  /** A findings column whose index (store/schema.ts) is in this order, ties by asset. */
-  readonly indexed?: boolean;
-  /** The rows that index holds, when it holds only the top of the order. */
-  readonly band?: string;
-  /** A findings column with few values and an index (column, asset) over every current finding. */
+  /** A findings column of few values indexed as (column, asset) over every current finding. */
   readonly byValue?: string;
 }
 
 /**
- * Findings columns indexed for a descending sort among current findings (store/schema.ts), and
- * the part of the order each index holds: QDS only from the high band (70) up, so that the index
- * costs a sync a fraction of its findings.
+ * Findings columns whose index among current findings (store/schema.ts) starts (column,
+ * asset_seq): valuePage walks a sort on one value by value, either way.
  */
-const INDEXED_DESC: Readonly<Record<string, string | undefined>> = {
-  'f.score': `f.score >= ${TOP_QDS}`,
-  'f.severity': undefined,
-};
-
-/** Findings columns indexed as (column, asset_seq) among current findings: valuePage walks them. */
-const INDEXED_BY_VALUE: ReadonlySet<string> = new Set(['f.status']);
+const INDEXED_BY_VALUE: ReadonlySet<string> = new Set(['f.score', 'f.severity', 'f.status']);
 
 function parseSort(model: EtmModel, text: string | undefined): SortRequest | undefined {
   if (text === undefined || text === '') return undefined;
@@ -184,8 +170,6 @@ async function findingSort(
       return {
         expr: d.sortable(stored.column, type),
         desc,
-        indexed: desc && stored.column in INDEXED_DESC,
-        band: desc ? INDEXED_DESC[stored.column] : undefined,
         byValue: INDEXED_BY_VALUE.has(stored.column) ? stored.column : undefined,
       };
     return { expr: d.sortable(`coalesce(${stored.column}, sv.value)`, type), desc, ...qid };
@@ -234,12 +218,7 @@ function findingsFrom(...sql: string[]): string {
  * The ids of a compiled query's records in list order, from `offset`, at most `limit`. Only ids
  * go through the sort, so that a deep page does not hold every earlier row's JSON in the sorter.
  */
-function idsSql(
-  compiled: CompiledQuery,
-  sort: Sort | undefined,
-  paged: boolean,
-  band?: string,
-): string {
+function idsSql(compiled: CompiledQuery, sort: Sort | undefined, paged: boolean): string {
   const asset = compiled.model === ASSET;
   const tie = asset ? 'a.seq' : 'f.asset_seq, f.detection_key';
   const order = sort ? `${sort.expr} ${sort.desc ? 'DESC' : 'ASC'} NULLS LAST, ${tie}` : tie;
@@ -247,23 +226,22 @@ function idsSql(
   const from = asset ? 'assets a' : findingsFrom(compiled.where, order);
   const where = asset
     ? `a.record IS NOT NULL AND (${compiled.where})`
-    : `f.current = 1 AND (${compiled.where})${band ? ` AND ${band}` : ''}`;
+    : `f.current = 1 AND (${compiled.where})`;
   return `${sort?.with ? `WITH ${sort.with} ` : ''}SELECT ${asset ? 'a.seq' : 'f.id'} AS id FROM ${from}
     ${sort?.join ?? ''} WHERE ${where} ORDER BY ${order}${page}`;
 }
 
 /**
- * Whether a findings sort's value and a condition read only the finding's asset (its key or
- * record), severity and, for the value, its host: what groupedPage's counts per (severity,
- * asset, host) can place.
+ * Whether a findings sort's value reads only the finding's asset (its key or record) or host,
+ * and the condition no column: what groupedPage's counts per (severity, asset, host) can place.
  */
-function perAssetHostOrSeverity(compiled: CompiledQuery, sort: Sort): boolean {
-  const sql = [compiled.where, sort.expr, sort.join ?? ''];
-  const columns = sql.flatMap((x) => [...x.matchAll(/\bf\.([a-z_]+)/g)].map((m) => m[1]));
+function perAssetOrHost(compiled: CompiledQuery, sort: Sort): boolean {
+  const value = [sort.expr, sort.join ?? ''];
+  const columns = value.flatMap((x) => [...x.matchAll(/\bf\.([a-z_]+)/g)].map((m) => m[1]));
   return (
-    columns.every((c) => c === 'asset_seq' || c === 'severity' || c === 'host_seq') &&
-    !/\b(fa|h)\./.test(compiled.where) &&
-    !sql.some((x) => /\b(v|sv)\./.test(x))
+    columns.every((c) => c === 'asset_seq' || c === 'host_seq') &&
+    !/\b(f|fa|h|v)\./.test(compiled.where) &&
+    !value.some((x) => /\b(v|sv)\./.test(x))
   );
 }
 
@@ -506,7 +484,7 @@ export class ReadModel {
         ? undefined
         : ((await this.valuePage(compiled, sort, offset, limit)) ??
           (offset >= this.deepPage
-            ? await this.walkedPage(compiled, sort, offset, limit)
+            ? await this.storeOrderPage(compiled, sort, offset, limit)
             : undefined) ??
           (await this.groupedPage(compiled, sort, offset, limit)));
     if (placed) {
@@ -515,12 +493,7 @@ export class ReadModel {
     }
     const ordered = await this.orderedIds(compiled, sort, offset, request.limit !== undefined);
     const pageParams = [...compiled.params, request.limit ?? Number.MAX_SAFE_INTEGER, offset];
-    // Within the band its index holds, when the page lies in it.
-    const inBand =
-      sort?.band !== undefined &&
-      request.limit !== undefined &&
-      (await this.bandCount(compiled, sort.band)) >= offset + request.limit;
-    const pageSql = idsSql(compiled, sort, true, inBand ? sort?.band : undefined);
+    const pageSql = idsSql(compiled, sort, true);
     // A page near the top: its ids kept, as the totals are, until the store changes.
     const ids =
       ordered ??
@@ -539,106 +512,34 @@ export class ReadModel {
     }
   }
 
-  /** How many of a query's findings lie in `band` (counted on its index, once per state). */
-  private bandCount(compiled: CompiledQuery, band: string): Promise<number> {
-    const sql = `SELECT COUNT(*) AS n FROM ${findingsFrom(compiled.where)}
-      WHERE f.current = 1 AND (${compiled.where}) AND ${band}`;
-    return this.cached(
-      `band ${sql} ${JSON.stringify(compiled.params)}`,
-      async () => (await this.sql.get<{ n: number }>(sql, compiled.params))?.n ?? 0,
-    );
-  }
-
   /**
-   * A deep page of findings read by walking an index rather than sorting the result, when the
-   * order is one an index holds and the condition reads no column (every current finding): store
-   * order (findings_identity) as a plain OFFSET; a column sort (`score DESC, asset_seq`, ties then
-   * by detection key, which the index leaves out) by finding the (value, asset) group the page
-   * starts in, counting the rows before that group, and sorting only from there. Undefined when
-   * no index serves it.
+   * A deep page of findings in store order, when the condition reads no column (every current
+   * finding): a plain OFFSET on findings_identity, not a sort of the result.
    */
-  private async walkedPage(
+  private async storeOrderPage(
     compiled: CompiledQuery,
     sort: Sort | undefined,
     offset: number,
     limit: number,
   ): Promise<number[] | undefined> {
-    if (compiled.model !== FINDING || /\b(f|fa|h|v)\./.test(compiled.where)) return undefined;
-    if (sort && !sort.indexed) return undefined;
-    if (sort?.band && (await this.bandCount(compiled, sort.band)) < offset + limit)
+    if (compiled.model !== FINDING || sort || /\b(f|fa|h|v)\./.test(compiled.where))
       return undefined;
-    const key = `walk ${sort?.expr} ${compiled.where} ${JSON.stringify(compiled.params)} ${offset} ${limit}`;
-    return this.cached(key, async () => {
-      const where = `f.current = 1 AND (${compiled.where})${sort?.band ? ` AND ${sort.band}` : ''}`;
-      const p = compiled.params;
-      if (!sort) {
-        const rows = await this.sql.all<{ id: number }>(
-          `SELECT f.id AS id FROM findings f WHERE ${where} ORDER BY f.asset_seq, f.detection_key LIMIT ? OFFSET ?`,
-          [...p, limit, offset],
-        );
-        return rows.map((r) => r.id);
-      }
-      const e = sort.expr;
-      const order = `${e} DESC NULLS LAST, f.asset_seq`;
-      const start = await this.sql.get<{ v: number | null; a: number }>(
-        `SELECT ${e} AS v, f.asset_seq AS a FROM findings f WHERE ${where} ORDER BY ${order} LIMIT 1 OFFSET ?`,
-        [...p, offset],
-      );
-      if (!start) return [];
-      // The order in ranges an index reads directly (each condition an index range, so
-      // PostgreSQL need not visit the rows it skips): before the group (v, a), the group and the
-      // rest of its value, lower values, missing values.
-      const { v, a } = start;
-      const ranges: [string, unknown[], string][] =
-        v === null
-          ? [[`${e} IS NULL AND f.asset_seq >= ?`, [a], 'f.asset_seq']]
-          : [
-              [`${e} = ? AND f.asset_seq >= ?`, [v, a], 'f.asset_seq'],
-              [`${e} < ?`, [v], order],
-              [`${e} IS NULL`, [], 'f.asset_seq'],
-            ];
-      const beforeRanges: [string, unknown[]][] =
-        v === null
-          ? [
-              [`${e} IS NOT NULL`, []],
-              [`${e} IS NULL AND f.asset_seq < ?`, [a]],
-            ]
-          : [
-              [`${e} > ?`, [v]],
-              [`${e} = ? AND f.asset_seq < ?`, [v, a]],
-            ];
-      let before = 0;
-      for (const [range, params] of beforeRanges) {
-        const counted = await this.sql.get<{ n: number }>(
-          `SELECT COUNT(*) AS n FROM findings f WHERE ${where} AND ${range}`,
-          [...p, ...params],
-        );
-        before += counted?.n ?? 0;
-      }
-      const skip = offset - before;
-      const rows: { id: number }[] = [];
-      for (const [range, params, rangeOrder] of ranges) {
-        if (rows.length >= skip + limit) break;
-        rows.push(
-          ...(await this.sql.all<{ id: number }>(
-            `SELECT f.id AS id FROM findings f WHERE ${where} AND ${range}
-              ORDER BY ${rangeOrder}, f.detection_key LIMIT ?`,
-            [...p, ...params, skip + limit - rows.length],
-          )),
-        );
-      }
-      return rows.slice(skip).map((r) => r.id);
-    });
+    const rows = await this.sql.all<{ id: number }>(
+      `SELECT f.id AS id FROM findings f WHERE f.current = 1 AND (${compiled.where})
+        ORDER BY f.asset_seq, f.detection_key LIMIT ? OFFSET ?`,
+      [...compiled.params, limit, offset],
+    );
+    return rows.map((r) => r.id);
   }
 
   /**
-   * A page of findings in an order whose value depends only on the finding's asset, host or
-   * severity (asset key, name or IP address; subscription; severity ascending), read without
-   * sorting the result: the query's findings counted per (severity, asset, host) on
-   * findings_current_by_severity_and_host (a streaming aggregate of a compact index, once per
-   * state of the store), those counts summed per (value, asset) group in list order, and only the
-   * findings of the page's groups' assets read, in detection-key order. Undefined when the sort or
-   * the condition reads anything else (then the result is sorted once, orderedIds).
+   * A page of findings in an order whose value depends only on the finding's asset or host
+   * (asset key, name or IP address; subscription), read without sorting the result: the query's
+   * findings counted per (severity, asset, host) on findings_current_by_severity_and_host (a
+   * streaming aggregate of a compact index, in its order, once per state of the store), those
+   * counts summed per (value, asset) group in list order, and only the findings of the page's
+   * groups' assets read, in detection-key order. Undefined when the sort or the condition reads
+   * anything else (then the result is sorted once, orderedIds).
    */
   private async groupedPage(
     compiled: CompiledQuery,
@@ -646,22 +547,15 @@ export class ReadModel {
     offset: number,
     limit: number,
   ): Promise<number[] | undefined> {
-    if (
-      compiled.model !== FINDING ||
-      !sort ||
-      sort.indexed ||
-      !perAssetHostOrSeverity(compiled, sort)
-    )
-      return undefined;
-    const onCounts = (sql: string): string =>
-      sql.replace(/\bf\.(asset_seq|severity|host_seq)\b/g, 'c.$1');
+    if (compiled.model !== FINDING || !sort || !perAssetOrHost(compiled, sort)) return undefined;
+    const onCounts = (sql: string): string => sql.replace(/\bf\.(asset_seq|host_seq)\b/g, 'c.$1');
     const value = onCounts(sort.expr);
     const where = `f.current = 1 AND (${compiled.where})`;
+    // A value of the host: a group (value, asset) holds the findings of its asset's hosts of
+    // that value (an asset merges hosts of several subscriptions). Else all of its asset's.
     const hosts = /\b(h\.|c\.host_seq\b)/.test(value);
-    // What else than the asset the value reads: a group (value, asset) holds the findings of its
-    // asset with these severities or hosts. Undefined: all of the asset's findings.
-    const part = /\bc\.severity\b/.test(value) ? 'severity' : hosts ? 'host_seq' : undefined;
-    // In list order, one row per asset, or per (asset, part); consecutive rows of one value and
+    const part = hosts ? 'host_seq' : undefined;
+    // In list order, one row per asset, or per (asset, host); consecutive rows of one value and
     // asset are one group of the list.
     const groupsSql = `WITH ${sort.with ? `${sort.with}, ` : ''}c AS (
         SELECT f.severity AS severity, f.asset_seq AS asset_seq${hosts ? ', f.host_seq AS host_seq' : ''},

@@ -31,8 +31,9 @@ export const MIGRATIONS: Readonly<Record<number, string>> = {
   // finding_history comes with SCHEMA; its history starts with each finding's status now.
   3: `INSERT INTO finding_history (finding, at, run, from_status, to_status)
       SELECT id, 0, NULL, NULL, status FROM findings ORDER BY id;`,
-  // findings_current_by_severity_and_host replaces it (and findings_current_by_status is new).
-  4: `DROP INDEX IF EXISTS findings_current_by_severity;`,
+  // The findings_current_by_* indexes of SCHEMA replace these.
+  4: `DROP INDEX IF EXISTS findings_current_by_severity;
+      DROP INDEX IF EXISTS findings_current_top_score;`,
 };
 
 export const SCHEMA = `
@@ -96,16 +97,15 @@ CREATE TABLE IF NOT EXISTS findings (
   record            TEXT NOT NULL               -- per-detection attribute values (JSON array)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS findings_identity ON findings (asset_seq, detection_key, host_seq);
--- The console's default findings list, highest QDS first, and its severity and status sorts: a
--- page is a walk of these (ties sorted within one asset), not a sort of every current finding.
--- Only current rows, no detection key (long), and for QDS only the high band up (70,
--- resources/etm/trurisk.json). An index insert at a random place costs a sync more than the rest
--- of a finding's row; these three take a new asset's findings at a few places each (one per
--- severity or status), where they append. One on the QID, with 4,000 such places, made a sync of
--- 1M findings 46% slower (bench/etm.js), so QID and name sorts are sorted once per state of the
--- store (query/read-model.ts). The severity index, holding every current finding, is also where
--- sorts by asset or subscription are counted per (severity, asset, host).
-CREATE INDEX IF NOT EXISTS findings_current_top_score ON findings (score DESC, asset_seq) WHERE current = 1 AND score >= 70;
+-- The console's findings sorted by QDS (the default list), severity or status: a page is a walk
+-- of one of these, value by value (ties sorted within one asset), not a sort of every current
+-- finding. Only current rows, no detection key (long). An index insert at a random place costs a
+-- sync more than the rest of a finding's row; these take a new asset's findings at a few places
+-- each (one per value, ~100 for QDS), where they append, and cost bench/etm.js nothing it could
+-- measure. One on the QID, with 4,000 such places, made that sync 46% slower, so QID and name
+-- sorts are sorted once per state of the store (query/read-model.ts). The severity index also
+-- counts sorts by asset or subscription, per (severity, asset, host).
+CREATE INDEX IF NOT EXISTS findings_current_by_score ON findings (score DESC, asset_seq) WHERE current = 1;
 CREATE INDEX IF NOT EXISTS findings_current_by_severity_and_host ON findings (severity DESC, asset_seq, host_seq) WHERE current = 1;
 CREATE INDEX IF NOT EXISTS findings_current_by_status ON findings (status, asset_seq) WHERE current = 1;
 
