@@ -556,11 +556,13 @@ export class ReadModel {
     const hosts = /\b(h\.|c\.host_seq\b)/.test(value);
     const part = hosts ? 'host_seq' : undefined;
     // In list order, one row per asset, or per (asset, host); consecutive rows of one value and
-    // asset are one group of the list.
+    // asset are one group of the list. The counts' ORDER BY, the index's, lets PostgreSQL
+    // aggregate while it reads the index instead of hashing 1M entries.
     const groupsSql = `WITH ${sort.with ? `${sort.with}, ` : ''}c AS (
         SELECT f.severity AS severity, f.asset_seq AS asset_seq${hosts ? ', f.host_seq AS host_seq' : ''},
           COUNT(*) AS n FROM findings f
-        WHERE ${where} GROUP BY f.severity, f.asset_seq${hosts ? ', f.host_seq' : ''})
+        WHERE ${where} GROUP BY f.severity, f.asset_seq${hosts ? ', f.host_seq' : ''}
+        ORDER BY f.severity DESC NULLS LAST, f.asset_seq${hosts ? ', f.host_seq' : ''})
       SELECT ${value} AS v, c.asset_seq AS a, ${part ? `c.${part}` : 'NULL'} AS s, SUM(c.n) AS n FROM c
         ${/\bfa\./.test(value) ? 'JOIN assets fa ON fa.seq = c.asset_seq' : ''} ${onCounts(sort.join ?? '')}
         ${hosts ? 'JOIN asset_hosts h ON h.seq = c.host_seq' : ''}
