@@ -630,12 +630,11 @@ export class ReadModel {
 
   /**
    * A page of findings sorted by a column with few values and its own index (QDS, severity or
-   * status: about 100, 5 and 4 values): the
-   * query's findings counted per value (once per state of the store), then, from the value the
-   * page starts in, each value's findings read as an index range: the asset where the page starts
-   * found by an offset into the index, and that value's findings from that asset on, in
-   * detection-key order. Either direction, at any offset. Undefined when the condition reads a
-   * column (then the result is sorted once, orderedIds).
+   * status: about 100, 5 and 4 values): the query's findings counted per value (once per state
+   * of the store), then, from the value the page starts in, each value's findings read as an
+   * index range: the asset where the page starts found by an offset into the index, and that
+   * value's findings from that asset on, in detection-key order. Either direction, at any offset.
+   * Undefined when the condition reads a column (then the result is sorted once, orderedIds).
    */
   private async valuePage(
     compiled: CompiledQuery,
