@@ -232,15 +232,23 @@ function idsSql(compiled: CompiledQuery, sort: Sort | undefined, paged: boolean)
 }
 
 /**
- * Whether a findings sort's value reads only the finding's asset (its key or record) or host,
- * and the condition no column: what groupedPage's counts per (severity, asset, host) can place.
+ * Whether a query is of findings with a condition that reads no column of a finding, its asset,
+ * host or QID (such as `finding.vendorProductName: VMDR`): every current finding, in the
+ * indexes' order and counts.
  */
-function perAssetOrHost(compiled: CompiledQuery, sort: Sort): boolean {
+function everyCurrentFinding(compiled: CompiledQuery): boolean {
+  return compiled.model === FINDING && !/\b(f|fa|h|v)\./.test(compiled.where);
+}
+
+/**
+ * Whether a findings sort's value reads only the finding's asset (its key or record) or host:
+ * what groupedPage's counts per (severity, asset, host) can place.
+ */
+function perAssetOrHost(sort: Sort): boolean {
   const value = [sort.expr, sort.join ?? ''];
   const columns = value.flatMap((x) => [...x.matchAll(/\bf\.([a-z_]+)/g)].map((m) => m[1]));
   return (
     columns.every((c) => c === 'asset_seq' || c === 'host_seq') &&
-    !/\b(f|fa|h|v)\./.test(compiled.where) &&
     !value.some((x) => /\b(v|sv)\./.test(x))
   );
 }
@@ -522,8 +530,7 @@ export class ReadModel {
     offset: number,
     limit: number,
   ): Promise<number[] | undefined> {
-    if (compiled.model !== FINDING || sort || /\b(f|fa|h|v)\./.test(compiled.where))
-      return undefined;
+    if (sort || !everyCurrentFinding(compiled)) return undefined;
     const rows = await this.sql.all<{ id: number }>(
       `SELECT f.id AS id FROM findings f WHERE f.current = 1 AND (${compiled.where})
         ORDER BY f.asset_seq, f.detection_key LIMIT ? OFFSET ?`,
@@ -547,7 +554,7 @@ export class ReadModel {
     offset: number,
     limit: number,
   ): Promise<number[] | undefined> {
-    if (compiled.model !== FINDING || !sort || !perAssetOrHost(compiled, sort)) return undefined;
+    if (!sort || !perAssetOrHost(sort) || !everyCurrentFinding(compiled)) return undefined;
     const onCounts = (sql: string): string => sql.replace(/\bf\.(asset_seq|host_seq)\b/g, 'c.$1');
     const value = onCounts(sort.expr);
     const where = `f.current = 1 AND (${compiled.where})`;
@@ -643,8 +650,7 @@ export class ReadModel {
     limit: number,
   ): Promise<number[] | undefined> {
     const column = sort?.byValue;
-    if (compiled.model !== FINDING || !sort || !column || /\b(f|fa|h|v)\./.test(compiled.where))
-      return undefined;
+    if (!sort || !column || !everyCurrentFinding(compiled)) return undefined;
     const where = `f.current = 1 AND (${compiled.where})`;
     const p = compiled.params;
     const countsSql = `SELECT ${column} AS v, COUNT(*) AS n FROM findings f WHERE ${where}
