@@ -499,8 +499,8 @@ export class ReadModel {
       yield* await this.fetch(compiled.model, placed, assembler);
       return;
     }
-    const ordered = await this.orderedIds(compiled, sort, offset, request.limit !== undefined);
-    const pageParams = [...compiled.params, request.limit ?? Number.MAX_SAFE_INTEGER, offset];
+    const ordered = await this.orderedIds(compiled, sort, offset, limit !== undefined);
+    const pageParams = [...compiled.params, limit ?? Number.MAX_SAFE_INTEGER, offset];
     const pageSql = idsSql(compiled, sort, true);
     // A page near the top: its ids kept, as the totals are, until the store changes.
     const ids =
@@ -509,8 +509,7 @@ export class ReadModel {
         (await this.sql.all<{ id: number }>(pageSql, pageParams)).map((r) => r.id),
       ));
     const from = ordered ? offset : 0;
-    const to =
-      request.limit === undefined ? ids.length : Math.min(ids.length, from + request.limit);
+    const to = limit === undefined ? ids.length : Math.min(ids.length, from + limit);
     for (let i = from; i < to; i += FETCH) {
       yield* await this.fetch(
         compiled.model,
@@ -560,20 +559,19 @@ export class ReadModel {
     const where = `f.current = 1 AND (${compiled.where})`;
     // A value of the host: a group (value, asset) holds the findings of its asset's hosts of
     // that value (an asset merges hosts of several subscriptions). Else all of its asset's.
-    const hosts = /\b(h\.|c\.host_seq\b)/.test(value);
-    const part = hosts ? 'host_seq' : undefined;
+    const byHost = /\b(h\.|c\.host_seq\b)/.test(value);
+    const host = byHost ? ', f.host_seq' : '';
     // In list order, one row per asset, or per (asset, host); consecutive rows of one value and
     // asset are one group of the list. The counts' ORDER BY, the index's, lets PostgreSQL
     // aggregate while it reads the index instead of hashing 1M entries.
     const groupsSql = `WITH ${sort.with ? `${sort.with}, ` : ''}c AS (
-        SELECT f.severity AS severity, f.asset_seq AS asset_seq${hosts ? ', f.host_seq AS host_seq' : ''},
-          COUNT(*) AS n FROM findings f
-        WHERE ${where} GROUP BY f.severity, f.asset_seq${hosts ? ', f.host_seq' : ''}
-        ORDER BY f.severity DESC NULLS LAST, f.asset_seq${hosts ? ', f.host_seq' : ''})
-      SELECT ${value} AS v, c.asset_seq AS a, ${part ? `c.${part}` : 'NULL'} AS s, SUM(c.n) AS n FROM c
+        SELECT f.severity AS severity, f.asset_seq AS asset_seq${host}, COUNT(*) AS n FROM findings f
+        WHERE ${where} GROUP BY f.severity, f.asset_seq${host}
+        ORDER BY f.severity DESC NULLS LAST, f.asset_seq${host})
+      SELECT ${value} AS v, c.asset_seq AS a, ${byHost ? 'c.host_seq' : 'NULL'} AS s, SUM(c.n) AS n FROM c
         ${/\bfa\./.test(value) ? 'JOIN assets fa ON fa.seq = c.asset_seq' : ''} ${onCounts(sort.join ?? '')}
-        ${hosts ? 'JOIN asset_hosts h ON h.seq = c.host_seq' : ''}
-      GROUP BY ${part ? '1, 2, 3' : '1, 2'} ORDER BY 1 ${sort.desc ? 'DESC' : 'ASC'} NULLS LAST, 2`;
+        ${byHost ? 'JOIN asset_hosts h ON h.seq = c.host_seq' : ''}
+      GROUP BY ${byHost ? '1, 2, 3' : '1, 2'} ORDER BY 1 ${sort.desc ? 'DESC' : 'ASC'} NULLS LAST, 2`;
     const groups = await this.cached(
       `groups ${groupsSql} ${JSON.stringify(compiled.params)}`,
       async () => {
@@ -582,7 +580,8 @@ export class ReadModel {
           compiled.params,
         );
         const assets: number[] = [];
-        const parts: (Set<string> | undefined)[] = [];
+        // The hosts of each group's findings, for a value of the host; undefined: all of them.
+        const hostsOf: (Set<number> | undefined)[] = [];
         // before[i]: the findings in the groups ahead of group i.
         const before: number[] = [0];
         let last: string | undefined;
@@ -590,17 +589,17 @@ export class ReadModel {
           const key = JSON.stringify([r.v, Number(r.a)]);
           if (key !== last) {
             assets.push(Number(r.a));
-            parts.push(part ? new Set() : undefined);
+            hostsOf.push(byHost ? new Set() : undefined);
             before.push(before[before.length - 1]);
             last = key;
           }
-          parts[parts.length - 1]?.add(String(r.s));
+          hostsOf[hostsOf.length - 1]?.add(Number(r.s));
           before[before.length - 1] += Number(r.n);
         }
-        return { assets, parts, before };
+        return { assets, hostsOf, before };
       },
     );
-    const { assets, parts, before } = groups;
+    const { assets, hostsOf, before } = groups;
     // The group the page starts in (binary search), then the groups it needs.
     let lo = 0;
     let hi = assets.length;
@@ -612,10 +611,10 @@ export class ReadModel {
     let end = lo;
     while (end < assets.length && before[end] < offset + limit) end++;
     if (end === lo) return [];
-    // The page's assets' findings in the list's tie order; each group takes its part.
+    // The page's assets' findings in the list's tie order; each group takes its hosts'.
     const list = [...new Set(assets.slice(lo, end))];
     const rows = await this.sql.all<{ id: number; s: unknown; a: number }>(
-      `SELECT f.id AS id, ${part ? `f.${part}` : 'NULL'} AS s, f.asset_seq AS a FROM findings f
+      `SELECT f.id AS id, ${byHost ? 'f.host_seq' : 'NULL'} AS s, f.asset_seq AS a FROM findings f
         WHERE ${where} AND f.asset_seq IN (${list.map(() => '?').join(', ')})
         ORDER BY f.asset_seq, f.detection_key`,
       [...compiled.params, ...list],
@@ -629,7 +628,7 @@ export class ReadModel {
     const ids: number[] = [];
     for (let g = lo; g < end; g++) {
       for (const r of byAsset.get(assets[g]) ?? [])
-        if (parts[g]?.has(String(r.s)) ?? true) ids.push(r.id);
+        if (hostsOf[g]?.has(Number(r.s)) ?? true) ids.push(r.id);
     }
     const skip = offset - before[lo];
     return ids.slice(skip, skip + limit);
