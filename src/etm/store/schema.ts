@@ -21,7 +21,8 @@ export const SCHEMA_VERSION = 5;
 
 /**
  * What turns a store of version N into version N + 1, run in order by EtmStore.open. Only
- * additive changes, so a migration is a few statements and never rewrites rows.
+ * columns, rows and indexes added or indexes dropped, so a migration is a few statements and
+ * never rewrites rows.
  */
 export const MIGRATIONS: Readonly<Record<number, string>> = {
   1: `ALTER TABLE asset_hosts ADD COLUMN purged_at TEXT;`,
