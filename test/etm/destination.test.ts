@@ -92,6 +92,27 @@ describe('bin/destination spec', () => {
     expect(stores[1].properties.password.airbyte_secret).toBe(true);
     expect(JSON.stringify(spec)).not.toMatch(/\$ref|allOf/);
   });
+
+  test("its documentationUrl is this project's destination section, which exists", () => {
+    const { spec } = destination(['spec']).messages[0] as { spec: { documentationUrl: string } };
+    const [page, anchor] = spec.documentationUrl.split('#');
+    expect(page).toBe(
+      'https://github.com/qualys-vmdr-dataflow/qualys-vmdr-dataflow/blob/main/docs/airbyte.md',
+    );
+    // GitHub's anchor of a heading of that page.
+    const anchors = fs
+      .readFileSync(path.join(ROOT, 'docs/airbyte.md'), 'utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('#'))
+      .map((line) =>
+        line
+          .replace(/^#+\s*/, '')
+          .toLowerCase()
+          .replace(/[^a-z0-9 -]/g, '')
+          .replace(/ /g, '-'),
+      );
+    expect(anchors).toContain(anchor);
+  });
 });
 
 describe('the images', () => {
