@@ -168,6 +168,21 @@ onEachEngine('a store of an older schema version', (engine) => {
   );
 
   test.each(OLDER_VERSIONS)(
+    'version %i opened to read (etm query, etm serve) says how to upgrade it',
+    async (version) => {
+      const { db, remove } = tempLocation(engine);
+      try {
+        await writeOldStore(engine, db, version, '');
+        await expect(EtmStore.open(db, { readonly: true })).rejects.toThrow(
+          `has schema version ${version}; this etm reads version ${SCHEMA_VERSION}: a command that writes the store (etm sync or etm run, or the destination) upgrades it in place`,
+        );
+      } finally {
+        await remove();
+      }
+    },
+  );
+
+  test.each(OLDER_VERSIONS)(
     'an empty store of version %i then syncs as a new store does',
     async (version) => {
       const migrated = tempLocation(engine);

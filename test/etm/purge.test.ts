@@ -544,7 +544,7 @@ onEachEngine('stores made before purges were kept', () => {
       await t.store.setMeta('schema_version', String(SCHEMA_VERSION + 1));
       await t.store.close();
       await expect(EtmStore.open(t.file)).rejects.toThrow(
-        `has schema version ${SCHEMA_VERSION + 1}; this etm reads version ${SCHEMA_VERSION}`,
+        `has schema version ${SCHEMA_VERSION + 1}; this etm reads version ${SCHEMA_VERSION}: it was written by another etm version; use that one, or a new store`,
       );
     } finally {
       await t.cleanup();

@@ -128,12 +128,17 @@ export class EtmStore {
     if (Number(version) !== SCHEMA_VERSION) throw this.versionError(version);
   }
 
+  /** Says what to do: an older store is upgraded by any command that writes it. */
   private versionError(version: string | undefined): Error {
+    const older = Number(version) < SCHEMA_VERSION && MIGRATIONS[Number(version)] !== undefined;
     return new VError(
-      'ETM store %s has schema version %s; this etm reads version %d',
+      'ETM store %s has schema version %s; this etm reads version %d: %s',
       this.label,
       version,
       SCHEMA_VERSION,
+      older
+        ? 'a command that writes the store (etm sync or etm run, or the destination) upgrades it in place'
+        : 'it was written by another etm version; use that one, or a new store',
     );
   }
 
