@@ -10,6 +10,7 @@ import readline from 'readline';
 import { Connectors } from '../../src/etm/store/connectors';
 import { EtmStore } from '../../src/etm/store/database';
 import { SCHEMA_VERSION } from '../../src/etm/store/schema';
+import { headingAnchors } from '../markdown-anchors';
 import { readStore, requireBuilt } from './e2e';
 import {
   detection,
@@ -99,19 +100,7 @@ describe('bin/destination spec', () => {
     expect(page).toBe(
       'https://github.com/qualys-vmdr-dataflow/qualys-vmdr-dataflow/blob/main/docs/airbyte.md',
     );
-    // GitHub's anchor of a heading of that page.
-    const anchors = fs
-      .readFileSync(path.join(ROOT, 'docs/airbyte.md'), 'utf8')
-      .split('\n')
-      .filter((line) => line.startsWith('#'))
-      .map((line) =>
-        line
-          .replace(/^#+\s*/, '')
-          .toLowerCase()
-          .replace(/[^a-z0-9 -]/g, '')
-          .replace(/ /g, '-'),
-      );
-    expect(anchors).toContain(anchor);
+    expect(headingAnchors(path.join(ROOT, 'docs/airbyte.md'))).toContain(anchor);
   });
 });
 

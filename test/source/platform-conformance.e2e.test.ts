@@ -21,6 +21,7 @@ import { Dictionary } from 'ts-essentials';
 import pkg from '../../package.json';
 import spec from '../../resources/spec.json';
 import { Simulator } from '../../src/simulator';
+import { headingAnchors } from '../markdown-anchors';
 import {
   catalog,
   configFor,
@@ -108,18 +109,7 @@ describe('bin/main spec, discover and --version for the platform', () => {
     expect(properties.source_heartbeat_interval_ms.description).not.toMatch(/heartbeat records/);
     // The README section the URL names exists (GitHub's anchor of a heading).
     const [, anchor] = documentationUrl.split('#');
-    const headings = fs
-      .readFileSync(path.join(ROOT, 'README.md'), 'utf8')
-      .split('\n')
-      .filter((l) => l.startsWith('#'))
-      .map((l) =>
-        l
-          .replace(/^#+\s*/, '')
-          .toLowerCase()
-          .replace(/[^a-z0-9 -]/g, '')
-          .replace(/ /g, '-'),
-      );
-    expect(headings).toContain(anchor);
+    expect(headingAnchors(path.join(ROOT, 'README.md'))).toContain(anchor);
     expect(documentationUrl).not.toMatch(/qualys\.com/);
   });
 
