@@ -2,7 +2,8 @@
  * Stores written by earlier versions (store/schema.ts MIGRATIONS): a store of each older schema
  * version, opened by this etm, has exactly the tables, columns, indexes, views and triggers of a
  * new store, keeps its rows, and then syncs exactly as a new store does. The older schemas are
- * the SCHEMA text each version shipped (test_files/etm/schemas/vN.sql, taken from git).
+ * the SCHEMA text each version shipped (test_files/etm/schemas/vN.sql, taken from git). Raising
+ * SCHEMA_VERSION needs the version before it saved there too: this test reads every one.
  */
 import Database from 'better-sqlite3';
 import fs from 'fs';
