@@ -63,6 +63,11 @@ export function redactUrl(db: string): string {
   return db.replace(/^([a-z]+:\/\/[^:/@]*):[^@]*@/i, '$1:***@');
 }
 
+/** Whether MIGRATIONS turn a store of `version` into one of SCHEMA_VERSION. */
+function migratable(version: string | undefined): boolean {
+  return Number(version) < SCHEMA_VERSION && MIGRATIONS[Number(version)] !== undefined;
+}
+
 export class EtmStore {
   readonly dialect: Dialect;
 
@@ -102,7 +107,7 @@ export class EtmStore {
       const version = await this.getMeta('schema_version');
       if (version === undefined) {
         await this.setMeta('schema_version', String(SCHEMA_VERSION));
-      } else if (Number(version) < SCHEMA_VERSION && MIGRATIONS[Number(version)]) {
+      } else if (migratable(version)) {
         for (let v = Number(version); v < SCHEMA_VERSION; v++)
           await sql.exec(this.dialect.ddl(MIGRATIONS[v]));
         await this.setMeta('schema_version', String(SCHEMA_VERSION));
@@ -130,13 +135,12 @@ export class EtmStore {
 
   /** Says what to do: an older store is upgraded by any command that writes it. */
   private versionError(version: string | undefined): Error {
-    const older = Number(version) < SCHEMA_VERSION && MIGRATIONS[Number(version)] !== undefined;
     return new VError(
       'ETM store %s has schema version %s; this etm reads version %d: %s',
       this.label,
       version,
       SCHEMA_VERSION,
-      older
+      migratable(version)
         ? 'a command that writes the store (etm sync or etm run, or the destination) upgrades it in place'
         : 'it was written by another etm version; use that one, or a new store',
     );
