@@ -32,6 +32,8 @@ export interface CompiledMap {
   readonly refreshable: Mapping;
   /** The knowledge attributes mapped from paths a knowledge_base record carries as they are. */
   readonly carried: Mapping;
+  /** The knowledge attributes mapped from the QID alone, which every detection has. */
+  readonly ofQid: Mapping;
 }
 
 type Filler = (from: unknown, out: Record<string, unknown>, reject: Rejection) => void;
@@ -44,6 +46,7 @@ interface Group {
 const QID_SCOPED = new Set(knowledgeJoin.qidScopedPaths);
 const KB_COVERED = new Set(Object.keys(knowledgeJoin.fromKnowledgeBase));
 const KB_CARRIED = new Set(knowledgeJoin.carriedByKnowledgeBase);
+const QID = new Set(['QID']);
 
 export function compileMap(map: TransformMap): CompiledMap {
   const assetGroups = groups(
@@ -65,6 +68,7 @@ export function compileMap(map: TransformMap): CompiledMap {
     knowledge: mapping(knowledge),
     refreshable: mapping(knowledge.filter(readFrom(KB_COVERED))),
     carried: mapping(knowledge.filter(readFrom(KB_CARRIED))),
+    ofQid: mapping(knowledge.filter(readFrom(QID))),
   };
 }
 

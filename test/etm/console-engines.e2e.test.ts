@@ -191,6 +191,10 @@ test('a page walked through an index or placed by group counts is that slice of 
         'findingSeverity',
         'findingStatus',
         'findingStatus:desc',
+        // A value of the QID, walked QID by QID on the QID index, ties by QID (valuePage).
+        'sourceVulnerabilityId',
+        'findingName:desc',
+        'cvss3Base:desc',
         // Counted per (severity, asset, host), then only the page's groups sorted (groupedPage);
         // the subscription is a host's: assets here merge hosts of both subscriptions.
         'assetKey:desc',

@@ -124,6 +124,30 @@ onEachEngine('the detections converter', () => {
     expect(fromFlat.assets).toEqual(fromNested.assets);
   });
 
+  test('a finding has its QID without a knowledge_base record, which then leaves it as it is', async () => {
+    const alone = await convertAll([
+      ...DETECTIONS.map((d) => flat(HOST, d)),
+      stateMessage({ n: 1 }),
+    ]);
+    expect(alone.result.failures).toEqual([]);
+    expect(alone.findings.map((f) => [f.sourceVulnerabilityId, f.findingName ?? null])).toEqual([
+      ['38170', null],
+      ['38170', null],
+      ['91234', null],
+    ]);
+    const withKb = await convertAll([
+      ...DETECTIONS.map((d) => flat(HOST, d)),
+      stateMessage({ n: 1 }),
+      recordMessage('knowledge_base', kb(38170)),
+      stateMessage({ n: 2 }),
+    ]);
+    expect(withKb.findings.map((f) => [f.sourceVulnerabilityId, f.findingName ?? null])).toEqual([
+      ['38170', 'QID 38170'],
+      ['38170', 'QID 38170'],
+      ['91234', null],
+    ]);
+  });
+
   test('records re-delivered after a failed attempt change nothing', async () => {
     const lines = [
       recordMessage('knowledge_base', kb(91234)),

@@ -41,6 +41,7 @@ onEachEngine('knowledge_base stream', () => {
           record: {
             vulnerabilityKey: '91234',
             version: '2025-03-14T08:00:00.000Z',
+            sourceVulnerabilityId: '91234',
             findingName: 'Microsoft Windows Security Update (revised)',
             cvss2Temporal: 8.1,
             cvssV2Base: 9.3,

@@ -4,7 +4,8 @@
  * host_detections gives the same detection (finding-key.ts reads the same fields, here at the
  * top level). The per-QID attributes come from knowledge_base records (knowledge-base.ts): the
  * store keeps them once per QID and joins them into every finding of the QID when it is read,
- * so a QID's KB record may arrive before or after its detections.
+ * so a QID's KB record may arrive before or after its detections. Those of the QID alone
+ * (sourceVulnerabilityId) come with every detection.
  *
  * The host: a record has only some of its host's fields, so it must not re-identify a host the
  * store holds (that would drop the identifiers hosts or host_detections gave it, and could move
@@ -26,6 +27,7 @@ import {
   DestinationModel,
   DestinationRecord,
   StreamContext,
+  VULNERABILITY,
 } from '../converter';
 import { detectionKey, findingKey } from '../finding-key';
 import { ASSET, FINDING, FINDING_TYPE, SOURCE } from '../models';
@@ -49,7 +51,12 @@ const HOST_FIELDS: ReadonlyArray<Exclude<keyof DetectionHost, 'HOST_ID'>> = [
 export class Detections extends Converter {
   readonly source = SOURCE;
   readonly stream = 'detections';
-  readonly destinationModels: ReadonlyArray<DestinationModel> = [ASSET, ASSET_DELETION, FINDING];
+  readonly destinationModels: ReadonlyArray<DestinationModel> = [
+    ASSET,
+    ASSET_DELETION,
+    FINDING,
+    VULNERABILITY,
+  ];
 
   async convert(
     record: AirbyteRecord,
@@ -80,6 +87,7 @@ export class Detections extends Converter {
         where.detectionKey,
       );
     }
+    const vulnerabilityKey = String(qid).trim();
     const out: DestinationRecord[] = [];
     let assetKey = await ctx.assets.knownAsset(subscription, hostId);
     if (assetKey === undefined) {
@@ -96,9 +104,17 @@ export class Detections extends Converter {
       findingType: FINDING_TYPE,
       subscription,
       qualysHostId: hostId,
-      vulnerabilityKey: String(qid).trim(),
+      vulnerabilityKey,
     };
     out.push({ model: FINDING, record: ctx.map.detection.map(data, ctx.reject, finding) });
+    if (ctx.map.ofQid.attributes.length > 0) {
+      // No version: the QID's other knowledge, from knowledge_base, stays as it is; the store
+      // writes nothing when the QID already has these values.
+      out.push({
+        model: VULNERABILITY,
+        record: { vulnerabilityKey, version: null, ...ctx.map.ofQid.map(data, ctx.reject) },
+      });
+    }
     return out;
   }
 

@@ -109,8 +109,13 @@ interface Sort {
   readonly desc: boolean;
   readonly with?: string;
   readonly join?: string;
-  /** A findings column of few values indexed as (column, asset) over every current finding. */
+  /**
+   * A findings column indexed as (column, asset) over every current finding, of which the sort's
+   * value is a function: the score, severity or status itself, or the QID of a per-QID value.
+   */
   readonly byValue?: string;
+  /** Ties of the value broken by this first (the QID), then by the list's own order. */
+  readonly then?: string;
 }
 
 /**
@@ -178,6 +183,19 @@ async function findingSort(
     `SELECT layout, path FROM layout_fields WHERE name = ? ORDER BY layout`,
     [field],
   );
+  // A value of the QID alone (its name, CVSS, CVEs; sourceVulnerabilityId): the findings' QID
+  // index serves the sort, QID by QID in the order of their values.
+  if (layouts.length === 0)
+    return {
+      expr: d.sortable(
+        type === 'json' && d.engine === 'postgres' ? 'sv.value::text' : 'sv.value',
+        type,
+      ),
+      desc,
+      ...qid,
+      byValue: 'f.vulnerability_key',
+      then: 'f.vulnerability_key',
+    };
   // Paths are `$[i]` (store/layouts.ts).
   const positions = layouts
     .map(
@@ -221,7 +239,8 @@ function findingsFrom(...sql: string[]): string {
 function idsSql(compiled: CompiledQuery, sort: Sort | undefined, paged: boolean): string {
   const asset = compiled.model === ASSET;
   const tie = asset ? 'a.seq' : 'f.asset_seq, f.detection_key';
-  const order = sort ? `${sort.expr} ${sort.desc ? 'DESC' : 'ASC'} NULLS LAST, ${tie}` : tie;
+  const then = sort?.then ? `${sort.then}, ` : '';
+  const order = sort ? `${sort.expr} ${sort.desc ? 'DESC' : 'ASC'} NULLS LAST, ${then}${tie}` : tie;
   const page = paged ? ' LIMIT ? OFFSET ?' : '';
   const from = asset ? 'assets a' : findingsFrom(compiled.where, order);
   const where = asset
@@ -652,8 +671,14 @@ export class ReadModel {
     if (!sort || !column || !everyCurrentFinding(compiled)) return undefined;
     const where = `f.current = 1 AND (${compiled.where})`;
     const p = compiled.params;
-    const countsSql = `SELECT ${column} AS v, COUNT(*) AS n FROM findings f WHERE ${where}
-      GROUP BY ${column} ORDER BY ${sort.expr} ${sort.desc ? 'DESC' : 'ASC'} NULLS LAST`;
+    // Counted per value of the column, then put in the sort's order (a per-QID value joined to
+    // each QID's count, not to each finding).
+    const onCounts = (sql: string): string =>
+      sql.replace(new RegExp(`\\b${column.replace('.', '\\.')}\\b`, 'g'), 'c.v');
+    const countsSql = `WITH ${sort.with ? `${sort.with}, ` : ''}c AS (
+        SELECT ${column} AS v, COUNT(*) AS n FROM findings f WHERE ${where} GROUP BY ${column})
+      SELECT c.v AS v, c.n AS n FROM c ${onCounts(sort.join ?? '')}
+      ORDER BY ${onCounts(sort.expr)} ${sort.desc ? 'DESC' : 'ASC'} NULLS LAST, c.v`;
     const values = await this.cached(`values ${countsSql} ${JSON.stringify(p)}`, () =>
       this.sql.all<{ v: unknown; n: number | string }>(countsSql, p),
     );

@@ -412,6 +412,13 @@ export class EtmWriter {
       stored = row ? { version: row.version, record: JSON.parse(row.record) } : null;
       this.knowledge.set(key, stored);
     }
+    // A record without a version that changes nothing (a detection's QID, on each detection).
+    if (
+      !version &&
+      stored &&
+      Object.entries(attributes).every(([k, v]) => sameValue(stored.record[k], v))
+    )
+      return;
     const older = !!(stored && version && stored.version && (version as string) < stored.version);
     let merged: Record<string, unknown> = attributes;
     if (stored) {
@@ -456,4 +463,10 @@ export class EtmWriter {
     const rows = held.map(([key, k]) => [key, k.version, JSON.stringify(k.record)]);
     await writeRows(this.sql, SQL.upsertVulnerabilities, rows, KNOWLEDGE_CHUNK);
   }
+}
+
+/** Whether a stored knowledge attribute already has this value (JSON values). */
+function sameValue(stored: unknown, value: unknown): boolean {
+  if (stored === value) return true;
+  return typeof value === 'object' && JSON.stringify(stored) === JSON.stringify(value);
 }
