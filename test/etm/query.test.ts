@@ -97,6 +97,11 @@ onEachEngine('query results', () => {
     const { model, records } = await run('inventory: (source: `VMDR`)');
     expect(model).toBe('etm_Asset');
     expect(records).toHaveLength(3);
+    expect(records.map((r) => r.source)).toEqual(['VMDR', 'VMDR', 'VMDR']);
+    // Every asset's source is VMDR, so the condition reads no record (query/compiler.ts).
+    expect((await run('inventory: (source: vmdr)')).records).toHaveLength(3);
+    expect((await run('inventory: (source: Tenable)')).records).toHaveLength(0);
+    expect((await run('inventory: (not source: VMDR)')).records).toHaveLength(0);
   });
 
   test('finding.vendorProductName: VMDR lists every finding', async () => {

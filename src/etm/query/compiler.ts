@@ -47,7 +47,12 @@ const FINDING_COMPUTED: Readonly<Record<string, string>> = {
   findingType: `'${FINDING_TYPE}'`,
 };
 
+/**
+ * Asset attributes the store keeps in columns, or that are one value: every asset's `source` is
+ * VMDR (computed, no transform map sets it), so `inventory: (source: VMDR)` reads no record.
+ */
 const ASSET_COLUMN: Readonly<Record<string, string>> = {
+  source: `'${SOURCE}'`,
   assetKey: 'a.asset_key',
   truRiskScore: 'a.tru_risk_score',
   truRiskBand: 'a.tru_risk_band',
