@@ -654,9 +654,10 @@ export class ReadModel {
   }
 
   /**
-   * A page of findings sorted by a column with few values and its own index (QDS, severity or
-   * status: about 100, 5 and 4 values): the query's findings counted per value (once per state
-   * of the store), then, from the value the page starts in, each value's findings read as an
+   * A page of findings sorted by a column with its own index (QDS, severity or status: about
+   * 100, 5 and 4 values), or by a value of the QID (4,000 QIDs here, on the QID's index, in the
+   * order of their values): the query's findings counted per value or QID (once per state of the
+   * store), then, from the value the page starts in, each value's findings read as an
    * index range: the asset where the page starts found by an offset into the index, and that
    * value's findings from that asset on, in detection-key order. Either direction, at any offset.
    * Undefined when the condition reads a column (then the result is sorted once, orderedIds).
