@@ -493,10 +493,11 @@ onEachEngine('stores made before purges were kept', () => {
       await sync(t.store, FIRST_SYNC);
       const before = { assets: await assets(t.store), findings: await findings(t.store) };
       // What version 1 looked like: no purged_at column (and no views, which read it), no
-      // declared networks, no merge records.
+      // declared networks, no merge records, no counts of current findings.
       await t.store.sql.exec(
         `DROP VIEW etm_findings; DROP VIEW etm_assets; ALTER TABLE asset_hosts DROP COLUMN purged_at`,
       );
+      await t.store.sql.exec(`ALTER TABLE asset_hosts DROP COLUMN current_findings`);
       await t.store.sql.exec(`ALTER TABLE connectors DROP COLUMN network`);
       await t.store.sql.exec(`ALTER TABLE connectors DROP COLUMN interrupted_at`);
       await t.store.sql.exec(`DROP TABLE asset_merges`);

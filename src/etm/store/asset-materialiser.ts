@@ -2,7 +2,8 @@
  * At each commit, rebuilds the assets touched since the last one: merges the attributes of the
  * hosts that make up the asset, picks which host's report of each finding is current (the latest
  * LAST_FOUND; ties go to subscription then host ID, so the choice never depends on arrival
- * order), and computes TruRisk over the current open findings. Work is per touched asset,
+ * order), computes TruRisk over the current open findings, and counts each host's current
+ * findings (the console places its asset and subscription sorts by them). Work is per touched asset,
  * read in batches, so memory does not grow with the store.
  *
  * Purged hosts (store/host-purge.ts) no longer make up the asset: their reports become current
@@ -17,6 +18,7 @@ import { marks, padded, repeated, writeRows } from './batches';
 import { Sql } from './sql';
 
 interface HostRow {
+  seq: number;
   asset_key: string;
   subscription: string;
   host_id: string;
@@ -28,6 +30,7 @@ interface HostRow {
 interface FindingRow {
   id: number;
   asset_seq: number;
+  host_seq: number;
   detection_key: string;
   current: number;
   status: string | null;
@@ -50,12 +53,16 @@ const ASSET_MODEL = MODELS[ASSET];
 
 const SQL = {
   dirty: `SELECT seq, asset_key, identified_by FROM assets WHERE dirty = 1 LIMIT ${BATCH}`,
-  hosts: (n: number) => `SELECT asset_key, subscription, host_id, identifiers, attributes, purged_at
+  hosts: (
+    n: number,
+  ) => `SELECT seq, asset_key, subscription, host_id, identifiers, attributes, purged_at
           FROM asset_hosts WHERE asset_key IN (${marks(n)})
           ORDER BY asset_key, last_scanned DESC NULLS LAST, seq`,
   // A live host's report before a purged host's; ties on LAST_FOUND go to subscription then
   // host ID, never to arrival order.
-  findings: (n: number) => `SELECT f.id, f.asset_seq, f.detection_key, f.current, f.status,
+  findings: (
+    n: number,
+  ) => `SELECT f.id, f.asset_seq, f.host_seq, f.detection_key, f.current, f.status,
                   f.sub_type, f.ignored, f.score
            FROM findings f JOIN asset_hosts h ON h.seq = f.host_seq
           WHERE f.asset_seq IN (${marks(n)})
@@ -65,6 +72,8 @@ const SQL = {
   // if another host just left the asset), and TruRisk needs only per-band counts and sums.
   allCurrent: (n: number) =>
     `UPDATE findings SET current = 1 WHERE asset_seq IN (${marks(n)}) AND current = 0`,
+  perHost: (n: number) => `SELECT host_seq, COUNT(*) AS n FROM findings
+          WHERE asset_seq IN (${marks(n)}) GROUP BY host_seq`,
   openByBand: (n: number) => `SELECT asset_seq, ${OPEN_FINDINGS_SQL.band} AS band, COUNT(*) AS n,
                   SUM(score) AS total FROM findings
           WHERE asset_seq IN (${marks(n)}) AND ${OPEN_FINDINGS_SQL.where} GROUP BY 1, 2`,
@@ -76,6 +85,9 @@ const SQL = {
                   tru_risk_band = v.column4, dirty = 0
           FROM (VALUES ${repeated(n, '(?, ?, CAST(? AS INTEGER), ?)')}) AS v
           WHERE assets.asset_key = v.column1`,
+  saveCounts: (n: number) => `UPDATE asset_hosts SET current_findings = v.column2
+          FROM (VALUES ${repeated(n, '(CAST(? AS INTEGER), CAST(? AS INTEGER))')}) AS v
+          WHERE asset_hosts.seq = v.column1`,
 };
 
 export class AssetMaterialiser {
@@ -117,13 +129,19 @@ export class AssetMaterialiser {
     const risks = new Map<number, TruRiskAccumulator>(
       kept.map((a) => [a.seq, new TruRiskAccumulator()]),
     );
-    if (single.length > 0) await this.singleHostRisk(single, risks);
-    if (several.length > 0) await this.risk(several, risks);
+    // Current findings per host seq.
+    const counts = new Map<number, number>();
+    if (single.length > 0) await this.singleHostRisk(single, risks, counts);
+    if (several.length > 0) await this.risk(several, risks, counts);
     const rows = kept.map((a) => {
       const record = this.record(a, hostsOf.get(a.asset_key) as HostRow[], risks.get(a.seq));
       return [a.asset_key, JSON.stringify(record), record.truRiskScore, record.truRiskBand];
     });
     await writeRows(this.sql, SQL.save, rows, BATCH);
+    const perHost = kept.flatMap((a) =>
+      (hostsOf.get(a.asset_key) as HostRow[]).map((h) => [h.seq, counts.get(h.seq) ?? 0]),
+    );
+    await writeRows(this.sql, SQL.saveCounts, perHost, BATCH);
   }
 
   private record(
@@ -169,9 +187,15 @@ export class AssetMaterialiser {
   private async singleHostRisk(
     assets: ReadonlyArray<DirtyAsset>,
     risks: Map<number, TruRiskAccumulator>,
+    counts: Map<number, number>,
   ): Promise<void> {
     const seqs = padded(assets.map((a) => a.seq));
     await this.sql.run(SQL.allCurrent(seqs.length), seqs);
+    for (const c of await this.sql.all<{ host_seq: number; n: number | string }>(
+      SQL.perHost(seqs.length),
+      seqs,
+    ))
+      counts.set(Number(c.host_seq), Number(c.n));
     for (const b of await this.sql.all<{
       asset_seq: number;
       band: number | null;
@@ -186,6 +210,7 @@ export class AssetMaterialiser {
   private async risk(
     assets: ReadonlyArray<DirtyAsset>,
     risks: Map<number, TruRiskAccumulator>,
+    counts: Map<number, number>,
   ): Promise<void> {
     const seqs = padded(assets.map((a) => a.seq));
     const flips: Record<0 | 1, number[]> = { 0: [], 1: [] };
@@ -198,6 +223,7 @@ export class AssetMaterialiser {
       previousAsset = f.asset_seq;
       if (f.current !== current) flips[current].push(f.id);
       if (current) {
+        counts.set(Number(f.host_seq), (counts.get(Number(f.host_seq)) ?? 0) + 1);
         risks.get(f.asset_seq)?.add({
           findingStatus: f.status,
           findingSubType: f.sub_type,

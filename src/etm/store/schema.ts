@@ -21,8 +21,8 @@ export const SCHEMA_VERSION = 6;
 
 /**
  * What turns a store of version N into version N + 1, run in order by EtmStore.open. Only
- * columns, rows and indexes added or indexes dropped, so a migration is a few statements and
- * never rewrites rows.
+ * columns, rows and indexes added or indexes dropped, and a new column filled, so a migration is
+ * a few statements.
  */
 export const MIGRATIONS: Readonly<Record<number, string>> = {
   1: `ALTER TABLE asset_hosts ADD COLUMN purged_at TEXT;`,
@@ -35,8 +35,13 @@ export const MIGRATIONS: Readonly<Record<number, string>> = {
   // The findings_current_by_* indexes of SCHEMA replace these.
   4: `DROP INDEX IF EXISTS findings_current_by_severity;
       DROP INDEX IF EXISTS findings_current_top_score;`,
-  // findings_current_by_qid comes with SCHEMA; nothing else changes.
-  5: `SELECT 1;`,
+  // findings_current_by_qid comes with SCHEMA. Each host's count of current findings, as the
+  // asset materialiser keeps it from now on: one pass over the findings.
+  5: `ALTER TABLE asset_hosts ADD COLUMN current_findings INTEGER;
+      UPDATE asset_hosts SET current_findings = 0;
+      UPDATE asset_hosts SET current_findings = c.n
+        FROM (SELECT host_seq, COUNT(*) AS n FROM findings WHERE current = 1 GROUP BY host_seq) AS c
+       WHERE asset_hosts.seq = c.host_seq;`,
 };
 
 export const SCHEMA = `
@@ -65,6 +70,7 @@ CREATE TABLE IF NOT EXISTS asset_hosts (
   attributes   TEXT NOT NULL DEFAULT '{}',   -- mapped asset attributes as last reported (JSON)
   last_scanned TEXT,
   purged_at    TEXT,                         -- when Qualys stopped listing it; NULL while live
+  current_findings INTEGER,                  -- its current findings (store/asset-materialiser.ts)
   UNIQUE (subscription, host_id)
 );
 CREATE INDEX IF NOT EXISTS asset_hosts_by_asset ON asset_hosts (asset_key);
@@ -107,8 +113,8 @@ CREATE UNIQUE INDEX IF NOT EXISTS findings_identity ON findings (asset_seq, dete
 -- the first three take a new asset's findings at a few places each (one per value, ~100 for
 -- QDS), where they append, and cost bench/etm.js nothing it could measure. The QID index takes
 -- them at ~50 of 4,000 places: about 11% of that sync's time (docs/store-engines.md), for sorts
--- that otherwise sort 1M findings (seconds). The severity index also counts sorts by asset or
--- subscription, per (severity, asset, host).
+-- that otherwise sort 1M findings (seconds). Sorts by asset or subscription read the hosts'
+-- current_findings; the severity index, with the host, counts them should a host lack its count.
 CREATE INDEX IF NOT EXISTS findings_current_by_score ON findings (score DESC, asset_seq) WHERE current = 1;
 CREATE INDEX IF NOT EXISTS findings_current_by_severity_and_host ON findings (severity DESC, asset_seq, host_seq) WHERE current = 1;
 CREATE INDEX IF NOT EXISTS findings_current_by_status ON findings (status, asset_seq) WHERE current = 1;
