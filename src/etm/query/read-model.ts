@@ -183,14 +183,12 @@ async function findingSort(
     `SELECT layout, path FROM layout_fields WHERE name = ? ORDER BY layout`,
     [field],
   );
+  const value = type === 'json' && d.engine === 'postgres' ? 'sv.value::text' : 'sv.value';
   // A value of the QID alone (its name, CVSS, CVEs; sourceVulnerabilityId): the findings' QID
   // index serves the sort, QID by QID in the order of their values.
   if (layouts.length === 0)
     return {
-      expr: d.sortable(
-        type === 'json' && d.engine === 'postgres' ? 'sv.value::text' : 'sv.value',
-        type,
-      ),
+      expr: d.sortable(value, type),
       desc,
       ...qid,
       byValue: 'f.vulnerability_key',
@@ -203,13 +201,9 @@ async function findingSort(
         `WHEN ${Number(l.layout)} THEN ${d.element('f.record', Number(/\d+/.exec(l.path)?.[0]), type)}`,
     )
     .join(' ');
-  const value = type === 'json' && d.engine === 'postgres' ? 'sv.value::text' : 'sv.value';
   return {
     // The detection's value wins over the QID's, as in its record (store/reader.ts).
-    expr: d.sortable(
-      layouts.length > 0 ? `coalesce(CASE f.layout ${positions} END, ${value})` : value,
-      type,
-    ),
+    expr: d.sortable(`coalesce(CASE f.layout ${positions} END, ${value})`, type),
     desc,
     ...qid,
   };
