@@ -3,8 +3,8 @@
  * hosts that make up the asset, picks which host's report of each finding is current (the latest
  * LAST_FOUND; ties go to subscription then host ID, so the choice never depends on arrival
  * order), computes TruRisk over the current open findings, and counts each host's current
- * findings (the console places its asset and subscription sorts by them). Work is per touched asset,
- * read in batches, so memory does not grow with the store.
+ * findings (the console places its asset and subscription sorts by them). Work is per touched
+ * asset, read in batches, so memory does not grow with the store.
  *
  * Purged hosts (store/host-purge.ts) no longer make up the asset: their reports become current
  * only where no live host reports the finding. An asset with purged hosts only is kept as they
